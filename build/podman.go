@@ -1,0 +1,94 @@
+// Package build turns a build context into an image in Podman's store.
+// Podman builds through the Podman API bindings (never the podman CLI).
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/containers/buildah/define"
+	"github.com/containers/podman/v4/pkg/bindings"
+	"github.com/containers/podman/v4/pkg/bindings/images"
+	"github.com/containers/podman/v4/pkg/domain/entities"
+)
+
+// Request is one build: a directory holding the exported commit.
+type Request struct {
+	ContextDir string            // exported tree
+	Dockerfile string            // path relative to ContextDir
+	Tag        string            // e.g. localhost/gitship/app:0123456789ab
+	Labels     map[string]string // put on the image
+	Args       map[string]string // build args
+}
+
+// Image is a built image.
+type Image struct {
+	ID  string
+	Tag string
+}
+
+// Podman builds through the Podman API service.
+type Podman struct {
+	// Socket is the service URI, e.g. unix:///run/podman/podman.sock.
+	Socket string
+}
+
+// Name says which builder this is, for the push output.
+func (p *Podman) Name() string { return "podman" }
+
+// Build builds req and streams the build output to out as it happens.
+func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, error) {
+	cctx, err := bindings.NewConnection(ctx, p.Socket)
+	if err != nil {
+		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", p.Socket, err)
+	}
+	opts := entities.BuildOptions{BuildOptions: define.BuildOptions{
+		ContextDirectory: req.ContextDir,
+		Output:           req.Tag,
+		Labels:           labelList(req.Labels),
+		Args:             req.Args,
+		Out:              out,
+		Err:              out,
+		ReportWriter:     out,
+		// Without an output format the 4.3 service never hits its layer
+		// cache: every push would rebuild every step.
+		OutputFormat:            define.OCIv1ImageManifest,
+		Layers:                  true,
+		RemoveIntermediateCtrs:  true,
+		ForceRmIntermediateCtrs: true,
+		CommonBuildOpts:         &define.CommonBuildOptions{},
+	}}
+	rep, err := images.Build(cctx, []string{req.Dockerfile}, opts)
+	if err != nil {
+		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(err.Error()))
+	}
+	if rep == nil || rep.ID == "" {
+		return Image{}, fmt.Errorf("build %s: podman returned no image id", req.Tag)
+	}
+	return Image{ID: rep.ID, Tag: req.Tag}, nil
+}
+
+func labelList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var structNoise = regexp.MustCompile(`:?\s*&[a-z]+\.[A-Z][A-Za-z]*\{.*$`)
+
+// CleanError trims what the Podman service appends to a build error (Go
+// struct dumps such as `&imagebuilder.Step{...}`) and keeps one line.
+func CleanError(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSpace(structNoise.ReplaceAllString(msg, ""))
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/release"
+	"github.com/urfave/cli/v2"
+)
+
+func hookCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "hook",
+		Usage:  "git hooks; only git should call these",
+		Hidden: true,
+		Subcommands: []*cli.Command{{
+			Name:        "post-receive",
+			Usage:       "deploy the pushed deploy branch; only git should call this",
+			UsageText:   "hook post-receive < ref-updates",
+			Description: "This should only be called by git, from hooks/post-receive of an app's repository.",
+			Action:      postReceive,
+		}},
+	}
+}
+
+func postReceive(c *cli.Context) error {
+	out := c.App.Writer
+	p := release.NewProgress(out)
+	updates, err := hook.ParseRefUpdates(c.App.Reader)
+	if err != nil {
+		return fmt.Errorf("post-receive: %w", err)
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	app, err := hookApp(cfg.ReposDir())
+	if err != nil {
+		return err
+	}
+	d, err := deployer(cfg)
+	if err != nil {
+		return err
+	}
+	a, err := release.LoadApp(d.Fs, cfg.AppsDir(), app)
+	if err != nil {
+		return err
+	}
+	deploy, notes := hook.Pick(updates, a.Branch)
+	for _, n := range notes {
+		p.Say("%s", n)
+	}
+	if deploy == nil {
+		return nil
+	}
+	_, err = d.Deploy(c.Context, app, deploy.New, "push", out)
+	if errors.Is(err, release.ErrDeployFailed) {
+		return cli.Exit("", 1)
+	}
+	return err
+}
+
+// hookApp names the app whose repository git runs the hook in: git sets
+// the working directory (and GIT_DIR) to the bare repository.
+func hookApp(reposDir string) (string, error) {
+	dir := os.Getenv("GIT_DIR")
+	if dir == "" || dir == "." {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("post-receive: %w", err)
+		}
+		dir = wd
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("post-receive: %w", err)
+	}
+	base := filepath.Base(dir)
+	if !strings.HasSuffix(base, ".git") || !sameDir(filepath.Dir(dir), reposDir) {
+		return "", fmt.Errorf("post-receive: %s is not an app repository under %s", dir, reposDir)
+	}
+	return strings.TrimSuffix(base, ".git"), nil
+}
+
+func sameDir(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "init",
+		Usage:     "create an app: bare repository, hook, state and data dirs",
+		UsageText: "init APP [--domain myapp.example.com]...",
+		Description: "Creates the bare repository APP.git with its post-receive hook, the app's state\n" +
+			"and data dirs, and prints the git remote to add. Running it again is harmless;\n" +
+			"--domain replaces the app's domains. Without a domain the app is served at\n" +
+			"APP.<domain from the config>.",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "domain", Usage: "a domain the app is served at (repeatable)"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := args(c, 1, 1); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			d, err := deployer(cfg)
+			if err != nil {
+				return err
+			}
+			bin, err := selfPath()
+			if err != nil {
+				return fmt.Errorf("find the gitship binary: %w", err)
+			}
+			name := c.Args().First()
+			res, err := d.Init(name, c.StringSlice("domain"), bin, cfg.Path)
+			if err != nil {
+				return err
+			}
+			w := c.App.Writer
+			if res.Created {
+				fmt.Fprintf(w, "Created app %s: %s\n", name, res.Repo)
+			} else {
+				fmt.Fprintf(w, "App %s exists: %s (hook refreshed)\n", name, res.Repo)
+			}
+			fmt.Fprintf(w, "On your machine, in the app's repository:\n")
+			fmt.Fprintf(w, "  git remote add server %s\n", res.Remote)
+			fmt.Fprintf(w, "  git push server main\n")
+			return nil
+		},
+	}
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gitship/gitship/nginx"
+	"github.com/urfave/cli/v2"
+)
+
+func nginxCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "nginx",
+		Usage: "show an app's server block or check nginx's config",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "render",
+				Usage:     "print the server block of the app's live release",
+				UsageText: "nginx render APP",
+				Action: func(c *cli.Context) error {
+					if err := args(c, 1, 1); err != nil {
+						return err
+					}
+					cfg, err := loadConfig(c)
+					if err != nil {
+						return err
+					}
+					d, err := deployer(cfg)
+					if err != nil {
+						return err
+					}
+					conf, err := d.RenderLive(c.Args().First())
+					if err != nil {
+						return err
+					}
+					_, err = c.App.Writer.Write(conf)
+					return err
+				},
+			},
+			{
+				Name:      "check",
+				Usage:     "run nginx -t against the main config",
+				UsageText: "nginx check",
+				Action: func(c *cli.Context) error {
+					cfg, err := loadConfig(c)
+					if err != nil {
+						return err
+					}
+					m := &nginx.Manager{Binary: cfg.Nginx.Binary, Conf: cfg.Nginx.Conf, Prefix: cfg.Nginx.Prefix}
+					if err := m.Check(c.Context); err != nil {
+						return err
+					}
+					fmt.Fprintln(c.App.Writer, "nginx config is valid")
+					return nil
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func releasesCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "releases",
+		Usage:     "list an app's releases, newest first, failed ones included",
+		UsageText: "releases APP",
+		Action: func(c *cli.Context) error {
+			if err := args(c, 1, 1); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			d, err := deployer(cfg)
+			if err != nil {
+				return err
+			}
+			return d.WriteReleases(c.App.Writer, c.Args().First())
+		},
+	}
+}
+
+func appsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "apps",
+		Usage:     "list apps with their live release",
+		UsageText: "apps",
+		Action: func(c *cli.Context) error {
+			if err := args(c, 0, 0); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			d, err := deployer(cfg)
+			if err != nil {
+				return err
+			}
+			return d.WriteApps(c.Context, c.App.Writer)
+		},
+	}
+}
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show what runs for an app",
+		UsageText: "status APP",
+		Action: func(c *cli.Context) error {
+			if err := args(c, 1, 1); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			d, err := deployer(cfg)
+			if err != nil {
+				return err
+			}
+			return d.WriteStatus(c.Context, c.App.Writer, c.Args().First())
+		},
+	}
+}

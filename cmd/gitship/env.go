@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gitship/gitship/build"
+	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/nginx"
+	"github.com/gitship/gitship/release"
+	"github.com/spf13/afero"
+	"github.com/urfave/cli/v2"
+)
+
+// loadConfig reads --config, GITSHIP_CONFIG or the default path.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	path, explicit := c.String("config"), true
+	if path == "" {
+		path, explicit = config.DefaultPath, false
+	}
+	cfg, err := config.Load(afero.NewOsFs(), path, explicit)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Path == "" {
+		cfg.Path = path
+	}
+	return cfg, nil
+}
+
+// deployer wires the real components for cfg.
+func deployer(cfg *config.Config) (*release.Deployer, error) {
+	gid, err := groupOf(cfg.Nginx.User)
+	if err != nil {
+		return nil, err
+	}
+	fs := afero.NewOsFs()
+	return &release.Deployer{
+		Fs:      fs,
+		Config:  cfg,
+		Source:  release.GitSource{},
+		Builder: &build.Podman{Socket: cfg.Podman.Socket},
+		Runtime: &container.Client{Socket: cfg.Podman.Socket},
+		Proxy: &nginx.Manager{
+			Fs: fs, ConfDir: cfg.Nginx.ConfDir, Binary: cfg.Nginx.Binary,
+			Conf: cfg.Nginx.Conf, Prefix: cfg.Nginx.Prefix, Reload: cfg.Nginx.Reload,
+			PidFile: cfg.Nginx.PidFile,
+		},
+		Locker:      release.FileLock{},
+		Now:         time.Now,
+		NginxGID:    gid,
+		StopTimeout: 10,
+	}, nil
+}
+
+// groupOf returns the primary group of nginx's worker user.
+func groupOf(name string) (int, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, fmt.Errorf("nginx user %q: %w (set [nginx] user in the config)", name, err)
+	}
+	gid, err := strconv.Atoi(u.Gid)
+	if err != nil {
+		return 0, fmt.Errorf("nginx user %q: group id %q is not numeric", name, u.Gid)
+	}
+	return gid, nil
+}
+
+// selfPath is the absolute path the hook calls gitship by. It keeps the
+// name gitship was invoked as (no symlink resolution), so a symlinked
+// install keeps working after an upgrade replaces the target.
+func selfPath() (string, error) {
+	p := os.Args[0]
+	if filepath.Base(p) == p {
+		lp, err := exec.LookPath(p)
+		if err != nil {
+			return os.Executable()
+		}
+		p = lp
+	}
+	return filepath.Abs(p)
+}

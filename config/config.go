@@ -1,0 +1,190 @@
+// Package config loads gitship's server configuration: one TOML file whose
+// every path gitship touches comes from, so a test or a second instance runs
+// entirely under a directory of its own.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/afero"
+)
+
+// DefaultPath is where the server config lives unless --config or
+// GITSHIP_CONFIG say otherwise.
+const DefaultPath = "/etc/gitship/config.toml"
+
+// Config is the whole server configuration.
+type Config struct {
+	Root    string `toml:"root"`
+	RunDir  string `toml:"run_dir"`
+	Domain  string `toml:"domain"`
+	Builder string `toml:"builder"`
+	Keep    int    `toml:"keep"`
+
+	Podman   Podman   `toml:"podman"`
+	Buildkit Buildkit `toml:"buildkit"`
+	Nginx    Nginx    `toml:"nginx"`
+	Certbot  Certbot  `toml:"certbot"`
+	SSH      SSH      `toml:"ssh"`
+
+	// Path is the file this config was loaded from ("" for defaults only).
+	Path string `toml:"-"`
+}
+
+// Podman says how to reach the Podman API service and which network app
+// containers join.
+type Podman struct {
+	Socket  string `toml:"socket"`
+	Network string `toml:"network"`
+}
+
+// Buildkit says where buildkitd listens.
+type Buildkit struct {
+	Address string `toml:"address"`
+}
+
+// Nginx says where per-app server blocks go and how to test and reload nginx.
+type Nginx struct {
+	ConfDir   string   `toml:"conf_dir"`
+	Conf      string   `toml:"conf"`
+	Prefix    string   `toml:"prefix"`
+	PidFile   string   `toml:"pid"`
+	Binary    string   `toml:"binary"`
+	Reload    []string `toml:"reload"`
+	Listen    string   `toml:"listen"`
+	ListenTLS string   `toml:"listen_tls"`
+	User      string   `toml:"user"`
+}
+
+// Certbot says how certificates are obtained.
+type Certbot struct {
+	Binary    string `toml:"binary"`
+	Email     string `toml:"email"`
+	Server    string `toml:"server"`
+	Webroot   string `toml:"webroot"`
+	ConfigDir string `toml:"config_dir"`
+	WorkDir   string `toml:"work_dir"`
+	LogsDir   string `toml:"logs_dir"`
+}
+
+// SSH says which authorized_keys file gitship manages and what remote
+// `gitship init` prints.
+type SSH struct {
+	AuthorizedKeys string `toml:"authorized_keys"`
+	Remote         string `toml:"remote"`
+}
+
+// Default returns the configuration used for every key the file leaves out.
+func Default() Config {
+	return Config{
+		Root:    "/var/lib/gitship",
+		RunDir:  "/run/gitship",
+		Domain:  "example.com",
+		Builder: "auto",
+		Keep:    1,
+		Podman: Podman{
+			Socket:  "unix:///run/podman/podman.sock",
+			Network: "bridge",
+		},
+		Buildkit: Buildkit{Address: "unix:///run/buildkit/buildkitd.sock"},
+		Nginx: Nginx{
+			ConfDir:   "/etc/nginx/gitship",
+			Conf:      "/etc/nginx/nginx.conf",
+			Binary:    "/usr/sbin/nginx",
+			Reload:    []string{"/usr/sbin/nginx", "-s", "reload"},
+			PidFile:   "/run/nginx.pid",
+			Listen:    "80",
+			ListenTLS: "443",
+			User:      "www-data",
+		},
+		Certbot: Certbot{
+			Binary:    "/usr/bin/certbot",
+			Webroot:   "/var/lib/gitship/acme",
+			ConfigDir: "/etc/letsencrypt",
+			WorkDir:   "/var/lib/letsencrypt",
+			LogsDir:   "/var/log/letsencrypt",
+		},
+		SSH: SSH{
+			AuthorizedKeys: "/home/git/.ssh/authorized_keys",
+			Remote:         "git@HOST",
+		},
+	}
+}
+
+// Load reads the file at path over the defaults. A missing file at the
+// default path yields the defaults; a missing file named explicitly, a
+// syntax error or an unknown key is an error of one line.
+func Load(fsys afero.Fs, path string, explicit bool) (*Config, error) {
+	c := Default()
+	data, err := afero.ReadFile(fsys, path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return &c, c.Validate()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %s", path, oneLine(err.Error()))
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		c.Path = abs
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Validate checks the values that gitship cannot work without.
+func (c *Config) Validate() error {
+	for _, p := range []struct{ key, val string }{
+		{"root", c.Root}, {"run_dir", c.RunDir}, {"nginx.conf_dir", c.Nginx.ConfDir},
+		{"nginx.conf", c.Nginx.Conf},
+	} {
+		if !filepath.IsAbs(p.val) {
+			return fmt.Errorf("%s must be an absolute path, got %q", p.key, p.val)
+		}
+	}
+	switch c.Builder {
+	case "auto", "podman", "buildkit":
+	default:
+		return fmt.Errorf("builder must be auto, podman or buildkit, got %q", c.Builder)
+	}
+	if c.Keep < 0 {
+		return fmt.Errorf("keep must be 0 or more, got %d", c.Keep)
+	}
+	if c.Domain == "" {
+		return errors.New("domain must not be empty")
+	}
+	if !strings.HasPrefix(c.Podman.Socket, "unix://") && !strings.HasPrefix(c.Podman.Socket, "tcp://") {
+		return fmt.Errorf("podman.socket must start with unix:// or tcp://, got %q", c.Podman.Socket)
+	}
+	return nil
+}
+
+// ReposDir is where the bare repositories live.
+func (c *Config) ReposDir() string { return filepath.Join(c.Root, "repos") }
+
+// AppsDir is where each app's state and data live.
+func (c *Config) AppsDir() string { return filepath.Join(c.Root, "apps") }
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		explicit bool
+		wantErr  string
+		check    func(*testing.T, *Config)
+	}{
+		{
+			name: "missing default file gives defaults",
+			check: func(t *testing.T, c *Config) {
+				if c.Root != "/var/lib/gitship" || c.Nginx.User != "www-data" || c.Keep != 1 {
+					t.Errorf("defaults not applied: %+v", c)
+				}
+			},
+		},
+		{name: "missing explicit file", explicit: true, wantErr: "read config"},
+		{
+			name: "overrides keep other defaults",
+			file: "root = \"/srv/g\"\n[nginx]\nlisten = \"127.0.0.1:18080\"\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Root != "/srv/g" || c.Nginx.Listen != "127.0.0.1:18080" || c.Nginx.Binary != "/usr/sbin/nginx" {
+					t.Errorf("got %+v", c)
+				}
+				if c.Path != "/etc/gitship/config.toml" {
+					t.Errorf("Path = %q", c.Path)
+				}
+			},
+		},
+		{name: "unknown key", file: "root = \"/x\"\nrot = 1\n", wantErr: "unknown key rot"},
+		{name: "unknown nested key", file: "[nginx]\nlsten = \"80\"\n", wantErr: "unknown key nginx.lsten"},
+		{name: "syntax error", file: "root = \n", wantErr: "config /etc/gitship/config.toml:"},
+		{name: "wrong type", file: "keep = \"two\"\n", wantErr: "config /etc/gitship/config.toml:"},
+		{name: "relative root", file: "root = \"x\"\n", wantErr: "root must be an absolute path"},
+		{name: "bad builder", file: "builder = \"docker\"\n", wantErr: "builder must be auto, podman or buildkit"},
+		{name: "bad socket", file: "[podman]\nsocket = \"/run/p.sock\"\n", wantErr: "podman.socket must start with unix://"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := afero.NewMemMapFs()
+			if tt.file != "" {
+				if err := afero.WriteFile(fs, DefaultPath, []byte(tt.file), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := Load(fs, DefaultPath, tt.explicit)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is not one line: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}

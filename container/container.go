@@ -1,0 +1,269 @@
+// Package container starts, inspects and stops release containers through
+// the Podman API bindings. Everything Podman-specific stays in here.
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+
+	nettypes "github.com/containers/common/libnetwork/types"
+	"github.com/containers/podman/v4/pkg/bindings"
+	"github.com/containers/podman/v4/pkg/bindings/containers"
+	"github.com/containers/podman/v4/pkg/specgen"
+	spec "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Mount paths inside every release container (the container contract).
+const (
+	SocketMount = "/run/gitship"
+	SocketPath  = SocketMount + "/web.sock"
+	DataMount   = "/data"
+)
+
+// Labels put on every gitship container and image.
+const (
+	LabelApp     = "gitship.app"
+	LabelRelease = "gitship.release"
+	LabelCommit  = "gitship.commit"
+	LabelRoot    = "gitship.root"
+)
+
+// ErrNotFound is returned when a container does not exist.
+var ErrNotFound = errors.New("no such container")
+
+// Client talks to one Podman API service.
+type Client struct {
+	// Socket is the service URI, e.g. unix:///run/podman/podman.sock.
+	Socket string
+}
+
+// Spec describes one release container.
+type Spec struct {
+	Name      string            // gitship-APP-vN
+	Image     string            // localhost/gitship/APP:sha12
+	SocketDir string            // host dir mounted at SocketMount
+	DataDir   string            // host dir mounted at DataMount
+	Env       map[string]string // app environment plus GITSHIP_*
+	Labels    map[string]string
+	Network   string // "bridge" (default network), "none", "host" or a network name
+	Groups    []string
+	// Memory is a hard memory limit in bytes (0: none).
+	Memory int64
+}
+
+// State is what gitship shows about a container.
+type State struct {
+	Name     string
+	Status   string // running, exited, ...
+	Running  bool
+	ExitCode int32
+	Image    string
+	Labels   map[string]string
+}
+
+func (c *Client) conn(ctx context.Context) (context.Context, error) {
+	cctx, err := bindings.NewConnection(ctx, c.Socket)
+	if err != nil {
+		return nil, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", c.Socket, err)
+	}
+	return cctx, nil
+}
+
+// Start creates and starts the container described by s.
+func (c *Client) Start(ctx context.Context, s Spec) error {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return err
+	}
+	g, err := generator(s)
+	if err != nil {
+		return err
+	}
+	if _, err := containers.CreateWithSpec(cctx, g, nil); err != nil {
+		return fmt.Errorf("create container %s: %w", s.Name, err)
+	}
+	if err := containers.Start(cctx, s.Name, nil); err != nil {
+		return fmt.Errorf("start container %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+func generator(s Spec) (*specgen.SpecGenerator, error) {
+	g := specgen.NewSpecGenerator(s.Image, false)
+	g.Name = s.Name
+	g.Env = s.Env
+	g.Labels = s.Labels
+	g.RestartPolicy = "always"
+	// The socket must be reachable by nginx's worker group and nothing may be
+	// world-writable: the group comes in as a supplementary group, the
+	// umask keeps "other" out (see README, "Container contract").
+	g.Umask = "0007"
+	g.Groups = s.Groups
+	g.Mounts = []spec.Mount{
+		{Destination: SocketMount, Source: s.SocketDir, Type: "bind", Options: []string{"rbind", "rw"}},
+		{Destination: DataMount, Source: s.DataDir, Type: "bind", Options: []string{"rbind", "rw"}},
+	}
+	rl, err := rlimits()
+	if err != nil {
+		return nil, err
+	}
+	g.Rlimits = rl
+	if s.Memory > 0 {
+		m := s.Memory
+		g.ResourceLimits = &spec.LinuxResources{Memory: &spec.LinuxMemory{Limit: &m}}
+	}
+	setNetwork(g, s.Network)
+	return g, nil
+}
+
+func setNetwork(g *specgen.SpecGenerator, network string) {
+	switch network {
+	case "", "bridge":
+		g.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
+	case "none":
+		g.NetNS = specgen.Namespace{NSMode: specgen.NoNetwork}
+	case "host":
+		g.NetNS = specgen.Namespace{NSMode: specgen.Host}
+	default:
+		g.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
+		g.Networks = map[string]nettypes.PerNetworkOptions{network: {}}
+	}
+}
+
+// rlimits passes the caller's own nofile and nproc limits: the service
+// would otherwise set 1048576, above this host's hard limit, and start
+// fails. Both must be given, or the missing one gets that default.
+func rlimits() ([]spec.POSIXRlimit, error) {
+	var out []spec.POSIXRlimit
+	for _, r := range []struct {
+		name string
+		res  int
+	}{{"nofile", syscall.RLIMIT_NOFILE}, {"nproc", rlimitNproc}} {
+		var l syscall.Rlimit
+		if err := syscall.Getrlimit(r.res, &l); err != nil {
+			return nil, fmt.Errorf("read rlimit %s: %w", r.name, err)
+		}
+		out = append(out, spec.POSIXRlimit{Type: r.name, Hard: l.Max, Soft: l.Cur})
+	}
+	return out, nil
+}
+
+// rlimitNproc is RLIMIT_NPROC on Linux (not exported by package syscall).
+const rlimitNproc = 6
+
+// Inspect returns the state of the named container, or ErrNotFound.
+func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return State{}, err
+	}
+	d, err := containers.Inspect(cctx, name, nil)
+	if err != nil {
+		if isNotFound(err) {
+			return State{}, fmt.Errorf("inspect %s: %w", name, ErrNotFound)
+		}
+		return State{}, fmt.Errorf("inspect %s: %w", name, err)
+	}
+	st := State{Name: strings.TrimPrefix(d.Name, "/"), Image: d.ImageName}
+	if d.State != nil {
+		st.Status = d.State.Status
+		st.Running = d.State.Running
+		st.ExitCode = d.State.ExitCode
+	}
+	if d.Config != nil {
+		st.Labels = d.Config.Labels
+	}
+	return st, nil
+}
+
+// Stop sends SIGTERM and, after timeout seconds, SIGKILL. A missing or
+// already stopped container is not an error.
+func (c *Client) Stop(ctx context.Context, name string, timeout uint) error {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return err
+	}
+	err = containers.Stop(cctx, name, new(containers.StopOptions).WithTimeout(timeout).WithIgnore(true))
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("stop %s: %w", name, err)
+	}
+	return nil
+}
+
+// Remove force-removes the container; a missing one is not an error.
+func (c *Client) Remove(ctx context.Context, name string) error {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = containers.Remove(cctx, name, new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithTimeout(0))
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	return nil
+}
+
+// List returns the containers carrying all the given labels.
+func (c *Client) List(ctx context.Context, labels map[string]string) ([]State, error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var filter []string
+	for k, v := range labels {
+		filter = append(filter, k+"="+v)
+	}
+	opts := new(containers.ListOptions).WithAll(true).WithFilters(map[string][]string{"label": filter})
+	list, err := containers.List(cctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	out := make([]State, 0, len(list))
+	for _, l := range list {
+		name := ""
+		if len(l.Names) > 0 {
+			name = l.Names[0]
+		}
+		out = append(out, State{Name: name, Status: l.State, Running: l.State == "running",
+			ExitCode: l.ExitCode, Image: l.Image, Labels: l.Labels})
+	}
+	return out, nil
+}
+
+// Logs returns the last n lines the container wrote (stdout and stderr).
+func (c *Client) Logs(ctx context.Context, name string, n int) ([]string, error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan string, 64)
+	done := make(chan error, 1)
+	opts := new(containers.LogOptions).WithStdout(true).WithStderr(true).WithTail(strconv.Itoa(n))
+	go func() {
+		done <- containers.Logs(cctx, name, opts, ch, ch)
+		close(ch)
+	}()
+	var b strings.Builder
+	for s := range ch {
+		b.WriteString(s)
+	}
+	if err := <-done; err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", name, err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil, nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines, nil
+}
+
+func isNotFound(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "no such container") || strings.Contains(err.Error(), "no container with"))
+}

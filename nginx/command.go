@@ -1,0 +1,151 @@
+package nginx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RejectedError is returned when nginx -t rejects the configuration.
+type RejectedError struct {
+	File string // per-app file being changed, e.g. "myapp.conf"; "" from Check
+	Line string // nginx's first error line
+	Err  error  // the error from running nginx -t (usually an exit status)
+}
+
+// Error is one line: "nginx -t rejected myapp.conf: nginx: [emerg] ...".
+func (e *RejectedError) Error() string {
+	what := e.File
+	if what == "" {
+		what = "the configuration"
+	}
+	return fmt.Sprintf("nginx -t rejected %s: %s", what, e.Line)
+}
+
+// Unwrap returns the error from running nginx -t.
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// test runs nginx -t. file names the per-app file for the error message.
+func (m *Manager) test(ctx context.Context, file string) error {
+	out, err := m.run(ctx, m.testArgv())
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("nginx -t: %w", ctxErr)
+	}
+	line := firstErrorLine(out)
+	if line == "" {
+		return fmt.Errorf("run nginx -t: %w", err)
+	}
+	return &RejectedError{File: file, Line: line, Err: err}
+}
+
+// reload runs the Reload argv, or the default one.
+func (m *Manager) reload(ctx context.Context) error {
+	old := m.workers()
+	out, err := m.run(ctx, m.reloadArgv())
+	if err == nil {
+		return m.waitOld(ctx, old, 10*time.Second)
+	}
+	if msg := oneLine(out); msg != "" {
+		return fmt.Errorf("reload nginx: %w: %s", err, msg)
+	}
+	return fmt.Errorf("reload nginx: %w", err)
+}
+
+func (m *Manager) run(ctx context.Context, argv []string) ([]byte, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("empty command")
+	}
+	if m.Run != nil {
+		return m.Run(ctx, argv)
+	}
+	return exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+}
+
+// testArgv is Binary [-p Prefix] -t -q [-c Conf].
+func (m *Manager) testArgv() []string {
+	argv := m.baseArgv()
+	argv = append(argv, "-t", "-q")
+	return append(argv, m.confArgs()...)
+}
+
+// reloadArgv is a copy of Reload, or Binary [-p Prefix] [-c Conf] -s reload.
+func (m *Manager) reloadArgv() []string {
+	if len(m.Reload) > 0 {
+		return slices.Clone(m.Reload)
+	}
+	argv := append(m.baseArgv(), m.confArgs()...)
+	return append(argv, "-s", "reload")
+}
+
+func (m *Manager) baseArgv() []string {
+	bin := m.Binary
+	if bin == "" {
+		bin = "nginx"
+	}
+	argv := []string{bin}
+	if m.Prefix != "" {
+		argv = append(argv, "-p", m.Prefix)
+	}
+	return argv
+}
+
+func (m *Manager) confArgs() []string {
+	if m.Conf == "" {
+		return nil
+	}
+	return []string{"-c", m.Conf}
+}
+
+// firstErrorLine picks nginx's first error-level line from its output,
+// falling back to the first non-empty line: -t may also print warnings and
+// a closing "test failed" line, neither of which says what is wrong.
+func firstErrorLine(out []byte) string {
+	var first string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		for _, level := range []string{"[emerg]", "[alert]", "[crit]", "[error]"} {
+			if strings.Contains(l, level) {
+				return tidyLogLine(l)
+			}
+		}
+		if first == "" {
+			first = tidyLogLine(l)
+		}
+	}
+	return first
+}
+
+// tidyLogLine turns an error-log formatted line, which nginx prints when
+// its error log is stderr (Debian builds), into the shorter form it uses
+// otherwise: "2024/01/02 03:04:05 [emerg] 12#12: msg" becomes
+// "nginx: [emerg] msg", so messages carry no timestamp or pid.
+func tidyLogLine(l string) string {
+	re := regexp.MustCompile(`^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (\[[a-z]+\]) \d+#\d+: (?:\*\d+ )?`)
+	m := re.FindStringSubmatchIndex(l)
+	if m == nil {
+		return l
+	}
+	return "nginx: " + l[m[2]:m[3]] + " " + l[m[1]:]
+}
+
+// oneLine joins the non-empty lines of out with "; ".
+func oneLine(out []byte) string {
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "; ")
+}

@@ -1,0 +1,149 @@
+package nginx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+
+	"github.com/gitship/gitship/nginx"
+)
+
+// realNginx returns the nginx binary, skipping the test when it is missing
+// unless GITSHIP_E2E=1 demands it.
+func realNginx(t *testing.T) string {
+	t.Helper()
+	const bin = "/usr/sbin/nginx"
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if os.Getenv("GITSHIP_E2E") == "1" {
+		t.Fatalf("GITSHIP_E2E=1 but nginx binary %s not found (nor nginx in $PATH)", bin)
+	}
+	t.Skipf("nginx binary %s not found (nor nginx in $PATH); set GITSHIP_E2E=1 to make this fatal", bin)
+	return ""
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// privateNginx writes a main config under a temp prefix that includes
+// CONFDIR/*.conf, and a Manager for it on the real file system.
+func privateNginx(t *testing.T) *nginx.Manager {
+	t.Helper()
+	bin := realNginx(t)
+	prefix := t.TempDir()
+	confDir := filepath.Join(prefix, "apps")
+	for _, dir := range []string{confDir, filepath.Join(prefix, "tmp")} {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var temps strings.Builder
+	for _, kind := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&temps, "    %s_temp_path %s;\n", kind, filepath.Join(prefix, "tmp", kind))
+	}
+	conf := filepath.Join(prefix, "nginx.conf")
+	main := fmt.Sprintf("pid %s;\nerror_log %s;\nevents {}\nhttp {\n    access_log %s;\n%s    include %s/*.conf;\n}\n",
+		filepath.Join(prefix, "nginx.pid"), filepath.Join(prefix, "error.log"),
+		filepath.Join(prefix, "access.log"), temps.String(), confDir)
+	if err := os.WriteFile(conf, []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// nginx is not started here, so "reload" is one more nginx -t.
+	return &nginx.Manager{
+		Fs:      afero.NewOsFs(),
+		ConfDir: confDir,
+		Binary:  bin,
+		Conf:    conf,
+		Prefix:  prefix,
+		Reload:  []string{bin, "-p", prefix, "-t", "-q", "-c", conf},
+	}
+}
+
+func TestRealNginx(t *testing.T) {
+	m := privateNginx(t)
+	ctx := context.Background()
+	site := nginx.Site{
+		App:     "myapp",
+		Release: "v1",
+		Domains: []string{"myapp.test", "www.myapp.test"},
+		Socket:  filepath.Join(m.Prefix, "run", "myapp.sock"),
+		Listen:  fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+	}
+	good, err := nginx.Render(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check(ctx); err != nil {
+		t.Fatalf("Check with no apps: %v", err)
+	}
+	changed, err := m.Install(ctx, "myapp", good)
+	if err != nil || !changed {
+		t.Fatalf("Install valid config: changed=%v err=%v", changed, err)
+	}
+	if changed, err := m.Install(ctx, "myapp", good); err != nil || changed {
+		t.Fatalf("Install same config: changed=%v err=%v, want false, nil", changed, err)
+	}
+
+	bad := append(append([]byte{}, good...), "gitship_bogus on;\n"...)
+	_, err = m.Install(ctx, "myapp", bad)
+	var rej *nginx.RejectedError
+	if !errors.As(err, &rej) {
+		t.Fatalf("Install with an unknown directive: %v, want a *RejectedError", err)
+	}
+	if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), `unknown directive "gitship_bogus"`) {
+		t.Errorf("error is not nginx's one line: %q", err)
+	}
+	t.Logf("rejection: %v", err)
+	path := filepath.Join(m.ConfDir, "myapp.conf")
+	if got, err := os.ReadFile(path); err != nil || string(got) != string(good) {
+		t.Errorf("file after rejection is not the previous one (err %v):\n%s", err, got)
+	}
+	if err := m.Check(ctx); err != nil {
+		t.Errorf("Check after restore: %v", err)
+	}
+
+	odd := site
+	odd.App = "odd"
+	odd.Socket = filepath.Join(m.Prefix, "my apps", "odd;1.sock")
+	odd.Domains = []string{"odd.test", `~^(?<sub>.+)\.odd\.test$`}
+	oddConf, err := nginx.Render(odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Install(ctx, "odd", oddConf); err != nil {
+		t.Fatalf("Install with a quoted socket path and a regex name: %v", err)
+	}
+	if err := m.Remove(ctx, "odd"); err != nil {
+		t.Fatalf("Remove odd: %v", err)
+	}
+
+	if err := m.Remove(ctx, "myapp"); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	entries, err := os.ReadDir(m.ConfDir)
+	if err != nil || len(entries) != 0 {
+		t.Errorf("conf dir after Remove: %v %v, want empty", entries, err)
+	}
+}

@@ -1,0 +1,224 @@
+package nginx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+
+	crossplane "github.com/nginxinc/nginx-go-crossplane"
+)
+
+// defaultMaxBodySize is client_max_body_size when Site.MaxBodySize is empty.
+const defaultMaxBodySize = "100m"
+
+// Site is what one app's server block needs.
+type Site struct {
+	App         string   // app name, e.g. "myapp" (used for the upstream name "gitship_myapp")
+	Release     string   // e.g. "v3", written in a leading comment line of the file
+	Domains     []string // server_name values (already validated by the caller; at least one)
+	Socket      string   // absolute host path of the release's unix socket
+	Listen      string   // e.g. "80" or "127.0.0.1:18080"
+	MaxBodySize string   // client_max_body_size; "" means "100m"
+}
+
+// Render returns the per-app config: parsed back with crossplane before
+// returning (an error if it does not parse), ending in a newline.
+func Render(s Site) ([]byte, error) {
+	if err := s.validate(); err != nil {
+		return nil, fmt.Errorf("render %s: %w", s.App, err)
+	}
+	want := s.directives()
+	var buf bytes.Buffer
+	cfg := crossplane.Config{File: s.App + ".conf", Parsed: want}
+	if err := crossplane.Build(&buf, cfg, &crossplane.BuildOptions{Indent: 4}); err != nil {
+		return nil, fmt.Errorf("render %s: %w", s.App, err)
+	}
+	buf.WriteByte('\n')
+	if err := parseBack(s.App+".conf", buf.Bytes(), want); err != nil {
+		return nil, fmt.Errorf("render %s: parse back: %w", s.App, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// validate rejects what would make a wrong file rather than a failing one:
+// App ends up in a file name and an upstream name, Release in a comment line
+// that a newline would end early.
+func (s Site) validate() error {
+	if err := validApp(s.App); err != nil {
+		return err
+	}
+	if strings.ContainsFunc(s.Release, isControl) {
+		return fmt.Errorf("release %q contains a control character", s.Release)
+	}
+	if len(s.Domains) == 0 {
+		return errors.New("no domains")
+	}
+	for _, d := range s.Domains {
+		if d == "" || strings.ContainsFunc(d, isControl) {
+			return fmt.Errorf("invalid domain %q", d)
+		}
+	}
+	if !path.IsAbs(s.Socket) || strings.ContainsFunc(s.Socket, isControl) {
+		return fmt.Errorf("socket %q is not an absolute path", s.Socket)
+	}
+	if s.Listen == "" || strings.ContainsFunc(s.Listen, isControl) {
+		return fmt.Errorf("invalid listen %q", s.Listen)
+	}
+	if strings.ContainsFunc(s.MaxBodySize, isControl) {
+		return fmt.Errorf("invalid max body size %q", s.MaxBodySize)
+	}
+	return nil
+}
+
+// validApp reports whether app is usable as a per-app file name and in an
+// upstream name: ASCII letters, digits, '.', '_' and '-', not starting with
+// '.' or '-'.
+func validApp(app string) error {
+	if app == "" {
+		return errors.New("empty app name")
+	}
+	if app[0] == '.' || app[0] == '-' {
+		return fmt.Errorf("app name %q starts with %q", app, app[0])
+	}
+	for _, r := range app {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			r == '.' || r == '_' || r == '-'
+		if !ok {
+			return fmt.Errorf("app name %q contains %q", app, r)
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// directives is the whole per-app file. The comment gets Line 1 because
+// crossplane prints a comment whose line equals the previous statement's
+// line on that same line, and built directives all have line 0.
+func (s Site) directives() crossplane.Directives {
+	comment := fmt.Sprintf(" gitship: %s %s — generated, do not edit", s.App, s.Release)
+	upstream := "gitship_" + s.App
+	return crossplane.Directives{
+		{Directive: "#", Line: 1, Comment: &comment},
+		block("upstream", []string{upstream},
+			simple("server", "unix:"+s.Socket, "max_fails=0"),
+		),
+		block("server", nil,
+			simple("listen", s.Listen),
+			simple("server_name", s.Domains...),
+			simple("client_max_body_size", s.maxBodySize()),
+			block("location", []string{"/"}, proxyDirectives(upstream)...),
+			s.marker(),
+		),
+	}
+}
+
+// MarkerPath answers which release this server block belongs to, to
+// loopback only: after a reload, gitship asks nginx through it until the
+// new workers answer, before it retires the old release.
+const MarkerPath = "/.well-known/gitship/release"
+
+func (s Site) marker() *crossplane.Directive {
+	return block("location", []string{"=", MarkerPath},
+		simple("allow", "127.0.0.0/8"),
+		simple("allow", "::1"),
+		simple("deny", "all"),
+		simple("access_log", "off"),
+		simple("default_type", "text/plain"),
+		simple("return", "200", MarkerBody(s.App, s.Release)),
+	)
+}
+
+// MarkerBody is what MarkerPath answers for release of app.
+func MarkerBody(app, release string) string { return app + " " + release }
+
+// proxyDirectives forwards to the upstream. Connection is passed through
+// from the client because a map (the usual websocket idiom) cannot live in a
+// file that is included once per app.
+func proxyDirectives(upstream string) crossplane.Directives {
+	return crossplane.Directives{
+		simple("proxy_pass", "http://"+upstream),
+		simple("proxy_set_header", "Host", "$host"),
+		simple("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+		simple("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
+		simple("proxy_set_header", "X-Real-IP", "$remote_addr"),
+		simple("proxy_http_version", "1.1"),
+		simple("proxy_set_header", "Upgrade", "$http_upgrade"),
+		simple("proxy_set_header", "Connection", "$http_connection"),
+		simple("proxy_read_timeout", "300s"),
+		simple("proxy_next_upstream", "error", "timeout"),
+		simple("proxy_redirect", "off"),
+	}
+}
+
+func (s Site) maxBodySize() string {
+	if s.MaxBodySize == "" {
+		return defaultMaxBodySize
+	}
+	return s.MaxBodySize
+}
+
+func simple(name string, args ...string) *crossplane.Directive {
+	return &crossplane.Directive{Directive: name, Args: args}
+}
+
+// block makes a block directive; Block must be non-nil or crossplane prints
+// it as a simple directive.
+func block(name string, args []string, body ...*crossplane.Directive) *crossplane.Directive {
+	if body == nil {
+		body = crossplane.Directives{}
+	}
+	return &crossplane.Directive{Directive: name, Args: args, Block: body}
+}
+
+// parseBack parses conf as a lone per-app file and checks it holds exactly
+// the directives it was built from, so a quoting slip cannot change meaning.
+func parseBack(name string, conf []byte, want crossplane.Directives) error {
+	payload, err := crossplane.Parse(name, &crossplane.ParseOptions{
+		SingleFile:                true,
+		ParseComments:             true,
+		StopParsingOnError:        true,
+		ErrorOnUnknownDirectives:  true,
+		SkipDirectiveContextCheck: true,
+		Open: func(string) (io.Reader, error) {
+			return bytes.NewReader(conf), nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if len(payload.Config) != 1 {
+		return fmt.Errorf("parsed %d files, want 1", len(payload.Config))
+	}
+	return sameDirectives(payload.Config[0].Parsed, want)
+}
+
+// sameDirectives compares names, arguments, comments and blocks, ignoring
+// line numbers and file names.
+func sameDirectives(got, want crossplane.Directives) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("got %d directives, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Directive != w.Directive || !slices.Equal(g.Args, w.Args) ||
+			g.IsBlock() != w.IsBlock() || !commentEqual(g.Comment, w.Comment) {
+			return fmt.Errorf("got %q, want %q", g.String(), w.String())
+		}
+		if err := sameDirectives(g.Block, w.Block); err != nil {
+			return fmt.Errorf("in %s: %w", w.Directive, err)
+		}
+	}
+	return nil
+}
+
+func commentEqual(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

@@ -1,0 +1,104 @@
+package nginx
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// nginx's master starts the new workers on reload, sleeps 100 ms, and only
+// then tells the old ones to stop accepting. In that window a new
+// connection may still reach an old worker with the old config: a 404 for a
+// first deploy, or a retired release's socket later. So after a reload we
+// wait until every worker that existed before it is gone or has set its
+// title to "worker process is shutting down" (nginx does so right before
+// it closes its listening sockets).
+
+// workers returns the pids of the master's children, or nil when the pid
+// file is not set or not readable (nginx not running: nothing to wait for).
+func (m *Manager) workers() []int {
+	if m.PidFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(m.PidFile)
+	if err != nil {
+		return nil
+	}
+	master, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil
+	}
+	entries, err := os.ReadDir(m.procDir())
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := m.parent(pid); ok && ppid == master {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func (m *Manager) procDir() string {
+	if m.ProcDir != "" {
+		return m.ProcDir
+	}
+	return "/proc"
+}
+
+// parent reads the ppid from /proc/PID/stat ("pid (comm) state ppid ...";
+// comm may hold spaces, so parse after the last ')').
+func (m *Manager) parent(pid int) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(m.procDir(), strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, err == nil
+}
+
+// accepting says whether pid still runs and is not shutting down.
+func (m *Manager) accepting(pid int) bool {
+	b, err := os.ReadFile(filepath.Join(m.procDir(), strconv.Itoa(pid), "cmdline"))
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	return !bytes.Contains(b, []byte("shutting down"))
+}
+
+// waitOld waits until none of old accepts connections, at most timeout.
+func (m *Manager) waitOld(ctx context.Context, old []int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, pid := range old {
+		for m.accepting(pid) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("old nginx worker %d still accepts connections %s after the reload", pid, timeout)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}

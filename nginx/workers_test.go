@@ -1,0 +1,67 @@
+package nginx
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func fakeProc(t *testing.T, pid, stat, cmdline string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "proc")
+	return writeProc(t, dir, pid, stat, cmdline)
+}
+
+func writeProc(t *testing.T, dir, pid, stat, cmdline string) string {
+	t.Helper()
+	p := filepath.Join(dir, pid)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p, "stat"), []byte(stat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p, "cmdline"), []byte(cmdline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestWorkersAndWaitOld(t *testing.T) {
+	proc := fakeProc(t, "100", "100 (nginx) S 1 100", "nginx: master process\x00")
+	writeProc(t, proc, "101", "101 (nginx: a (b)) S 100 100", "nginx: worker process\x00")
+	writeProc(t, proc, "102", "102 (bash) S 1 102", "bash\x00")
+	writeProc(t, proc, "103", "103 (nginx) S 100 100", "nginx: worker process\x00")
+	pidFile := filepath.Join(t.TempDir(), "nginx.pid")
+	if err := os.WriteFile(pidFile, []byte("100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := &Manager{PidFile: pidFile, ProcDir: proc}
+	got := m.workers()
+	slices.Sort(got)
+	if !slices.Equal(got, []int{101, 103}) {
+		t.Fatalf("workers = %v, want [101 103]", got)
+	}
+	err := m.waitOld(context.Background(), got, 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "still accepts") {
+		t.Fatalf("waitOld with accepting workers: err = %v", err)
+	}
+	writeProc(t, proc, "101", "101 (nginx) S 100 100", "nginx: worker process is shutting down\x00")
+	if err := os.RemoveAll(filepath.Join(proc, "103")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.waitOld(context.Background(), got, time.Second); err != nil {
+		t.Fatalf("waitOld with old workers shutting down or gone: %v", err)
+	}
+}
+
+func TestWorkersWithoutPidFile(t *testing.T) {
+	m := &Manager{PidFile: filepath.Join(t.TempDir(), "missing.pid")}
+	if w := m.workers(); w != nil {
+		t.Errorf("workers = %v, want none", w)
+	}
+}

@@ -1,0 +1,179 @@
+package release
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// ErrNoApp is returned for an app that was never initialised.
+var ErrNoApp = errors.New("no such app")
+
+// App is the stored state of one app: what `gitship init` and later
+// settings commands write to apps/APP/app.json.
+type App struct {
+	Name          string    `json:"name"`
+	Domains       []string  `json:"domains,omitempty"`
+	Branch        string    `json:"branch"`
+	HealthPath    string    `json:"health_path,omitempty"`
+	HealthTimeout Duration  `json:"health_timeout,omitempty"`
+	Created       time.Time `json:"created"`
+}
+
+// Duration is a time.Duration stored as Go's text form ("30s").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads the text form.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+var appName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,29}$`)
+
+// ValidateName checks an app name: 1–30 characters of a-z, 0-9 and -,
+// starting with a letter (a DNS label, and safe in paths and names).
+func ValidateName(name string) error {
+	if !appName.MatchString(name) || strings.HasSuffix(name, "-") {
+		return fmt.Errorf("invalid app name %q: use 1-30 characters of a-z, 0-9 and -, starting with a letter and not ending with -", name)
+	}
+	return nil
+}
+
+var label = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidateDomain checks a host name: dot-separated DNS labels, at most 253
+// characters, at least two labels, no trailing dot, no wildcard.
+func ValidateDomain(d string) error {
+	bad := func(why string) error { return fmt.Errorf("invalid domain %q: %s", d, why) }
+	if d == "" || len(d) > 253 {
+		return bad("must be 1-253 characters")
+	}
+	if d != strings.ToLower(d) {
+		return bad("use lower case")
+	}
+	parts := strings.Split(d, ".")
+	if len(parts) < 2 {
+		return bad("needs at least two labels, e.g. app.example.com")
+	}
+	for _, p := range parts {
+		if !label.MatchString(p) {
+			return bad(fmt.Sprintf("label %q must be 1-63 characters of a-z, 0-9 and -, not starting or ending with -", p))
+		}
+	}
+	return nil
+}
+
+// ServedDomains returns the app's domains, or APP.<base> when it has none.
+func (a *App) ServedDomains(base string) []string {
+	if len(a.Domains) > 0 {
+		return a.Domains
+	}
+	return []string{a.Name + "." + base}
+}
+
+// appPath is apps/APP/app.json under root.
+func appPath(appsDir, name string) string { return filepath.Join(appsDir, name, "app.json") }
+
+// LoadApp reads the stored state of app name.
+func LoadApp(fsys afero.Fs, appsDir, name string) (*App, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	data, err := afero.ReadFile(fsys, appPath(appsDir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("app %s: %w (create it with `gitship init %s`)", name, ErrNoApp, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read app %s: %w", name, err)
+	}
+	var a App
+	if err := json.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("read app %s: %w", name, err)
+	}
+	if a.Branch == "" {
+		a.Branch = "main"
+	}
+	return &a, nil
+}
+
+// SaveApp writes the app's state atomically.
+func SaveApp(fsys afero.Fs, appsDir string, a *App) error {
+	data, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode app %s: %w", a.Name, err)
+	}
+	return writeAtomic(fsys, appPath(appsDir, a.Name), append(data, '\n'), 0o644)
+}
+
+// ListApps returns the names of all initialised apps, sorted.
+func ListApps(fsys afero.Fs, appsDir string) ([]string, error) {
+	entries, err := afero.ReadDir(fsys, appsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list apps: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if ok, _ := afero.Exists(fsys, appPath(appsDir, e.Name())); ok && e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// writeAtomic writes data to a temp file beside path and renames it into
+// place, so a reader (or a deploy killed halfway) never sees half a file.
+func writeAtomic(fsys afero.Fs, path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	f, err := afero.TempFile(fsys, dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = fsys.Chmod(tmp, perm)
+	}
+	if werr == nil {
+		werr = fsys.Rename(tmp, path)
+	}
+	if werr != nil {
+		if rerr := fsys.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			werr = errors.Join(werr, rerr)
+		}
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package release
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/gitship/gitship/hook"
+)
+
+// InitResult says what Init did and how to push.
+type InitResult struct {
+	Repo    string
+	Created bool
+	Remote  string // the argument of `git remote add server ...`
+}
+
+// Init creates app: its bare repository with the post-receive hook (which
+// runs bin with the config at cfgPath), its state and data dirs, and its
+// settings. Running it again changes nothing but the domains, when given.
+func (d *Deployer) Init(name string, domains []string, bin, cfgPath string) (*InitResult, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	for _, dom := range domains {
+		if err := ValidateDomain(dom); err != nil {
+			return nil, err
+		}
+	}
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), name)
+	if err != nil {
+		a = &App{Name: name, Branch: "main", Created: d.Now()}
+	}
+	if len(domains) > 0 {
+		a.Domains = domains
+	}
+	repo := d.repoPath(name)
+	created, err := hook.InitRepo(repo, a.Branch, hook.HookScript(bin, cfgPath))
+	if err != nil {
+		return nil, fmt.Errorf("init %s: %w", name, err)
+	}
+	if err := d.Fs.MkdirAll(filepath.Join(d.Config.AppsDir(), name, "releases"), 0o755); err != nil {
+		return nil, fmt.Errorf("init %s: %w", name, err)
+	}
+	if err := d.mkdirShared(d.dataDir(name)); err != nil {
+		return nil, fmt.Errorf("init %s: %w", name, err)
+	}
+	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
+		return nil, err
+	}
+	remote := repo
+	if r := d.Config.SSH.Remote; r != "" {
+		remote = r + ":" + repo
+	}
+	return &InitResult{Repo: repo, Created: created, Remote: remote}, nil
+}

@@ -1,0 +1,110 @@
+package release
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Progress writes the push output: `-----> ` step lines with durations,
+// sub-output indented 7 spaces, errors starting `!     `. A failed write
+// (the pusher hung up) never aborts a deploy: the first one is remembered
+// and later writes are dropped.
+type Progress struct {
+	W   io.Writer
+	Now func() time.Time
+
+	mu  sync.Mutex
+	err error
+}
+
+// NewProgress returns a Progress writing to w with the real clock.
+func NewProgress(w io.Writer) *Progress { return &Progress{W: w, Now: time.Now} }
+
+func (p *Progress) writeLine(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return
+	}
+	if _, err := io.WriteString(p.W, s+"\n"); err != nil {
+		p.err = err
+	}
+}
+
+// Err is the first write error, if any.
+func (p *Progress) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Say prints a step line now, without a duration.
+func (p *Progress) Say(format string, args ...any) {
+	p.writeLine("-----> " + fmt.Sprintf(format, args...))
+}
+
+// Info prints an indented line.
+func (p *Progress) Info(format string, args ...any) {
+	p.writeLine("       " + fmt.Sprintf(format, args...))
+}
+
+// Fail prints an error line.
+func (p *Progress) Fail(format string, args ...any) {
+	for _, l := range strings.Split(fmt.Sprintf(format, args...), "\n") {
+		p.writeLine("!     " + l)
+	}
+}
+
+// Step starts a timed step; the returned func prints `-----> msg (1.2s)`
+// with the message given to it (or the one given here when empty).
+func (p *Progress) Step(msg string) func(done string) {
+	start := p.Now()
+	return func(done string) {
+		if done == "" {
+			done = msg
+		}
+		p.writeLine(fmt.Sprintf("-----> %s (%.1fs)", done, p.Now().Sub(start).Seconds()))
+	}
+}
+
+// Indent returns a writer that prefixes every line with 7 spaces. Chunks
+// need not be line-aligned (Podman's build stream is not); call the
+// returned flush to print a last line without a newline.
+func (p *Progress) Indent() (io.Writer, func()) {
+	iw := &indenter{p: p}
+	return iw, iw.flush
+}
+
+type indenter struct {
+	p   *Progress
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *indenter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(b)
+	for {
+		i := bytes.IndexByte(w.buf.Bytes(), '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.buf.Next(i + 1))
+		w.p.writeLine("       " + strings.TrimRight(line, "\r\n"))
+	}
+	return len(b), nil
+}
+
+func (w *indenter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() > 0 {
+		w.p.writeLine("       " + strings.TrimRight(w.buf.String(), "\r\n"))
+		w.buf.Reset()
+	}
+}

@@ -1,0 +1,120 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gitship/gitship/hook"
+)
+
+const timeFormat = "2006-01-02 15:04:05"
+
+// WriteReleases prints the history of app, newest first.
+func (d *Deployer) WriteReleases(w io.Writer, app string) error {
+	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+		return err
+	}
+	list, err := d.Store().List(app)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		_, err := fmt.Fprintf(w, "%s has no releases yet: push to deploy it\n", app)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RELEASE\tSTATUS\tKIND\tCOMMIT\tIMAGE\tCREATED\tDURATION\tREASON")
+	for i := len(list) - 1; i >= 0; i-- {
+		r := list[i]
+		dur := "-"
+		if r.Duration() > 0 {
+			dur = fmt.Sprintf("%.1fs", r.Duration().Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name(), r.Status, r.Kind,
+			hook.Short(r.Commit), dash(r.Image), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
+	}
+	return tw.Flush()
+}
+
+// WriteApps prints every app with its live release.
+func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
+	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		_, err := fmt.Fprintln(w, "no apps yet: create one with `gitship init APP`")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tRELEASE\tCOMMIT\tCONTAINER\tLIVE SINCE\tURL")
+	for _, n := range names {
+		a, err := LoadApp(d.Fs, d.Config.AppsDir(), n)
+		if err != nil {
+			return err
+		}
+		live, err := d.Store().Live(n)
+		if err != nil {
+			return err
+		}
+		url := URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen)
+		if live == nil {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", n, url)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n, live.Name(), hook.Short(live.Commit),
+			d.containerState(ctx, live.Container), since(live.LiveSince, d.Now()), url)
+	}
+	return tw.Flush()
+}
+
+// WriteStatus prints what runs for app: live release, since when, its
+// container's state, domains and URL.
+func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) error {
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return err
+	}
+	live, err := d.Store().Live(app)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	fmt.Fprintf(tw, "app:\t%s\n", a.Name)
+	fmt.Fprintf(tw, "domains:\t%s\n", strings.Join(a.ServedDomains(d.Config.Domain), ", "))
+	fmt.Fprintf(tw, "url:\t%s\n", URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen))
+	fmt.Fprintf(tw, "branch:\t%s\n", a.Branch)
+	if live == nil {
+		fmt.Fprintf(tw, "release:\tnone live (push to deploy)\n")
+		return tw.Flush()
+	}
+	fmt.Fprintf(tw, "release:\t%s (%s, %s)\n", live.Name(), live.Kind, hook.Short(live.Commit))
+	fmt.Fprintf(tw, "live since:\t%s (%s)\n", live.LiveSince.Local().Format(timeFormat), since(live.LiveSince, d.Now()))
+	fmt.Fprintf(tw, "image:\t%s\n", live.Image)
+	fmt.Fprintf(tw, "container:\t%s %s\n", live.Container, d.containerState(ctx, live.Container))
+	fmt.Fprintf(tw, "socket:\t%s\n", live.Socket)
+	return tw.Flush()
+}
+
+func (d *Deployer) containerState(ctx context.Context, name string) string {
+	st, err := d.Runtime.Inspect(ctx, name)
+	if err != nil {
+		return "unknown (" + oneLine(err.Error()) + ")"
+	}
+	return st.Status
+}
+
+func since(t, now time.Time) string {
+	return now.Sub(t).Truncate(time.Second).String() + " ago"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

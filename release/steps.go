@@ -1,0 +1,244 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/nginx"
+)
+
+// Defaults of per-app settings.
+const (
+	DefaultHealthPath    = "/"
+	DefaultHealthTimeout = 60 * time.Second
+	logLines             = 50
+)
+
+func (r *run) start(ctx context.Context) error {
+	d, a, rec := r.d, r.app, r.rec
+	appRun := filepath.Join(d.Config.RunDir, a.Name)
+	if err := d.Fs.MkdirAll(appRun, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", appRun, err)
+	}
+	sock := d.socketDir(a.Name, rec.Version)
+	if err := d.mkdirShared(sock); err != nil {
+		return err
+	}
+	if err := d.mkdirShared(d.dataDir(a.Name)); err != nil {
+		return err
+	}
+	rec.Container = ContainerName(a.Name, rec.Version)
+	rec.Socket = filepath.Join(sock, filepath.Base(container.SocketPath))
+	if err := d.Store().Save(rec); err != nil {
+		return err
+	}
+	// A container of this name can only be a leftover of a deploy that
+	// was killed before it recorded anything; it never served.
+	if err := d.Runtime.Remove(ctx, rec.Container); err != nil {
+		return err
+	}
+	done := r.p.Step("")
+	r.started = true
+	err := d.Runtime.Start(ctx, container.Spec{
+		Name: rec.Container, Image: rec.Image, SocketDir: sock, DataDir: d.dataDir(a.Name),
+		Env: map[string]string{
+			"GITSHIP_APP": a.Name, "GITSHIP_RELEASE": rec.Name(), "GITSHIP_COMMIT": rec.Commit,
+			"GITSHIP_SOCKET": container.SocketPath, "GITSHIP_DATA": container.DataMount,
+		},
+		Labels: map[string]string{
+			container.LabelApp: a.Name, container.LabelRelease: rec.Name(),
+			container.LabelCommit: rec.Commit, container.LabelRoot: d.Config.Root,
+		},
+		Network: d.Config.Podman.Network,
+		Groups:  []string{strconv.Itoa(d.NginxGID)},
+	})
+	if err != nil {
+		return err
+	}
+	done(fmt.Sprintf("Started %s", rec.Container))
+	return nil
+}
+
+func (r *run) health(ctx context.Context) error {
+	a := r.app
+	path, timeout := a.HealthPath, time.Duration(a.HealthTimeout)
+	if path == "" {
+		path = DefaultHealthPath
+	}
+	if timeout <= 0 {
+		timeout = DefaultHealthTimeout
+	}
+	pr := Probe{Socket: r.rec.Socket, Host: a.ServedDomains(r.d.Config.Domain)[0], Path: path}
+	done := r.p.Step("")
+	last, err := r.poll(ctx, pr, timeout)
+	if err != nil {
+		r.p.Fail("Health check failed: %s", pr)
+		r.p.Fail("Last answer: %s", last)
+		r.showLogs(ctx)
+		return err
+	}
+	done(fmt.Sprintf("Healthy: %s answered %s", path, last))
+	return nil
+}
+
+// poll probes until a healthy answer, the timeout, or the container exits.
+func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last Answer
+	for i := 0; ; i++ {
+		last = pr.Check(ctx)
+		if last.Healthy() {
+			return last, nil
+		}
+		if i%10 == 9 {
+			st, err := r.d.Runtime.Inspect(ctx, r.rec.Container)
+			if err == nil && !st.Running && st.Status == "exited" {
+				return last, fmt.Errorf("%s exited with status %d before it answered", r.rec.Container, st.ExitCode)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("%s did not answer %s within %s (last answer: %s)", r.rec.Container, pr.Path, timeout, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (r *run) showLogs(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	lines, err := r.d.Runtime.Logs(cctx, r.rec.Container, logLines)
+	if err != nil {
+		r.p.Fail("Could not read the app's logs: %v", err)
+		return
+	}
+	r.p.Fail("Last %d log lines of %s:", len(lines), r.rec.Container)
+	for _, l := range lines {
+		r.p.Info("%s", l)
+	}
+}
+
+func (r *run) route(ctx context.Context) error {
+	d, a := r.d, r.app
+	conf, err := d.site(a, r.rec)
+	if err != nil {
+		return err
+	}
+	// nginx -t reads every app's file: installs of different apps must
+	// not overlap, or one could be judged by the other's half-done state.
+	unlock, err := d.Locker.Lock(ctx, filepath.Join(d.Config.Root, "nginx.lock"), nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("before switching nginx: %w", err)
+	}
+	done := r.p.Step("")
+	if _, err := d.Proxy.Install(ctx, a.Name, conf); err != nil {
+		return err
+	}
+	// From here nginx's config names the new release: a failure must not
+	// remove its container (nginx would serve 502s). Until nginx confirms,
+	// the old release keeps running too.
+	r.routed = true
+	host := a.ServedDomains(d.Config.Domain)[0]
+	if err := d.Proxy.Served(ctx, d.Config.Nginx.Listen, host, a.Name, r.rec.Name()); err != nil {
+		r.p.Fail("nginx has the new config but did not confirm it: %v", err)
+		r.p.Fail("%s keeps running until the next deploy; check `gitship nginx check`", r.prev.nameOr("no previous release"))
+		r.unconfirmed = true
+	}
+	done(fmt.Sprintf("Pointed nginx at %s", r.rec.Name()))
+	return nil
+}
+
+func (r *run) finish(ctx context.Context) error {
+	d, rec := r.d, r.rec
+	now := d.Now()
+	rec.Status, rec.LiveSince, rec.Finished = StatusLive, now, now
+	if err := d.Store().Save(rec); err != nil {
+		return err
+	}
+	if r.prev != nil && !r.unconfirmed {
+		r.retire(ctx, r.prev)
+	}
+	r.p.Say("%s %s is live at %s (%.1fs)", r.app.Name, rec.Name(),
+		URL(r.app.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen), rec.Duration().Seconds())
+	return nil
+}
+
+// retire stops and removes the previous release's container. Its image
+// stays for rollback. Failures are reported, not fatal: the new release
+// is live already.
+func (r *run) retire(ctx context.Context, old *Record) {
+	d := r.d
+	ctx = context.WithoutCancel(ctx)
+	old.Status = StatusRetired
+	if err := d.Store().Save(old); err != nil {
+		r.p.Fail("could not record %s as retired: %v", old.Name(), err)
+	}
+	done := r.p.Step("")
+	if err := d.Runtime.Stop(ctx, old.Container, d.StopTimeout); err != nil {
+		r.p.Fail("could not stop %s: %v", old.Container, err)
+	}
+	if err := d.Runtime.Remove(ctx, old.Container); err != nil {
+		r.p.Fail("could not remove %s: %v", old.Container, err)
+	}
+	if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, old.Version)); err != nil {
+		r.p.Fail("could not remove the socket dir of %s: %v", old.Name(), err)
+	}
+	done(fmt.Sprintf("Retired %s (image %s kept for rollback)", old.Name(), old.Image))
+}
+
+// URL is the address a browser uses for domain through nginx listening
+// on listen ("80", "8080", "127.0.0.1:18080").
+func URL(domain, listen string) string {
+	port := listen
+	if _, p, err := net.SplitHostPort(listen); err == nil {
+		port = p
+	}
+	if port == "80" || port == "" {
+		return "http://" + domain + "/"
+	}
+	return "http://" + domain + ":" + port + "/"
+}
+
+func (r *Record) nameOr(s string) string {
+	if r == nil {
+		return s
+	}
+	return r.Name()
+}
+
+// RenderLive renders the server block of app's live release.
+func (d *Deployer) RenderLive(app string) ([]byte, error) {
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	live, err := d.Store().Live(app)
+	if err != nil {
+		return nil, err
+	}
+	if live == nil {
+		return nil, fmt.Errorf("%s has no live release: push to deploy it", app)
+	}
+	return d.site(a, live)
+}
+
+func (d *Deployer) site(a *App, rec *Record) ([]byte, error) {
+	conf, err := nginx.Render(nginx.Site{
+		App: a.Name, Release: rec.Name(), Domains: a.ServedDomains(d.Config.Domain),
+		Socket: rec.Socket, Listen: d.Config.Nginx.Listen,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render nginx config of %s: %w", a.Name, err)
+	}
+	return conf, nil
+}

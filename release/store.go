@@ -1,0 +1,154 @@
+package release
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// Status is where a release is in its life.
+type Status string
+
+// The states of a release (see doc.go).
+const (
+	StatusBuilding Status = "building"
+	StatusStarting Status = "starting"
+	StatusLive     Status = "live"
+	StatusRetired  Status = "retired"
+	StatusFailed   Status = "failed"
+)
+
+// Record is one release of an app, as stored in apps/APP/releases/vN.json.
+type Record struct {
+	Version   int       `json:"version"`
+	App       string    `json:"app"`
+	Kind      string    `json:"kind"` // push, deploy, rollback, config
+	Commit    string    `json:"commit"`
+	Image     string    `json:"image,omitempty"`
+	ImageID   string    `json:"image_id,omitempty"`
+	Builder   string    `json:"builder,omitempty"`
+	Container string    `json:"container,omitempty"`
+	Socket    string    `json:"socket,omitempty"`
+	Status    Status    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	Created   time.Time `json:"created"`
+	Finished  time.Time `json:"finished,omitempty"`
+	LiveSince time.Time `json:"live_since,omitempty"`
+}
+
+// Name is the release's name, e.g. "v7".
+func (r *Record) Name() string { return "v" + strconv.Itoa(r.Version) }
+
+// Duration is how long the deploy took (0 while it runs).
+func (r *Record) Duration() time.Duration {
+	if r.Finished.IsZero() {
+		return 0
+	}
+	return r.Finished.Sub(r.Created)
+}
+
+// Store keeps the release records of every app.
+type Store struct {
+	Fs      afero.Fs
+	AppsDir string
+}
+
+func (s *Store) dir(app string) string { return filepath.Join(s.AppsDir, app, "releases") }
+
+func (s *Store) path(app string, v int) string {
+	return filepath.Join(s.dir(app), "v"+strconv.Itoa(v)+".json")
+}
+
+// Save writes r atomically.
+func (s *Store) Save(r *Record) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode release %s %s: %w", r.App, r.Name(), err)
+	}
+	return writeAtomic(s.Fs, s.path(r.App, r.Version), append(data, '\n'), 0o644)
+}
+
+// List returns every valid record of app, oldest first. Files that are not
+// records (temp files of an interrupted write) are ignored; a record that
+// does not decode is an error naming it.
+func (s *Store) List(app string) ([]*Record, error) {
+	entries, err := afero.ReadDir(s.Fs, s.dir(app))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list releases of %s: %w", app, err)
+	}
+	var out []*Record
+	for _, e := range entries {
+		v, ok := versionOf(e.Name())
+		if !ok {
+			continue
+		}
+		r, err := s.Get(app, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Get reads release v of app.
+func (s *Store) Get(app string, v int) (*Record, error) {
+	data, err := afero.ReadFile(s.Fs, s.path(app, v))
+	if err != nil {
+		return nil, fmt.Errorf("read release %s v%d: %w", app, v, err)
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("read release %s v%d: %w", app, v, err)
+	}
+	return &r, nil
+}
+
+// Live returns the live release of app, or nil when none is live.
+func (s *Store) Live(app string) (*Record, error) {
+	list, err := s.List(app)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i].Status == StatusLive {
+			return list[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// Next allocates the next release number of app by creating its record
+// with status building.
+func (s *Store) Next(r *Record) error {
+	list, err := s.List(r.App)
+	if err != nil {
+		return err
+	}
+	r.Version = 1
+	if n := len(list); n > 0 {
+		r.Version = list[n-1].Version + 1
+	}
+	r.Status = StatusBuilding
+	return s.Save(r)
+}
+
+func versionOf(name string) (int, bool) {
+	if !strings.HasPrefix(name, "v") || !strings.HasSuffix(name, ".json") {
+		return 0, false
+	}
+	v, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "v"), ".json"))
+	return v, err == nil && v > 0
+}

@@ -1,0 +1,89 @@
+# Shell helpers shared by scripts/setup, scripts/demo, scripts/test and
+# scripts/bench. Source after scripts/env.sh.
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages gitship and its tests need.
+GITSHIP_PACKAGES="podman runc nginx-light git curl ca-certificates uidmap busybox-static"
+
+# install_packages installs what is missing (apt-get only when needed).
+install_packages() {
+	missing=""
+	for p in $GITSHIP_PACKAGES "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	say "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# podman_conf writes the two settings this kind of host needs: runc (crun
+# refuses cgroup v1 here) and explicit ulimits (the defaults exceed the
+# hard limits). Idempotent: rewrites only when the content differs.
+podman_conf() {
+	want='# written by gitship scripts/setup: runc, and ulimits within the hard limits
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+
+[engine]
+runtime = "runc"'
+	mkdir -p /etc/containers
+	if [ "$(cat /etc/containers/containers.conf 2>/dev/null)" != "$want" ]; then
+		say "writing /etc/containers/containers.conf"
+		printf '%s\n' "$want" >/etc/containers/containers.conf
+	fi
+}
+
+# start_podman_service SOCKET: a private API service (where systemd's
+# podman.socket is not available). Its descriptors are closed so that git
+# never waits on it. Prints nothing; waits until the socket answers.
+start_podman_service() {
+	sock=$1
+	rm -f "$sock"
+	setsid podman system service --time=0 "unix://$sock" </dev/null >"$sock.log" 2>&1 &
+	echo $! >"$sock.pid"
+	for _ in $(seq 1 100); do
+		[ -S "$sock" ] && podman --url "unix://$sock" version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	die "podman system service did not start on $sock (see $sock.log)"
+}
+
+# free_port prints a free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+		echo $((20000 + RANDOM % 20000))
+}
+
+# private_nginx DIR PORT: writes DIR/nginx.conf for an nginx of our own
+# (pid, logs and temp paths under DIR, per-app files in DIR/conf.d) and
+# starts it. Workers run as www-data, like Debian's.
+private_nginx() {
+	dir=$1 port=$2
+	mkdir -p "$dir/conf.d" "$dir/logs" "$dir/temp"
+	cat >"$dir/nginx.conf" <<NGINX
+user www-data;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 1024; }
+http {
+    access_log $dir/logs/access.log;
+    client_body_temp_path $dir/temp/client_body;
+    proxy_temp_path $dir/temp/proxy;
+    fastcgi_temp_path $dir/temp/fastcgi;
+    uwsgi_temp_path $dir/temp/uwsgi;
+    scgi_temp_path $dir/temp/scgi;
+    server {
+        listen 127.0.0.1:$port default_server;
+        return 404 "no app here\n";
+    }
+    include $dir/conf.d/*.conf;
+}
+NGINX
+	nginx -p "$dir" -c "$dir/nginx.conf"
+}

@@ -1,0 +1,120 @@
+// Command web is gitship's sample app: an HTTP server on the unix socket
+// named by $GITSHIP_SOCKET that keeps a visit log under $GITSHIP_DATA.
+// It is built statically (CGO_ENABLED=0) and copied into a FROM scratch
+// image, since no base image can be pulled on the machines we test on.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		log.Fatalf("web: %v", err)
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func run() error {
+	sock := env("GITSHIP_SOCKET", "/run/gitship/web.sock")
+	data := env("GITSHIP_DATA", "/data")
+	msg, err := os.ReadFile("/message.txt")
+	if err != nil {
+		msg = []byte("hello")
+	}
+	if mode := strings.TrimSpace(readOr("/mode.txt")); mode == "crash" {
+		return errors.New("crashing on purpose (mode.txt says crash)")
+	}
+	visits := filepath.Join(data, "visits.log")
+	if err := appendLine(visits, "started "+os.Getenv("GITSHIP_RELEASE")); err != nil {
+		return err
+	}
+	// A restart of the container leaves the old socket file behind.
+	if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return err
+	}
+	log.Printf("listening on %s as uid %d gid %d groups %v", sock, os.Getuid(), os.Getgid(), groups())
+	srv := &http.Server{Handler: handler(strings.TrimSpace(string(msg)), visits)}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func handler(msg, visits string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s from %s (%s) host=%s\n", msg, os.Getenv("GITSHIP_APP"), os.Getenv("GITSHIP_RELEASE"), r.Host)
+	})
+	mux.HandleFunc("/visits", func(w http.ResponseWriter, r *http.Request) {
+		if err := appendLine(visits, "visit "+os.Getenv("GITSHIP_RELEASE")); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		b, err := os.ReadFile(visits)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(b)
+	})
+	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "uid=%d gid=%d groups=%v\n", os.Getuid(), os.Getgid(), groups())
+	})
+	return mux
+}
+
+func groups() []int {
+	g, _ := os.Getgroups()
+	return g
+}
+
+func readOr(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o660)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(f, line); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
