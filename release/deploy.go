@@ -169,7 +169,13 @@ func (r *run) pipeline(ctx context.Context) error {
 
 func (r *run) build(ctx context.Context) error {
 	d := r.d
-	dir, err := afero.TempDir(d.Fs, "", "gitship-build-"+r.app.Name+"-")
+	// Build contexts live under root, on the disk that holds the repos,
+	// not in a /tmp that may be a small tmpfs.
+	tmp := filepath.Join(d.Config.Root, "tmp")
+	if err := d.Fs.MkdirAll(tmp, 0o700); err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	dir, err := afero.TempDir(d.Fs, tmp, "build-"+r.app.Name+"-")
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
@@ -183,9 +189,12 @@ func (r *run) build(ctx context.Context) error {
 		return fmt.Errorf("export %s: %w", hook.Short(r.rec.Commit), err)
 	}
 	done(fmt.Sprintf("Exported %s", hook.Short(r.rec.Commit)))
-	file, err := findDockerfile(d.Fs, dir, r.rec.Commit)
+	file, err := hook.FindDockerfile(dir)
+	if errors.Is(err, hook.ErrNoDockerfile) {
+		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("commit %s: %w", hook.Short(r.rec.Commit), err)
 	}
 	tag := ImageTag(r.app.Name, r.rec.Commit)
 	r.p.Say("Building %s from %s with %s", tag, file, d.Builder.Name())
@@ -212,16 +221,6 @@ func ImageTag(app, sha string) string { return "localhost/gitship/" + app + ":" 
 
 // ContainerName is the container of release v of app.
 func ContainerName(app string, v int) string { return fmt.Sprintf("gitship-%s-v%d", app, v) }
-
-func findDockerfile(fsys afero.Fs, dir, sha string) (string, error) {
-	for _, name := range []string{"Dockerfile", "Containerfile"} {
-		fi, err := fsys.Stat(filepath.Join(dir, name))
-		if err == nil && fi.Mode().IsRegular() {
-			return name, nil
-		}
-	}
-	return "", fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(sha))
-}
 
 func (r *run) fail(ctx context.Context, cause error) error {
 	d := r.d

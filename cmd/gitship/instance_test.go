@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// setupInstance gives a script a private gitship instance: state under
+// $WORK, its own Podman API service on a private socket, its own nginx on
+// a free loopback port, and a config file naming them all.
+func setupInstance(e *testscript.Env, sample string) error {
+	work := e.WorkDir
+	// nginx's workers (www-data) must traverse down to the sockets; the
+	// test's temp dirs are 0700.
+	for _, d := range []string{work, filepath.Dir(work)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	sock := filepath.Join(work, "podman.sock")
+	root := filepath.Join(work, "gs")
+	if err := startPodman(e, sock, root); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	ngx := filepath.Join(work, "nginx")
+	if err := startNginx(e, ngx, port); err != nil {
+		return err
+	}
+	cfg := filepath.Join(work, "gitship.toml")
+	if err := os.WriteFile(cfg, []byte(configFile(work, root, sock, ngx, port)), 0o644); err != nil {
+		return err
+	}
+	gitconfig := "[user]\n\tname = Tester\n\temail = tester@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+	if err := os.WriteFile(filepath.Join(work, ".gitconfig"), []byte(gitconfig), 0o644); err != nil {
+		return err
+	}
+	e.Setenv("HOME", work)
+	e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	e.Setenv("GITSHIP_CONFIG", cfg)
+	e.Setenv("ROOT", root)
+	e.Setenv("RUNDIR", filepath.Join(work, "run"))
+	e.Setenv("NGINX_PORT", fmt.Sprint(port))
+	e.Setenv("PODMAN_URL", "unix://"+sock)
+	e.Setenv("SAMPLE_BIN", sample)
+	e.Values[instanceKey{}] = &instance{port: port, podman: "unix://" + sock}
+	return nil
+}
+
+type instanceKey struct{}
+
+type instance struct {
+	port   int
+	podman string
+}
+
+func configFile(work, root, sock, ngx string, port int) string {
+	nginxBin, _ := exec.LookPath("nginx")
+	return fmt.Sprintf(`root    = %q
+run_dir = %q
+domain  = "test.example"
+
+[podman]
+socket = "unix://%s"
+
+[nginx]
+conf_dir = %q
+conf     = %q
+prefix   = %q
+pid      = %q
+binary   = %q
+reload   = [%q, "-p", %q, "-c", %q, "-s", "reload"]
+listen   = "127.0.0.1:%d"
+user     = "www-data"
+
+[ssh]
+remote = ""
+`, root, filepath.Join(work, "run"), sock,
+		filepath.Join(ngx, "conf.d"), filepath.Join(ngx, "nginx.conf"), ngx, filepath.Join(ngx, "nginx.pid"),
+		nginxBin, nginxBin, ngx, filepath.Join(ngx, "nginx.conf"), port)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startPodman starts `podman system service` on sock and, at the end of the
+// script, removes every container and image of this instance, then stops it.
+func startPodman(e *testscript.Env, sock, root string) error {
+	logf, err := os.Create(sock + ".log")
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start podman service: %w", err)
+	}
+	url := "unix://" + sock
+	e.Defer(func() {
+		label := "label=gitship.root=" + root
+		podman(url, "rm", "-f", "-t", "0", "--filter", label)
+		if ids := podman(url, "images", "-q", "--filter", label); ids != "" {
+			podman(url, append([]string{"rmi", "-f"}, strings.Fields(ids)...)...)
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+		logf.Close()
+	})
+	return waitFor(20*time.Second, func() error { return ping(sock) })
+}
+
+// podman runs the podman CLI against the instance's service (cleanup only).
+func podman(url string, args ...string) string {
+	out, _ := exec.Command("podman", append([]string{"--url", url}, args...)...).Output()
+	return strings.TrimSpace(string(out))
+}
+
+func ping(sock string) error {
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}, Timeout: time.Second}
+	resp, err := c.Get("http://d/_ping")
+	if err != nil {
+		return fmt.Errorf("podman service at %s: %w", sock, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("podman service at %s: ping answered %s", sock, resp.Status)
+	}
+	return nil
+}
+
+// startNginx writes a main config of its own (pid, logs, temp paths under
+// dir; workers as www-data, like Debian's) and starts nginx on port.
+func startNginx(e *testscript.Env, dir string, port int) error {
+	for _, d := range []string{"conf.d", "logs", "temp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(nginxConf(dir, port)), 0o644); err != nil {
+		return err
+	}
+	if out, err := exec.Command("nginx", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
+		return fmt.Errorf("start nginx: %v: %s", err, out)
+	}
+	e.Defer(func() {
+		exec.Command("nginx", "-p", dir, "-c", conf, "-s", "stop").Run()
+	})
+	return waitFor(10*time.Second, func() error {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+func nginxConf(dir string, port int) string {
+	return fmt.Sprintf(`user www-data;
+worker_processes 2;
+pid %[1]s/nginx.pid;
+error_log %[1]s/logs/error.log;
+events { worker_connections 1024; }
+http {
+    access_log %[1]s/logs/access.log;
+    client_body_temp_path %[1]s/temp/client_body;
+    proxy_temp_path %[1]s/temp/proxy;
+    fastcgi_temp_path %[1]s/temp/fastcgi;
+    uwsgi_temp_path %[1]s/temp/uwsgi;
+    scgi_temp_path %[1]s/temp/scgi;
+    server {
+        listen 127.0.0.1:%[2]d default_server;
+        return 404 "no app here\n";
+    }
+    include %[1]s/conf.d/*.conf;
+}
+`, dir, port)
+}
+
+// waitFor polls try until it succeeds or max passes, returning the last error.
+func waitFor(max time.Duration, try func() error) error {
+	deadline := time.Now().Add(max)
+	delay := 10 * time.Millisecond
+	for {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s: %w", max, err)
+		}
+		time.Sleep(delay)
+		if delay < 200*time.Millisecond {
+			delay *= 2
+		}
+	}
+}

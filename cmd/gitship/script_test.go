@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain makes the test binary double as the gitship command, so the
+// scripts (and the post-receive hooks they trigger) run the code under test.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"gitship": func() {
+			os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script: real git,
+// a real Podman API service and a real nginx, started per script.
+func TestScripts(t *testing.T) {
+	requireTools(t, "git", "podman", "nginx", "runc", "go")
+	sample := buildSample(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			return setupInstance(e, sample)
+		},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"sampleapp": cmdSampleApp,
+			"fetch":     cmdFetch,
+			"podman":    cmdPodman,
+			"perm":      cmdPerm,
+		},
+	})
+}
+
+// requireTools fails (in CI, GITSHIP_E2E=1) or skips (elsewhere) when a
+// component the end-to-end tier drives is missing, naming it.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	var missing []string
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("end-to-end tests need %s on PATH (scripts/test installs them)", strings.Join(missing, ", "))
+	if os.Getenv("GITSHIP_E2E") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// buildSample builds the sample app as a static binary, once per run.
+func buildSample(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "web")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/apps/web")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build sample app: %v\n%s", err, b)
+	}
+	return out
+}
