@@ -21,21 +21,33 @@ install_packages() {
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# put_file PATH CONTENT: writes CONTENT (plus a newline) to PATH unless it
+# already holds exactly that; says what it changed. Returns 0 either way.
+put_file() {
+	mkdir -p "$(dirname "$1")"
+	if [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; then
+		return 0
+	fi
+	say "writing $1"
+	printf '%s\n' "$2" >"$1.tmp.$$"
+	mv "$1.tmp.$$" "$1"
+	CHANGED=$((${CHANGED:-0} + 1))
+}
+
 # podman_conf writes the two settings this kind of host needs: runc (crun
 # refuses cgroup v1 here) and explicit ulimits (the defaults exceed the
 # hard limits). Idempotent: rewrites only when the content differs.
 podman_conf() {
+	# A drop-in (read by Podman 4.3 too) leaves the operator's own
+	# containers.conf alone.
+	file="${DESTDIR:-}/etc/containers/containers.conf.d/gitship.conf"
 	want='# written by gitship scripts/setup: runc, and ulimits within the hard limits
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 
 [engine]
 runtime = "runc"'
-	mkdir -p /etc/containers
-	if [ "$(cat /etc/containers/containers.conf 2>/dev/null)" != "$want" ]; then
-		say "writing /etc/containers/containers.conf"
-		printf '%s\n' "$want" >/etc/containers/containers.conf
-	fi
+	put_file "$file" "$want"
 }
 
 # start_podman_service SOCKET: a private API service (where systemd's
