@@ -61,6 +61,9 @@ type State struct {
 	Status   string // running, exited, ...
 	Running  bool
 	ExitCode int32
+	// Restarts counts restarts by the restart policy: a release that
+	// restarted before it ever answered is crashing.
+	Restarts int32
 	Image    string
 	Labels   map[string]string
 }
@@ -174,6 +177,7 @@ func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
 		st.Running = d.State.Running
 		st.ExitCode = d.State.ExitCode
 	}
+	st.Restarts = d.RestartCount
 	if d.Config != nil {
 		st.Labels = d.Config.Labels
 	}

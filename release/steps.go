@@ -96,10 +96,9 @@ func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer
 		if last.Healthy() {
 			return last, nil
 		}
-		if i%10 == 9 {
-			st, err := r.d.Runtime.Inspect(ctx, r.rec.Container)
-			if err == nil && !st.Running && st.Status == "exited" {
-				return last, fmt.Errorf("%s exited with status %d before it answered", r.rec.Container, st.ExitCode)
+		if i%3 == 2 {
+			if err := r.crashed(ctx); err != nil {
+				return last, err
 			}
 		}
 		select {
@@ -108,6 +107,22 @@ func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// crashed reports a container that exited, or was restarted by its
+// restart policy, before it ever answered: waiting longer is pointless.
+func (r *run) crashed(ctx context.Context) error {
+	st, err := r.d.Runtime.Inspect(ctx, r.rec.Container)
+	if err != nil {
+		return nil // the probe's own timeout still bounds the wait
+	}
+	if !st.Running && st.Status == "exited" {
+		return fmt.Errorf("%s exited with status %d before it answered", r.rec.Container, st.ExitCode)
+	}
+	if st.Restarts > 0 {
+		return fmt.Errorf("%s exited before it answered (restarted %d times)", r.rec.Container, st.Restarts)
+	}
+	return nil
 }
 
 func (r *run) showLogs(ctx context.Context) {
