@@ -202,10 +202,10 @@ func (r *run) build(ctx context.Context) error {
 	w, flush := r.p.Indent()
 	img, err := d.Builder.Build(ctx, build.Request{
 		ContextDir: dir, Dockerfile: file, Tag: tag,
-		Labels: map[string]string{
-			container.LabelApp: r.app.Name, container.LabelCommit: r.rec.Commit,
-			container.LabelRoot: d.Config.Root,
-		},
+		// No commit label on the image: a label is a build step, and one
+		// that changes with every commit would defeat the layer cache on
+		// a push that changed nothing else. The tag names the commit.
+		Labels: map[string]string{container.LabelApp: r.app.Name, container.LabelRoot: d.Config.Root},
 	}, w)
 	flush()
 	if err != nil {

@@ -91,6 +91,8 @@ func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last Answer
+	// Most apps answer within a few ms of start: poll fast first.
+	delay := 5 * time.Millisecond
 	for i := 0; ; i++ {
 		last = pr.Check(ctx)
 		if last.Healthy() {
@@ -104,7 +106,10 @@ func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer
 		select {
 		case <-ctx.Done():
 			return last, fmt.Errorf("%s did not answer %s within %s (last answer: %s)", r.rec.Container, pr.Path, timeout, last)
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(delay):
+		}
+		if delay < 100*time.Millisecond {
+			delay *= 2
 		}
 	}
 }
