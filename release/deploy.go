@@ -170,17 +170,18 @@ func (r *run) pipeline(ctx context.Context) error {
 func (r *run) build(ctx context.Context) error {
 	d := r.d
 	// Build contexts live under root, on the disk that holds the repos,
-	// not in a /tmp that may be a small tmpfs.
+	// not in a /tmp that may be a small tmpfs. They are on the real
+	// filesystem, not d.Fs: go-git writes them and the builder tars them.
 	tmp := filepath.Join(d.Config.Root, "tmp")
-	if err := d.Fs.MkdirAll(tmp, 0o700); err != nil {
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
-	dir, err := afero.TempDir(d.Fs, tmp, "build-"+r.app.Name+"-")
+	dir, err := os.MkdirTemp(tmp, "build-"+r.app.Name+"-")
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
 	defer func() {
-		if err := d.Fs.RemoveAll(dir); err != nil {
+		if err := os.RemoveAll(dir); err != nil {
 			r.p.Fail("could not remove build context %s: %v", dir, err)
 		}
 	}()

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -27,8 +28,10 @@ func (d *Deployer) Init(name string, domains []string, bin, cfgPath string) (*In
 		}
 	}
 	a, err := LoadApp(d.Fs, d.Config.AppsDir(), name)
-	if err != nil {
+	if errors.Is(err, ErrNoApp) {
 		a = &App{Name: name, Branch: "main", Created: d.Now()}
+	} else if err != nil {
+		return nil, err
 	}
 	if len(domains) > 0 {
 		a.Domains = domains

@@ -94,9 +94,14 @@ func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer
 	// Most apps answer within a few ms of start: poll fast first.
 	delay := 5 * time.Millisecond
 	for i := 0; ; i++ {
-		last = pr.Check(ctx)
-		if last.Healthy() {
-			return last, nil
+		a := pr.Check(ctx)
+		if a.Healthy() {
+			return a, nil
+		}
+		// A probe cut short by the deadline says nothing about the app:
+		// keep the answer before it for the pusher.
+		if ctx.Err() == nil || last.Status == 0 && last.Err == nil {
+			last = a
 		}
 		if i%3 == 2 {
 			if err := r.crashed(ctx); err != nil {
@@ -185,11 +190,29 @@ func (r *run) finish(ctx context.Context) error {
 	if err := d.Store().Save(rec); err != nil {
 		return err
 	}
-	if r.prev != nil && !r.unconfirmed {
-		r.retire(ctx, r.prev)
+	if !r.unconfirmed {
+		if err := r.retireOlder(ctx); err != nil {
+			r.p.Fail("could not list older releases to retire: %v", err)
+		}
 	}
 	r.p.Say("%s %s is live at %s (%.1fs)", r.app.Name, rec.Name(),
 		URL(r.app.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen), rec.Duration().Seconds())
+	return nil
+}
+
+// retireOlder retires every release older than this one that is still
+// recorded live: the previous one, and any that an unconfirmed nginx
+// switch left running.
+func (r *run) retireOlder(ctx context.Context) error {
+	list, err := r.d.Store().List(r.app.Name)
+	if err != nil {
+		return err
+	}
+	for _, old := range list {
+		if old.Status == StatusLive && old.Version < r.rec.Version {
+			r.retire(ctx, old)
+		}
+	}
 	return nil
 }
 

@@ -150,5 +150,6 @@ func versionOf(name string) (int, bool) {
 		return 0, false
 	}
 	v, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "v"), ".json"))
-	return v, err == nil && v > 0
+	// Only the canonical name: "v+2.json" or "v01.json" would alias v2/v1.
+	return v, err == nil && v > 0 && name == "v"+strconv.Itoa(v)+".json"
 }

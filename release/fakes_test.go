@@ -1,0 +1,374 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gitship/gitship/build"
+	"github.com/gitship/gitship/container"
+	"github.com/spf13/afero"
+)
+
+// Fakes of the interfaces Deployer consumes. Each records what it was
+// asked so tests can assert on the calls.
+
+var (
+	_ Source  = (*fakeSource)(nil)
+	_ Builder = (*fakeBuilder)(nil)
+	_ Runtime = (*fakeRuntime)(nil)
+	_ Proxy   = (*fakeProxy)(nil)
+	_ Locker  = (*fakeLocker)(nil)
+)
+
+// fakeClock advances by step on every reading, so step durations printed
+// by Progress are deterministic.
+type fakeClock struct {
+	mu   sync.Mutex
+	t    time.Time
+	step time.Duration
+}
+
+func newClock() *fakeClock {
+	return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), step: 250 * time.Millisecond}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.t
+	c.t = c.t.Add(c.step)
+	return t
+}
+
+// fakeSource resolves every rev to sha and exports files into the
+// build context through fs (the Deployer's Fs).
+type fakeSource struct {
+	fs         afero.Fs
+	sha        string
+	files      map[string]string
+	resolveErr error
+	exportErr  error
+
+	mu       sync.Mutex
+	exported []string // dirs
+}
+
+func (s *fakeSource) Resolve(repo, rev string) (string, error) {
+	if s.resolveErr != nil {
+		return "", s.resolveErr
+	}
+	return s.sha, nil
+}
+
+func (s *fakeSource) Export(ctx context.Context, repo, sha, dir string) error {
+	s.mu.Lock()
+	s.exported = append(s.exported, dir)
+	s.mu.Unlock()
+	if s.exportErr != nil {
+		return s.exportErr
+	}
+	for name, content := range s.files {
+		if err := s.fs.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			return err
+		}
+		if err := afero.WriteFile(s.fs, filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fakeBuilder writes output to the build stream (not line-aligned) and
+// returns err or an image.
+type fakeBuilder struct {
+	output string
+	err    error
+
+	mu   sync.Mutex
+	reqs []build.Request
+	// contextHadDockerfile records whether the build context held the
+	// Dockerfile named in the request at build time.
+	fs                   afero.Fs
+	contextHadDockerfile []bool
+}
+
+func (b *fakeBuilder) Name() string { return "fake" }
+
+func (b *fakeBuilder) Build(ctx context.Context, req build.Request, out io.Writer) (build.Image, error) {
+	b.mu.Lock()
+	b.reqs = append(b.reqs, req)
+	if b.fs != nil {
+		ok, _ := afero.Exists(b.fs, filepath.Join(req.ContextDir, req.Dockerfile))
+		b.contextHadDockerfile = append(b.contextHadDockerfile, ok)
+	}
+	b.mu.Unlock()
+	// Deliberately split mid-line, as Podman's stream is.
+	for i := 0; i < len(b.output); i += 5 {
+		end := min(i+5, len(b.output))
+		if _, err := io.WriteString(out, b.output[i:end]); err != nil {
+			return build.Image{}, err
+		}
+	}
+	if b.err != nil {
+		return build.Image{}, b.err
+	}
+	return build.Image{ID: "sha256:feedface", Tag: req.Tag}, nil
+}
+
+// fakeRuntime starts a real HTTP server on a unix socket at
+// SocketDir/web.sock for each started container (unless noSocket), so the
+// real health probe can reach it.
+type fakeRuntime struct {
+	t *testing.T
+
+	mu       sync.Mutex
+	status   int  // what started containers answer; 0 means 200
+	noSocket bool // Start creates no socket
+	startErr error
+	state    container.State // what Inspect reports; zero means running
+	logs     []string
+
+	calls   []string // "start NAME", "stop NAME", "remove NAME", ...
+	specs   []container.Spec
+	running map[string]*http.Server
+	hosts   []string // Host headers seen by any started container
+	paths   []string
+}
+
+func newRuntime(t *testing.T) *fakeRuntime {
+	rt := &fakeRuntime{t: t, running: map[string]*http.Server{}}
+	t.Cleanup(func() {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		for _, srv := range rt.running {
+			srv.Close()
+		}
+	})
+	return rt
+}
+
+func (rt *fakeRuntime) record(call string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.calls = append(rt.calls, call)
+}
+
+func (rt *fakeRuntime) Start(ctx context.Context, s container.Spec) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.calls = append(rt.calls, "start "+s.Name)
+	rt.specs = append(rt.specs, s)
+	if rt.startErr != nil {
+		return rt.startErr
+	}
+	if _, ok := rt.running[s.Name]; ok {
+		return fmt.Errorf("container %s already exists", s.Name)
+	}
+	srv := &http.Server{}
+	rt.running[s.Name] = srv
+	if rt.noSocket {
+		return nil
+	}
+	ln, err := net.Listen("unix", filepath.Join(s.SocketDir, filepath.Base(container.SocketPath)))
+	if err != nil {
+		return fmt.Errorf("fake start %s: %w", s.Name, err)
+	}
+	status := rt.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt.mu.Lock()
+		rt.hosts = append(rt.hosts, r.Host)
+		rt.paths = append(rt.paths, r.URL.Path)
+		rt.mu.Unlock()
+		w.WriteHeader(status)
+	})
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			rt.t.Errorf("fake container %s: serve: %v", s.Name, err)
+		}
+	}()
+	return nil
+}
+
+func (rt *fakeRuntime) Inspect(ctx context.Context, name string) (container.State, error) {
+	rt.record("inspect " + name)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.state.Status != "" {
+		st := rt.state
+		st.Name = name
+		return st, nil
+	}
+	if _, ok := rt.running[name]; !ok {
+		return container.State{}, fmt.Errorf("inspect %s: %w", name, container.ErrNotFound)
+	}
+	return container.State{Name: name, Status: "running", Running: true}, nil
+}
+
+func (rt *fakeRuntime) Stop(ctx context.Context, name string, timeout uint) error {
+	rt.record("stop " + name)
+	return nil
+}
+
+func (rt *fakeRuntime) Remove(ctx context.Context, name string) error {
+	rt.record("remove " + name)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if srv, ok := rt.running[name]; ok {
+		srv.Close()
+		delete(rt.running, name)
+	}
+	return nil
+}
+
+func (rt *fakeRuntime) Logs(ctx context.Context, name string, n int) ([]string, error) {
+	rt.record("logs " + name)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if len(rt.logs) > n {
+		return rt.logs[len(rt.logs)-n:], nil
+	}
+	return rt.logs, nil
+}
+
+func (rt *fakeRuntime) callList() []string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return append([]string(nil), rt.calls...)
+}
+
+func (rt *fakeRuntime) isRunning(name string) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	_, ok := rt.running[name]
+	return ok
+}
+
+func (rt *fakeRuntime) probes() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return len(rt.hosts)
+}
+
+func (rt *fakeRuntime) hasCall(call string) bool {
+	for _, c := range rt.callList() {
+		if c == call {
+			return true
+		}
+	}
+	return false
+}
+
+// fakeProxy records installed configs and Served calls.
+type fakeProxy struct {
+	installErr error
+	servedErr  error
+
+	mu       sync.Mutex
+	installs []string // config contents
+	served   []string // "host app release"
+}
+
+func (p *fakeProxy) Install(ctx context.Context, app string, content []byte) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.installErr != nil {
+		return false, p.installErr
+	}
+	p.installs = append(p.installs, string(content))
+	return true, nil
+}
+
+func (p *fakeProxy) Served(ctx context.Context, listen, host, app, release string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.served = append(p.served, host+" "+app+" "+release)
+	return p.servedErr
+}
+
+func (p *fakeProxy) counts() (installs, served int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.installs), len(p.served)
+}
+
+// fakeLocker grants every lock at once and counts holders.
+type fakeLocker struct {
+	mu    sync.Mutex
+	paths []string
+	held  map[string]int
+}
+
+func (l *fakeLocker) Lock(ctx context.Context, path string, waiting func()) (func(), error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held == nil {
+		l.held = map[string]int{}
+	}
+	if l.held[path] > 0 {
+		return nil, fmt.Errorf("fake lock %s: already held", path)
+	}
+	l.paths = append(l.paths, path)
+	l.held[path]++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.held[path]--
+	}, nil
+}
+
+func (l *fakeLocker) stillHeld() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for p, n := range l.held {
+		if n != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// failWriter fails every write after the first ok ones.
+type failWriter struct {
+	ok     int
+	err    error
+	writes int // attempts, including failed ones
+	buf    []byte
+}
+
+func (w *failWriter) Write(b []byte) (int, error) {
+	w.writes++
+	if w.writes > w.ok {
+		return 0, w.err
+	}
+	w.buf = append(w.buf, b...)
+	return len(b), nil
+}
+
+// shortTempDir is a temp dir with a short path: a unix socket path must
+// fit in 108 bytes, and t.TempDir's names grow with the test name.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove temp dir: %v", err)
+		}
+	})
+	return dir
+}
