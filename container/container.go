@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	nettypes "github.com/containers/common/libnetwork/types"
 	"github.com/containers/podman/v4/pkg/bindings"
@@ -199,16 +200,30 @@ func (c *Client) Stop(ctx context.Context, name string, timeout uint) error {
 }
 
 // Remove force-removes the container; a missing one is not an error.
+// A container that its restart policy is restarting at that moment can
+// refuse ("container state improper"): that is retried for a few seconds.
 func (c *Client) Remove(ctx context.Context, name string) error {
 	cctx, err := c.conn(ctx)
 	if err != nil {
 		return err
 	}
-	_, err = containers.Remove(cctx, name, new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithTimeout(0))
-	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("remove %s: %w", name, err)
+	opts := new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithTimeout(0)
+	delay := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		_, err = containers.Remove(cctx, name, opts)
+		if err == nil || isNotFound(err) {
+			return nil
+		}
+		if attempt == 8 {
+			return fmt.Errorf("remove %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove %s: %w", name, err)
+		case <-time.After(delay):
+		}
+		delay *= 2
 	}
-	return nil
 }
 
 // List returns the containers carrying all the given labels.
