@@ -120,8 +120,11 @@ func startPodman(e *testscript.Env, sock, root string) error {
 	e.Defer(func() {
 		label := "label=gitship.root=" + root
 		podman(url, "rm", "-f", "-t", "0", "--filter", label)
+		// Never `rmi -f`: forcing removes the containers that use an
+		// image, and a cached layer shared with another script's build in
+		// progress would take that build's working container with it.
 		if ids := podman(url, "images", "-q", "--filter", label); ids != "" {
-			podman(url, append([]string{"rmi", "-f"}, strings.Fields(ids)...)...)
+			podman(url, append([]string{"rmi"}, strings.Fields(ids)...)...)
 		}
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		cmd.Wait()
