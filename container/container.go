@@ -14,6 +14,7 @@ import (
 	nettypes "github.com/containers/common/libnetwork/types"
 	"github.com/containers/podman/v4/pkg/bindings"
 	"github.com/containers/podman/v4/pkg/bindings/containers"
+	"github.com/containers/podman/v4/pkg/bindings/images"
 	"github.com/containers/podman/v4/pkg/specgen"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -285,4 +286,17 @@ func (c *Client) Logs(ctx context.Context, name string, n int) ([]string, error)
 
 func isNotFound(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "no such container") || strings.Contains(err.Error(), "no container with"))
+}
+
+// ImageExists says whether image is in Podman's store.
+func (c *Client) ImageExists(ctx context.Context, image string) (bool, error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	ok, err := images.Exists(cctx, image, nil)
+	if err != nil {
+		return false, fmt.Errorf("look up image %s: %w", image, err)
+	}
+	return ok, nil
 }

@@ -49,8 +49,14 @@ func (m *Manager) test(ctx context.Context, file string) error {
 // reload runs the Reload argv, or the default one.
 func (m *Manager) reload(ctx context.Context) error {
 	old := m.workers()
+	if m.BeforeReload != nil {
+		m.BeforeReload()
+	}
 	out, err := m.run(ctx, m.reloadArgv())
 	if err == nil {
+		m.mu.Lock()
+		m.lastOld = old
+		m.mu.Unlock()
 		return m.waitOld(ctx, old, 10*time.Second)
 	}
 	if msg := oneLine(out); msg != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"sync"
 
 	"github.com/spf13/afero"
 )
@@ -32,9 +33,15 @@ type Manager struct {
 	PidFile string
 	// ProcDir is where process information is read; "" means /proc.
 	ProcDir string
+	// BeforeReload, when set, runs between installing a file and the
+	// reload (the tests pause there to kill a deploy at that moment).
+	BeforeReload func()
 	// Run runs a command and returns its combined output;
 	// nil means exec.CommandContext(...).CombinedOutput().
 	Run func(ctx context.Context, argv []string) ([]byte, error)
+
+	mu      sync.Mutex
+	lastOld []int // workers from before the last reload, for Drain
 }
 
 // previous is what ConfDir/APP.conf held before a change, kept to undo it.

@@ -102,3 +102,35 @@ func (m *Manager) waitOld(ctx context.Context, old []int, timeout time.Duration)
 	}
 	return nil
 }
+
+// gone says whether pid has exited (or is no longer an nginx process: the
+// pid was reused).
+func (m *Manager) gone(pid int) bool {
+	b, err := os.ReadFile(filepath.Join(m.procDir(), strconv.Itoa(pid), "cmdline"))
+	return err != nil || !bytes.Contains(b, []byte("nginx"))
+}
+
+// Drain waits until the workers that ran before this Manager's last reload
+// have exited: they finish the requests they were serving (to the release
+// just replaced) and only then exit. It returns an error naming what is
+// left after timeout. Without a reload (or a pid file) there is nothing to
+// wait for.
+func (m *Manager) Drain(ctx context.Context, timeout time.Duration) error {
+	m.mu.Lock()
+	old := m.lastOld
+	m.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for _, pid := range old {
+		for !m.gone(pid) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("nginx worker %d still serves old connections after the drain timeout (%s)", pid, timeout)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("drain: %w", ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}

@@ -65,3 +65,21 @@ func TestWorkersWithoutPidFile(t *testing.T) {
 		t.Errorf("workers = %v, want none", w)
 	}
 }
+
+func TestDrainWaitsForOldWorkers(t *testing.T) {
+	proc := fakeProc(t, "201", "201 (nginx) S 200 200", "nginx: worker process is shutting down\x00")
+	m := &Manager{ProcDir: proc, lastOld: []int{201, 202}}
+	err := m.Drain(context.Background(), 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "worker 201 still serves") {
+		t.Fatalf("Drain with a worker left: err = %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(proc, "201")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Drain(context.Background(), time.Second); err != nil {
+		t.Fatalf("Drain after the old workers exited: %v", err)
+	}
+	if err := (&Manager{}).Drain(context.Background(), time.Second); err != nil {
+		t.Fatalf("Drain without a reload: %v", err)
+	}
+}

@@ -20,12 +20,21 @@ var ErrNoApp = errors.New("no such app")
 // App is the stored state of one app: what `gitship init` and later
 // settings commands write to apps/APP/app.json.
 type App struct {
-	Name          string    `json:"name"`
-	Domains       []string  `json:"domains,omitempty"`
-	Branch        string    `json:"branch"`
-	HealthPath    string    `json:"health_path,omitempty"`
-	HealthTimeout Duration  `json:"health_timeout,omitempty"`
-	Created       time.Time `json:"created"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Settings
+	// Env is the app's own environment (`gitship config`).
+	Env map[string]string `json:"env,omitempty"`
+}
+
+// Settings are what a release bundles besides its image and environment:
+// a rollback restores them with the image.
+type Settings struct {
+	Domains       []string `json:"domains,omitempty"`
+	Branch        string   `json:"branch"`
+	HealthPath    string   `json:"health_path,omitempty"`
+	HealthTimeout Duration `json:"health_timeout,omitempty"`
+	Drain         Duration `json:"drain,omitempty"`
 }
 
 // Duration is a time.Duration stored as Go's text form ("30s").
@@ -87,11 +96,41 @@ func ValidateDomain(d string) error {
 }
 
 // ServedDomains returns the app's domains, or APP.<base> when it has none.
-func (a *App) ServedDomains(base string) []string {
-	if len(a.Domains) > 0 {
-		return a.Domains
+func (a *App) ServedDomains(base string) []string { return a.Settings.served(a.Name, base) }
+
+func (s Settings) served(app, base string) []string {
+	if len(s.Domains) > 0 {
+		return s.Domains
 	}
-	return []string{a.Name + "." + base}
+	return []string{app + "." + base}
+}
+
+// Defaults of per-app settings.
+const (
+	DefaultHealthPath    = "/"
+	DefaultHealthTimeout = 60 * time.Second
+	DefaultDrain         = 30 * time.Second
+)
+
+func (s Settings) healthPath() string {
+	if s.HealthPath == "" {
+		return DefaultHealthPath
+	}
+	return s.HealthPath
+}
+
+func (s Settings) healthTimeout() time.Duration {
+	if s.HealthTimeout <= 0 {
+		return DefaultHealthTimeout
+	}
+	return time.Duration(s.HealthTimeout)
+}
+
+func (s Settings) drain() time.Duration {
+	if s.Drain <= 0 {
+		return DefaultDrain
+	}
+	return time.Duration(s.Drain)
 }
 
 // appPath is apps/APP/app.json under root.

@@ -113,12 +113,16 @@ func TestSaveLoadApp(t *testing.T) {
 	fsys := afero.NewMemMapFs()
 	const apps = "/srv/gitship/apps"
 	want := &App{
-		Name:          "demo",
-		Domains:       []string{"demo.example.org"},
-		Branch:        "prod",
-		HealthPath:    "/healthz",
-		HealthTimeout: Duration(30 * time.Second),
-		Created:       time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
+		Name: "demo",
+		Settings: Settings{
+			Domains:       []string{"demo.example.org"},
+			Branch:        "prod",
+			HealthPath:    "/healthz",
+			HealthTimeout: Duration(30 * time.Second),
+			Drain:         Duration(5 * time.Second),
+		},
+		Env:     map[string]string{"KEY": "value"},
+		Created: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
 	}
 	if err := SaveApp(fsys, apps, want); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gitship/gitship/build"
@@ -30,14 +29,22 @@ type Runtime interface {
 	Stop(ctx context.Context, name string, timeout uint) error
 	Remove(ctx context.Context, name string) error
 	Logs(ctx context.Context, name string, n int) ([]string, error)
+	List(ctx context.Context, labels map[string]string) ([]container.State, error)
+	ImageExists(ctx context.Context, image string) (bool, error)
 }
 
 // Proxy installs an app's server block and reloads the web server.
 type Proxy interface {
 	Install(ctx context.Context, app string, content []byte) (changed bool, err error)
+	Remove(ctx context.Context, app string) error
 	// Served returns once the web server answers for host with release of
 	// app: the reload has taken effect.
 	Served(ctx context.Context, listen, host, app, release string) error
+	// Drain returns once the connections the web server held before its
+	// last reload are finished, or after timeout (an error then).
+	Drain(ctx context.Context, timeout time.Duration) error
+	// CleanTemp removes what an interrupted Install left behind.
+	CleanTemp() ([]string, error)
 }
 
 // Source resolves and exports commits of an app's repository.
@@ -73,6 +80,11 @@ type Deployer struct {
 	// StopTimeout is how long a retired release gets between SIGTERM and
 	// SIGKILL.
 	StopTimeout uint
+	// Pause, when set, is called at named steps (build, start, drain); the
+	// tests use it to kill a deploy at each of them.
+	Pause func(ctx context.Context, step string)
+	// Alive says whether a process exists (nil: signal 0).
+	Alive func(pid int) bool
 }
 
 // Store returns the release store of d's configuration.
@@ -82,9 +94,16 @@ func (d *Deployer) Store() *Store { return &Store{Fs: d.Fs, AppsDir: d.Config.Ap
 func (d *Deployer) repoPath(app string) string {
 	return filepath.Join(d.Config.ReposDir(), app+".git")
 }
-func (d *Deployer) dataDir(app string) string { return filepath.Join(d.Config.AppsDir(), app, "data") }
+func (d *Deployer) appDir(app string) string  { return filepath.Join(d.Config.AppsDir(), app) }
+func (d *Deployer) dataDir(app string) string { return filepath.Join(d.appDir(app), "data") }
 func (d *Deployer) socketDir(app string, v int) string {
 	return filepath.Join(d.Config.RunDir, app, fmt.Sprintf("v%d", v))
+}
+
+func (d *Deployer) pause(ctx context.Context, step string) {
+	if d.Pause != nil {
+		d.Pause(ctx, step)
+	}
 }
 
 // ErrDeployFailed marks a deploy that failed after it was reported to the
@@ -92,188 +111,66 @@ func (d *Deployer) socketDir(app string, v int) string {
 var ErrDeployFailed = errors.New("deploy failed")
 
 // Deploy builds rev of app and releases it. kind says what started it
-// (push, deploy). Everything is reported to out as it happens.
+// (push, deploy). Everything is reported to out as it happens. When newer
+// pushes of the app are waiting too, only the newest is deployed: the
+// others return ErrSuperseded.
 func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Writer) (*Record, error) {
 	p := &Progress{W: out, Now: d.Now}
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
-	if err != nil {
+	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
 	}
-	unlock, err := d.lock(ctx, app, p)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	sha, err := d.Source.Resolve(d.repoPath(app), rev)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", app, err)
 	}
-	st := d.Store()
-	prev, err := st.Live(app)
+	s, err := d.begin(ctx, app, kind, p, &Ticket{Commit: sha, Kind: kind})
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name()}
-	if err := st.Next(r); err != nil {
+	defer s.end()
+	// Settings may have changed while this deploy waited.
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	r := &Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name(),
+		Settings: a.Settings, Env: a.Env}
+	run, err := d.newRun(p, a, r, s)
+	if err != nil {
 		return nil, err
 	}
 	p.Say("Deploying %s %s (%s) as %s", app, hook.Short(sha), kind, r.Name())
-	run := &run{d: d, p: p, app: a, rec: r, prev: prev}
-	if err := run.pipeline(ctx); err != nil {
+	if err := run.pipeline(ctx, true); err != nil {
 		return r, run.fail(ctx, err)
 	}
 	return r, nil
 }
 
-func (d *Deployer) lock(ctx context.Context, app string, p *Progress) (func(), error) {
-	path := filepath.Join(d.Config.AppsDir(), app, "deploy.lock")
-	return d.Locker.Lock(ctx, path, func() {
-		p.Say("Another deploy of %s is running; waiting for it to finish", app)
-	})
-}
-
-// run is one deploy in progress.
-type run struct {
-	d    *Deployer
-	p    *Progress
-	app  *App
-	rec  *Record
-	prev *Record
-	// started is set once the new container exists, so fail removes it.
-	started bool
-	// routed is set once nginx's config names the new release.
-	routed bool
-	// unconfirmed is set when nginx did not confirm the switch.
-	unconfirmed bool
-}
-
-func (r *run) pipeline(ctx context.Context) error {
-	if err := r.build(ctx); err != nil {
-		return err
-	}
-	r.rec.Status = StatusStarting
-	if err := r.d.Store().Save(r.rec); err != nil {
-		return err
-	}
-	if err := r.start(ctx); err != nil {
-		return err
-	}
-	if err := r.health(ctx); err != nil {
-		return err
-	}
-	if err := r.route(ctx); err != nil {
-		return err
-	}
-	return r.finish(ctx)
-}
-
-func (r *run) build(ctx context.Context) error {
-	d := r.d
-	// Build contexts live under root, on the disk that holds the repos,
-	// not in a /tmp that may be a small tmpfs. They are on the real
-	// filesystem, not d.Fs: go-git writes them and the builder tars them.
-	tmp := filepath.Join(d.Config.Root, "tmp")
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return fmt.Errorf("build context: %w", err)
-	}
-	dir, err := os.MkdirTemp(tmp, "build-"+r.app.Name+"-")
+// newRun allocates the record's release number and records it as the
+// lock owner's.
+func (d *Deployer) newRun(p *Progress, a *App, r *Record, s *session) (*run, error) {
+	st := d.Store()
+	prev, err := st.Live(a.Name)
 	if err != nil {
-		return fmt.Errorf("build context: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := os.RemoveAll(dir); err != nil {
-			r.p.Fail("could not remove build context %s: %v", dir, err)
-		}
-	}()
-	done := r.p.Step("")
-	if err := d.Source.Export(ctx, d.repoPath(r.app.Name), r.rec.Commit, dir); err != nil {
-		return fmt.Errorf("export %s: %w", hook.Short(r.rec.Commit), err)
+	if err := st.Next(r); err != nil {
+		return nil, err
 	}
-	done(fmt.Sprintf("Exported %s", hook.Short(r.rec.Commit)))
-	file, err := hook.FindDockerfile(dir)
-	if errors.Is(err, hook.ErrNoDockerfile) {
-		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))
-	}
-	if err != nil {
-		return fmt.Errorf("commit %s: %w", hook.Short(r.rec.Commit), err)
-	}
-	tag := ImageTag(r.app.Name, r.rec.Commit)
-	r.p.Say("Building %s from %s with %s", tag, file, d.Builder.Name())
-	done = r.p.Step("")
-	w, flush := r.p.Indent()
-	img, err := d.Builder.Build(ctx, build.Request{
-		ContextDir: dir, Dockerfile: file, Tag: tag,
-		// No commit label on the image: a label is a build step, and one
-		// that changes with every commit would defeat the layer cache on
-		// a push that changed nothing else. The tag names the commit.
-		Labels: map[string]string{container.LabelApp: r.app.Name, container.LabelRoot: d.Config.Root},
-	}, w)
-	flush()
-	if err != nil {
-		return err
-	}
-	done(fmt.Sprintf("Built %s", tag))
-	r.rec.Image, r.rec.ImageID = img.Tag, img.ID
-	return nil
+	s.owns(r)
+	return &run{d: d, p: p, app: a, rec: r, prev: prev}, nil
 }
 
-// ImageTag is the image name of app at commit sha.
-func ImageTag(app, sha string) string { return "localhost/gitship/" + app + ":" + hook.Short(sha) }
-
-// ContainerName is the container of release v of app.
-func ContainerName(app string, v int) string { return fmt.Sprintf("gitship-%s-v%d", app, v) }
-
-func (r *run) fail(ctx context.Context, cause error) error {
-	d := r.d
-	// Cleanup runs even when ctx was cancelled (a signal): it must not
-	// leave a container behind.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if r.started && !r.routed {
-		if err := d.Runtime.Remove(cctx, r.rec.Container); err != nil {
-			r.p.Fail("could not remove %s: %v", r.rec.Container, err)
-		}
-		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
-			r.p.Fail("could not remove socket dir: %v", err)
+// removeBuildDirs removes build contexts an interrupted deploy left.
+func (d *Deployer) removeBuildDirs(app string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(d.Config.Root, "tmp", "build-"+app+"-*"))
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range matches {
+		if err := os.RemoveAll(m); err != nil {
+			return nil, fmt.Errorf("remove %s: %w", m, err)
 		}
 	}
-	r.rec.Status = StatusFailed
-	r.rec.Reason = oneLine(cause.Error())
-	r.rec.Finished = d.Now()
-	if err := d.Store().Save(r.rec); err != nil {
-		r.p.Fail("could not record the failure: %v", err)
-	}
-	r.p.Fail("Deploy of %s %s failed: %s", r.app.Name, r.rec.Name(), r.rec.Reason)
-	if r.prev != nil {
-		r.p.Fail("%s is still live (%s).", r.prev.Name(), hook.Short(r.prev.Commit))
-	} else {
-		r.p.Fail("No release of %s is live yet.", r.app.Name)
-	}
-	r.p.Fail("Fix it and push again, or run `gitship deploy %s` on the server.", r.app.Name)
-	return fmt.Errorf("%w: %s", ErrDeployFailed, r.rec.Reason)
-}
-
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
-// mkdirShared makes dir owned by the nginx group with mode 2770: the
-// setgid bit makes the socket and every file the app writes inherit the
-// group, so nginx reaches the socket and a later release running as
-// another user can still write the data; nothing is world-writable.
-func (d *Deployer) mkdirShared(dir string) error {
-	if err := d.Fs.MkdirAll(dir, 0o770); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	if err := d.Fs.Chown(dir, os.Getuid(), d.NginxGID); err != nil {
-		return fmt.Errorf("chown %s: %w", dir, err)
-	}
-	if err := d.Fs.Chmod(dir, os.ModeSetgid|0o770); err != nil {
-		return fmt.Errorf("chmod %s: %w", dir, err)
-	}
-	return nil
+	return matches, nil
 }

@@ -67,7 +67,7 @@ func newEnvWith(t *testing.T, fsys afero.Fs, cfg *config.Config) *env {
 		Now: newClock().Now, NginxGID: os.Getgid(), StopTimeout: 10,
 	}
 	e.store = e.d.Store()
-	if err := SaveApp(fsys, cfg.AppsDir(), &App{Name: "demo", Branch: "main", HealthTimeout: Duration(2 * time.Second)}); err != nil {
+	if err := SaveApp(fsys, cfg.AppsDir(), &App{Name: "demo", Settings: Settings{Branch: "main", HealthTimeout: Duration(2 * time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -164,6 +164,8 @@ func TestDeployFirst(t *testing.T) {
 		Version: 1, App: "demo", Kind: "push", Commit: sha1,
 		Image: "localhost/gitship/demo:0123456789ab", ImageID: "sha256:feedface", Builder: "fake",
 		Container: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Status: StatusLive,
+		// The release bundles the app's settings, for rollback.
+		Settings: Settings{Branch: "main", HealthTimeout: Duration(2 * time.Second)},
 	}
 	got := *r
 	got.Created, got.Finished, got.LiveSince = time.Time{}, time.Time{}, time.Time{}
@@ -205,7 +207,7 @@ func TestDeployFirst(t *testing.T) {
 	}
 
 	// The container.
-	if calls, want := e.rt.callList(), []string{"remove gitship-demo-v1", "start gitship-demo-v1"}; !reflect.DeepEqual(calls, want) {
+	if calls, want := e.rt.callList(), []string{"list", "remove gitship-demo-v1", "start gitship-demo-v1"}; !reflect.DeepEqual(calls, want) {
 		t.Errorf("runtime calls %v, want %v", calls, want)
 	}
 	if len(e.rt.specs) != 1 {

@@ -140,6 +140,7 @@ type fakeRuntime struct {
 	calls   []string // "start NAME", "stop NAME", "remove NAME", ...
 	specs   []container.Spec
 	running map[string]*http.Server
+	pruned  map[string]bool // images ImageExists denies
 	hosts   []string // Host headers seen by any started container
 	paths   []string
 }
@@ -242,6 +243,26 @@ func (rt *fakeRuntime) Logs(ctx context.Context, name string, n int) ([]string, 
 	return rt.logs, nil
 }
 
+// List reports the running fake containers (labels are not checked: each
+// test env is one app of one instance).
+func (rt *fakeRuntime) List(ctx context.Context, labels map[string]string) ([]container.State, error) {
+	rt.record("list")
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var out []container.State
+	for name := range rt.running {
+		out = append(out, container.State{Name: name, Status: "running", Running: true})
+	}
+	return out, nil
+}
+
+// ImageExists says no for images listed in pruned.
+func (rt *fakeRuntime) ImageExists(ctx context.Context, image string) (bool, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return !rt.pruned[image], nil
+}
+
 func (rt *fakeRuntime) callList() []string {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -277,6 +298,8 @@ type fakeProxy struct {
 
 	mu       sync.Mutex
 	installs []string // config contents
+	removes  int
+	drains   []time.Duration
 	served   []string // "host app release"
 }
 
@@ -296,6 +319,22 @@ func (p *fakeProxy) Served(ctx context.Context, listen, host, app, release strin
 	p.served = append(p.served, host+" "+app+" "+release)
 	return p.servedErr
 }
+
+func (p *fakeProxy) Remove(ctx context.Context, app string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.removes++
+	return nil
+}
+
+func (p *fakeProxy) Drain(ctx context.Context, timeout time.Duration) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drains = append(p.drains, timeout)
+	return nil
+}
+
+func (p *fakeProxy) CleanTemp() ([]string, error) { return nil, nil }
 
 func (p *fakeProxy) counts() (installs, served int) {
 	p.mu.Lock()

@@ -29,7 +29,7 @@ func (d *Deployer) Init(name string, domains []string, bin, cfgPath string) (*In
 	}
 	a, err := LoadApp(d.Fs, d.Config.AppsDir(), name)
 	if errors.Is(err, ErrNoApp) {
-		a = &App{Name: name, Branch: "main", Created: d.Now()}
+		a = &App{Name: name, Settings: Settings{Branch: "main"}, Created: d.Now()}
 	} else if err != nil {
 		return nil, err
 	}

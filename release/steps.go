@@ -6,18 +6,15 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/nginx"
 )
 
-// Defaults of per-app settings.
-const (
-	DefaultHealthPath    = "/"
-	DefaultHealthTimeout = 60 * time.Second
-	logLines             = 50
-)
+// logLines is how many of the app's log lines a failed health check shows.
+const logLines = 50
 
 func (r *run) start(ctx context.Context) error {
 	d, a, rec := r.d, r.app, r.rec
@@ -46,10 +43,7 @@ func (r *run) start(ctx context.Context) error {
 	r.started = true
 	err := d.Runtime.Start(ctx, container.Spec{
 		Name: rec.Container, Image: rec.Image, SocketDir: sock, DataDir: d.dataDir(a.Name),
-		Env: map[string]string{
-			"GITSHIP_APP": a.Name, "GITSHIP_RELEASE": rec.Name(), "GITSHIP_COMMIT": rec.Commit,
-			"GITSHIP_SOCKET": container.SocketPath, "GITSHIP_DATA": container.DataMount,
-		},
+		Env: r.env(),
 		Labels: map[string]string{
 			container.LabelApp: a.Name, container.LabelRelease: rec.Name(),
 			container.LabelCommit: rec.Commit, container.LabelRoot: d.Config.Root,
@@ -64,16 +58,29 @@ func (r *run) start(ctx context.Context) error {
 	return nil
 }
 
+// env is the release's environment: the app's own, then gitship's, which
+// always wins (GITSHIP_* keys are reserved).
+func (r *run) env() map[string]string {
+	env := make(map[string]string, len(r.rec.Env)+5)
+	for k, v := range r.rec.Env {
+		env[k] = v
+	}
+	env["GITSHIP_APP"] = r.app.Name
+	env["GITSHIP_RELEASE"] = r.rec.Name()
+	env["GITSHIP_COMMIT"] = r.rec.Commit
+	env["GITSHIP_SOCKET"] = container.SocketPath
+	env["GITSHIP_DATA"] = container.DataMount
+	return env
+}
+
+// host is the first domain the release is served at: the Host header of
+// its probes.
+func (r *run) host() string { return r.rec.Settings.served(r.app.Name, r.d.Config.Domain)[0] }
+
 func (r *run) health(ctx context.Context) error {
-	a := r.app
-	path, timeout := a.HealthPath, time.Duration(a.HealthTimeout)
-	if path == "" {
-		path = DefaultHealthPath
-	}
-	if timeout <= 0 {
-		timeout = DefaultHealthTimeout
-	}
-	pr := Probe{Socket: r.rec.Socket, Host: a.ServedDomains(r.d.Config.Domain)[0], Path: path}
+	set := r.rec.Settings
+	path, timeout := set.healthPath(), set.healthTimeout()
+	pr := Probe{Socket: r.rec.Socket, Host: r.host(), Path: path}
 	done := r.p.Step("")
 	last, err := r.poll(ctx, pr, timeout)
 	if err != nil {
@@ -151,13 +158,11 @@ func (r *run) showLogs(ctx context.Context) {
 
 func (r *run) route(ctx context.Context) error {
 	d, a := r.d, r.app
-	conf, err := d.site(a, r.rec)
+	conf, err := d.site(a.Name, r.rec)
 	if err != nil {
 		return err
 	}
-	// nginx -t reads every app's file: installs of different apps must
-	// not overlap, or one could be judged by the other's half-done state.
-	unlock, err := d.Locker.Lock(ctx, filepath.Join(d.Config.Root, "nginx.lock"), nil)
+	unlock, err := d.lockNginx(ctx)
 	if err != nil {
 		return err
 	}
@@ -173,14 +178,20 @@ func (r *run) route(ctx context.Context) error {
 	// remove its container (nginx would serve 502s). Until nginx confirms,
 	// the old release keeps running too.
 	r.routed = true
-	host := a.ServedDomains(d.Config.Domain)[0]
-	if err := d.Proxy.Served(ctx, d.Config.Nginx.Listen, host, a.Name, r.rec.Name()); err != nil {
+	if err := d.Proxy.Served(ctx, d.Config.Nginx.Listen, r.host(), a.Name, r.rec.Name()); err != nil {
 		r.p.Fail("nginx has the new config but did not confirm it: %v", err)
 		r.p.Fail("%s keeps running until the next deploy; check `gitship nginx check`", r.prev.nameOr("no previous release"))
 		r.unconfirmed = true
 	}
 	done(fmt.Sprintf("Pointed nginx at %s", r.rec.Name()))
 	return nil
+}
+
+// lockNginx serialises nginx changes across apps: nginx -t reads every
+// app's file, so one install must not be judged by another's half-done
+// state.
+func (d *Deployer) lockNginx(ctx context.Context) (func(), error) {
+	return d.Locker.Lock(ctx, filepath.Join(d.Config.Root, "nginx.lock"), nil)
 }
 
 func (r *run) finish(ctx context.Context) error {
@@ -196,47 +207,72 @@ func (r *run) finish(ctx context.Context) error {
 		}
 	}
 	r.p.Say("%s %s is live at %s (%.1fs)", r.app.Name, rec.Name(),
-		URL(r.app.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen), rec.Duration().Seconds())
+		URL(r.host(), d.Config.Nginx.Listen), rec.Duration().Seconds())
 	return nil
 }
 
 // retireOlder retires every release older than this one that is still
 // recorded live: the previous one, and any that an unconfirmed nginx
-// switch left running.
+// switch left running. They drain first: nginx's workers from before the
+// switch finish what they were serving (up to the drain setting), then
+// the containers get SIGTERM, and SIGKILL StopTimeout later.
 func (r *run) retireOlder(ctx context.Context) error {
-	list, err := r.d.Store().List(r.app.Name)
+	d := r.d
+	ctx = context.WithoutCancel(ctx)
+	list, err := d.Store().List(r.app.Name)
 	if err != nil {
 		return err
 	}
-	for _, old := range list {
-		if old.Status == StatusLive && old.Version < r.rec.Version {
-			r.retire(ctx, old)
+	var old []*Record
+	for _, o := range list {
+		if o.Status == StatusLive && o.Version < r.rec.Version {
+			o.Status = StatusRetired
+			if err := d.Store().Save(o); err != nil {
+				r.p.Fail("could not record %s as retired: %v", o.Name(), err)
+			}
+			old = append(old, o)
 		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	done := r.p.Step("")
+	drain := r.rec.Settings.drain()
+	if err := d.Proxy.Drain(ctx, drain); err != nil {
+		r.p.Fail("%v; stopping anyway", err)
+	}
+	d.pause(ctx, "drain")
+	for _, o := range old {
+		d.stopRelease(ctx, r.p, o)
+	}
+	if len(old) == 1 {
+		done(fmt.Sprintf("Retired %s (image %s kept for rollback)", old[0].Name(), old[0].Image))
+	} else {
+		done(fmt.Sprintf("Retired %s (images kept for rollback)", names(old)))
 	}
 	return nil
 }
 
-// retire stops and removes the previous release's container. Its image
-// stays for rollback. Failures are reported, not fatal: the new release
-// is live already.
-func (r *run) retire(ctx context.Context, old *Record) {
-	d := r.d
-	ctx = context.WithoutCancel(ctx)
-	old.Status = StatusRetired
-	if err := d.Store().Save(old); err != nil {
-		r.p.Fail("could not record %s as retired: %v", old.Name(), err)
+// stopRelease stops and removes a release's container and socket dir.
+// Failures are reported, not fatal.
+func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *Record) {
+	if err := d.Runtime.Stop(ctx, o.Container, d.StopTimeout); err != nil {
+		p.Fail("could not stop %s: %v", o.Container, err)
 	}
-	done := r.p.Step("")
-	if err := d.Runtime.Stop(ctx, old.Container, d.StopTimeout); err != nil {
-		r.p.Fail("could not stop %s: %v", old.Container, err)
+	if err := d.Runtime.Remove(ctx, o.Container); err != nil {
+		p.Fail("could not remove %s: %v", o.Container, err)
 	}
-	if err := d.Runtime.Remove(ctx, old.Container); err != nil {
-		r.p.Fail("could not remove %s: %v", old.Container, err)
+	if err := d.Fs.RemoveAll(d.socketDir(o.App, o.Version)); err != nil {
+		p.Fail("could not remove the socket dir of %s: %v", o.Name(), err)
 	}
-	if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, old.Version)); err != nil {
-		r.p.Fail("could not remove the socket dir of %s: %v", old.Name(), err)
+}
+
+func names(rs []*Record) string {
+	n := make([]string, len(rs))
+	for i, r := range rs {
+		n[i] = r.Name()
 	}
-	done(fmt.Sprintf("Retired %s (image %s kept for rollback)", old.Name(), old.Image))
+	return strings.Join(n, ", ")
 }
 
 // URL is the address a browser uses for domain through nginx listening
@@ -261,8 +297,7 @@ func (r *Record) nameOr(s string) string {
 
 // RenderLive renders the server block of app's live release.
 func (d *Deployer) RenderLive(app string) ([]byte, error) {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
-	if err != nil {
+	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
 	}
 	live, err := d.Store().Live(app)
@@ -272,16 +307,18 @@ func (d *Deployer) RenderLive(app string) ([]byte, error) {
 	if live == nil {
 		return nil, fmt.Errorf("%s has no live release: push to deploy it", app)
 	}
-	return d.site(a, live)
+	return d.site(app, live)
 }
 
-func (d *Deployer) site(a *App, rec *Record) ([]byte, error) {
+// site renders the server block of release rec of app: its own domains
+// and socket (a rollback restores both).
+func (d *Deployer) site(app string, rec *Record) ([]byte, error) {
 	conf, err := nginx.Render(nginx.Site{
-		App: a.Name, Release: rec.Name(), Domains: a.ServedDomains(d.Config.Domain),
+		App: app, Release: rec.Name(), Domains: rec.Settings.served(app, d.Config.Domain),
 		Socket: rec.Socket, Listen: d.Config.Nginx.Listen,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("render nginx config of %s: %w", a.Name, err)
+		return nil, fmt.Errorf("render nginx config of %s: %w", app, err)
 	}
 	return conf, nil
 }

@@ -42,7 +42,20 @@ type Record struct {
 	Created   time.Time `json:"created"`
 	Finished  time.Time `json:"finished,omitempty"`
 	LiveSince time.Time `json:"live_since,omitempty"`
+	// RollbackOf is the release a rollback released again.
+	RollbackOf int `json:"rollback_of,omitempty"`
+	// Settings and Env are what the release ran with: a rollback to it
+	// restores them along with its image.
+	Settings Settings          `json:"settings"`
+	Env      map[string]string `json:"env,omitempty"`
 }
+
+// Kinds of release.
+const (
+	KindPush     = "push"
+	KindDeploy   = "deploy"
+	KindRollback = "rollback"
+)
 
 // Name is the release's name, e.g. "v7".
 func (r *Record) Name() string { return "v" + strconv.Itoa(r.Version) }

@@ -60,8 +60,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			},
 		},
 		Commands: []*cli.Command{
-			initCommand(), hookCommand(), deployCommand(),
-			releasesCommand(), appsCommand(), statusCommand(), nginxCommand(),
+			initCommand(), hookCommand(), deployCommand(), rollbackCommand(),
+			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
+			nginxCommand(),
 		},
 	}
 }

@@ -7,6 +7,19 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// deployExit maps a deploy's error to the exit: a failure already told
+// the pusher everything (status 1, nothing more to print); a push that a
+// newer one superseded is not a failure.
+func deployExit(err error) error {
+	switch {
+	case errors.Is(err, release.ErrDeployFailed):
+		return cli.Exit("", 1)
+	case errors.Is(err, release.ErrSuperseded):
+		return nil
+	}
+	return err
+}
+
 func deployCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "deploy",
@@ -36,11 +49,8 @@ func deployCommand() *cli.Command {
 			if rev == "" {
 				rev = "refs/heads/" + a.Branch
 			}
-			_, err = d.Deploy(c.Context, app, rev, "deploy", c.App.Writer)
-			if errors.Is(err, release.ErrDeployFailed) {
-				return cli.Exit("", 1)
-			}
-			return err
+			_, err = d.Deploy(c.Context, app, rev, release.KindDeploy, c.App.Writer)
+			return deployExit(err)
 		},
 	}
 }

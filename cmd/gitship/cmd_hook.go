@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,11 +56,8 @@ func postReceive(c *cli.Context) error {
 	if deploy == nil {
 		return nil
 	}
-	_, err = d.Deploy(c.Context, app, deploy.New, "push", out)
-	if errors.Is(err, release.ErrDeployFailed) {
-		return cli.Exit("", 1)
-	}
-	return err
+	_, err = d.Deploy(c.Context, app, deploy.New, release.KindPush, out)
+	return deployExit(err)
 }
 
 // hookApp names the app whose repository git runs the hook in: git sets

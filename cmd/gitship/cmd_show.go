@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
 )
 
@@ -63,6 +64,11 @@ func statusCommand() *cli.Command {
 			}
 			d, err := deployer(cfg)
 			if err != nil {
+				return err
+			}
+			// Status notices what an interrupted deploy left and cleans
+			// it up (never while a deploy of the app runs).
+			if err := d.Tidy(c.Context, c.Args().First(), release.NewProgress(c.App.Writer)); err != nil {
 				return err
 			}
 			return d.WriteStatus(c.Context, c.App.Writer, c.Args().First())

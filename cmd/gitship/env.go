@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,17 +42,23 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		return nil, err
 	}
 	fs := afero.NewOsFs()
+	pause := pauser(cfg.Root)
+	ngx := &nginx.Manager{
+		Fs: fs, ConfDir: cfg.Nginx.ConfDir, Binary: cfg.Nginx.Binary,
+		Conf: cfg.Nginx.Conf, Prefix: cfg.Nginx.Prefix, Reload: cfg.Nginx.Reload,
+		PidFile: cfg.Nginx.PidFile,
+	}
+	if pause != nil {
+		ngx.BeforeReload = func() { pause(context.Background(), "reload") }
+	}
 	return &release.Deployer{
-		Fs:      fs,
-		Config:  cfg,
-		Source:  release.GitSource{},
-		Builder: &build.Podman{Socket: cfg.Podman.Socket},
-		Runtime: &container.Client{Socket: cfg.Podman.Socket},
-		Proxy: &nginx.Manager{
-			Fs: fs, ConfDir: cfg.Nginx.ConfDir, Binary: cfg.Nginx.Binary,
-			Conf: cfg.Nginx.Conf, Prefix: cfg.Nginx.Prefix, Reload: cfg.Nginx.Reload,
-			PidFile: cfg.Nginx.PidFile,
-		},
+		Fs:          fs,
+		Config:      cfg,
+		Source:      release.GitSource{},
+		Builder:     &build.Podman{Socket: cfg.Podman.Socket},
+		Runtime:     &container.Client{Socket: cfg.Podman.Socket},
+		Proxy:       ngx,
+		Pause:       pause,
 		Locker:      release.FileLock{},
 		Now:         time.Now,
 		NginxGID:    gid,
@@ -85,4 +92,29 @@ func selfPath() (string, error) {
 		p = lp
 	}
 	return filepath.Abs(p)
+}
+
+// pauser returns, when GITSHIP_PAUSE_AT names a step (build, start,
+// reload, drain), a func that stops there: it writes ROOT/paused-STEP with
+// its pid and waits up to two minutes, for a test to kill it at that
+// exact point. Unset, it returns nil and nothing ever pauses.
+func pauser(root string) func(ctx context.Context, step string) {
+	at := os.Getenv("GITSHIP_PAUSE_AT")
+	if at == "" {
+		return nil
+	}
+	return func(ctx context.Context, step string) {
+		if step != at {
+			return
+		}
+		path := filepath.Join(root, "paused-"+step)
+		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "gitship: pause at %s: %v\n", step, err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Minute):
+		}
+	}
 }

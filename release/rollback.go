@@ -1,0 +1,131 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gitship/gitship/hook"
+)
+
+// Rollback releases an earlier release of app again, as a new release
+// number: its image (no build), its environment and its settings, walking
+// the pipeline from "starting". target is "vN", or "" for the release
+// that was live before the current one. On success the app's settings and
+// environment become the target's, so the next push keeps them.
+func (d *Deployer) Rollback(ctx context.Context, app, target string, out io.Writer) (*Record, error) {
+	p := &Progress{W: out, Now: d.Now}
+	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+		return nil, err
+	}
+	s, err := d.begin(ctx, app, KindRollback, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer s.end()
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	tgt, err := d.rollbackTarget(ctx, app, target)
+	if err != nil {
+		return nil, err
+	}
+	r := &Record{App: app, Kind: KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
+		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: tgt.Env}
+	run, err := d.newRun(p, a, r, s)
+	if err != nil {
+		return nil, err
+	}
+	p.Say("Rolling back %s to %s (%s) as %s: no build, image %s", app, tgt.Name(), hook.Short(tgt.Commit), r.Name(), tgt.Image)
+	if err := run.pipeline(ctx, false); err != nil {
+		return r, run.fail(ctx, err)
+	}
+	a.Settings, a.Env = tgt.Settings, tgt.Env
+	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
+		return r, fmt.Errorf("rollback of %s is live, but its settings were not saved for the next push: %w", app, err)
+	}
+	return r, nil
+}
+
+// rollbackTarget picks the release to roll back to: one that was live
+// once, is not live now, and whose image still exists.
+func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*Record, error) {
+	list, err := d.Store().List(app)
+	if err != nil {
+		return nil, err
+	}
+	var live *Record
+	for _, r := range list {
+		if r.Status == StatusLive {
+			live = r
+		}
+	}
+	var cands []*Record
+	for _, r := range list {
+		if !r.LiveSince.IsZero() && r.Status != StatusLive && r.Image != "" {
+			cands = append(cands, r)
+		}
+	}
+	tgt, err := pickTarget(app, target, list, live, cands)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := d.Runtime.ImageExists(ctx, tgt.Image)
+	if err != nil {
+		return nil, fmt.Errorf("rollback %s: %w", app, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("cannot roll back %s to %s: its image %s was pruned; %s",
+			app, tgt.Name(), tgt.Image, d.rollbackable(ctx, app, cands, tgt))
+	}
+	return tgt, nil
+}
+
+func pickTarget(app, target string, list []*Record, live *Record, cands []*Record) (*Record, error) {
+	if target == "" {
+		for i := len(cands) - 1; i >= 0; i-- {
+			if live == nil || cands[i].Version < live.Version {
+				return cands[i], nil
+			}
+		}
+		return nil, fmt.Errorf("%s has no earlier release to roll back to (see `gitship releases %s`)", app, app)
+	}
+	v, err := strconv.Atoi(strings.TrimPrefix(target, "v"))
+	if err != nil || !strings.HasPrefix(target, "v") || v <= 0 {
+		return nil, fmt.Errorf("invalid release %q: use vN, e.g. v3", target)
+	}
+	if live != nil && live.Version == v {
+		return nil, fmt.Errorf("%s %s is live already", app, target)
+	}
+	for _, r := range cands {
+		if r.Version == v {
+			return r, nil
+		}
+	}
+	for _, r := range list {
+		if r.Version == v {
+			return nil, fmt.Errorf("cannot roll back %s to %s: it never went live (%s)", app, target, r.Status)
+		}
+	}
+	return nil, fmt.Errorf("%s has no release %s (see `gitship releases %s`)", app, target, app)
+}
+
+// rollbackable names the releases whose images still exist.
+func (d *Deployer) rollbackable(ctx context.Context, app string, cands []*Record, not *Record) string {
+	var ok []string
+	for _, r := range cands {
+		if r == not {
+			continue
+		}
+		if exists, err := d.Runtime.ImageExists(ctx, r.Image); err == nil && exists {
+			ok = append(ok, r.Name())
+		}
+	}
+	if len(ok) == 0 {
+		return "no release of " + app + " can be rolled back to"
+	}
+	return "releases you can roll back to: " + strings.Join(ok, ", ")
+}

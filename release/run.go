@@ -1,0 +1,172 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gitship/gitship/build"
+	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/hook"
+)
+
+// run is one release in progress: a deploy or a rollback.
+type run struct {
+	d    *Deployer
+	p    *Progress
+	app  *App
+	rec  *Record
+	prev *Record
+	// started is set once the new container exists, so fail removes it.
+	started bool
+	// routed is set once nginx's config names the new release.
+	routed bool
+	// unconfirmed is set when nginx did not confirm the switch.
+	unconfirmed bool
+}
+
+// pipeline walks doc.go's states; a rollback starts at "starting".
+func (r *run) pipeline(ctx context.Context, withBuild bool) error {
+	if withBuild {
+		if err := r.build(ctx); err != nil {
+			return err
+		}
+	}
+	r.rec.Status = StatusStarting
+	if err := r.d.Store().Save(r.rec); err != nil {
+		return err
+	}
+	if err := r.start(ctx); err != nil {
+		return err
+	}
+	r.d.pause(ctx, "start")
+	if err := r.health(ctx); err != nil {
+		return err
+	}
+	if err := r.route(ctx); err != nil {
+		return err
+	}
+	return r.finish(ctx)
+}
+
+func (r *run) build(ctx context.Context) error {
+	d := r.d
+	// Build contexts live under root, on the disk that holds the repos,
+	// not in a /tmp that may be a small tmpfs. They are on the real
+	// filesystem, not d.Fs: go-git writes them and the builder tars them.
+	tmp := filepath.Join(d.Config.Root, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	dir, err := os.MkdirTemp(tmp, "build-"+r.app.Name+"-")
+	if err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			r.p.Fail("could not remove build context %s: %v", dir, err)
+		}
+	}()
+	done := r.p.Step("")
+	if err := d.Source.Export(ctx, d.repoPath(r.app.Name), r.rec.Commit, dir); err != nil {
+		return fmt.Errorf("export %s: %w", hook.Short(r.rec.Commit), err)
+	}
+	done(fmt.Sprintf("Exported %s", hook.Short(r.rec.Commit)))
+	file, err := hook.FindDockerfile(dir)
+	if errors.Is(err, hook.ErrNoDockerfile) {
+		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))
+	}
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", hook.Short(r.rec.Commit), err)
+	}
+	d.pause(ctx, "build")
+	tag := ImageTag(r.app.Name, r.rec.Commit)
+	r.p.Say("Building %s from %s with %s", tag, file, d.Builder.Name())
+	done = r.p.Step("")
+	w, flush := r.p.Indent()
+	img, err := d.Builder.Build(ctx, build.Request{
+		ContextDir: dir, Dockerfile: file, Tag: tag,
+		// No commit label on the image: a label is a build step, and one
+		// that changes with every commit would defeat the layer cache on
+		// a push that changed nothing else. The tag names the commit.
+		Labels: map[string]string{container.LabelApp: r.app.Name, container.LabelRoot: d.Config.Root},
+	}, w)
+	flush()
+	if err != nil {
+		return err
+	}
+	done(fmt.Sprintf("Built %s", tag))
+	r.rec.Image, r.rec.ImageID = img.Tag, img.ID
+	return nil
+}
+
+// ImageTag is the image name of app at commit sha.
+func ImageTag(app, sha string) string { return "localhost/gitship/" + app + ":" + hook.Short(sha) }
+
+// ContainerName is the container of release v of app.
+func ContainerName(app string, v int) string { return fmt.Sprintf("gitship-%s-v%d", app, v) }
+
+func (r *run) fail(ctx context.Context, cause error) error {
+	d := r.d
+	// Cleanup runs even when ctx was cancelled (a signal): it must not
+	// leave a container behind.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if r.started && !r.routed {
+		if err := d.Runtime.Remove(cctx, r.rec.Container); err != nil {
+			r.p.Fail("could not remove %s: %v", r.rec.Container, err)
+		}
+		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
+			r.p.Fail("could not remove socket dir: %v", err)
+		}
+	}
+	r.rec.Status = StatusFailed
+	r.rec.Reason = oneLine(cause.Error())
+	r.rec.Finished = d.Now()
+	if err := d.Store().Save(r.rec); err != nil {
+		r.p.Fail("could not record the failure: %v", err)
+	}
+	what := "Deploy"
+	if r.rec.Kind == KindRollback {
+		what = "Rollback"
+	}
+	r.p.Fail("%s of %s %s failed: %s", what, r.app.Name, r.rec.Name(), r.rec.Reason)
+	if r.prev != nil {
+		r.p.Fail("%s is still live (%s).", r.prev.Name(), hook.Short(r.prev.Commit))
+	} else {
+		r.p.Fail("No release of %s is live yet.", r.app.Name)
+	}
+	if r.rec.Kind != KindRollback {
+		r.p.Fail("Fix it and push again, or run `gitship deploy %s` on the server.", r.app.Name)
+	}
+	return fmt.Errorf("%w: %s", ErrDeployFailed, r.rec.Reason)
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// mkdirShared makes dir owned by the nginx group with mode 2770: the
+// setgid bit makes the socket and every file the app writes inherit the
+// group, so nginx reaches the socket and a later release running as
+// another user can still write the data; nothing is world-writable.
+func (d *Deployer) mkdirShared(dir string) error {
+	if err := d.Fs.MkdirAll(dir, 0o770); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := d.Fs.Chown(dir, os.Getuid(), d.NginxGID); err != nil {
+		return fmt.Errorf("chown %s: %w", dir, err)
+	}
+	if err := d.Fs.Chmod(dir, os.ModeSetgid|0o770); err != nil {
+		return fmt.Errorf("chmod %s: %w", dir, err)
+	}
+	return nil
+}

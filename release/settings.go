@@ -1,0 +1,110 @@
+package release
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// settingKeys are the settings `gitship set` takes, with their checks.
+var settingKeys = map[string]func(s *Settings, val string) error{
+	"branch": func(s *Settings, v string) error {
+		if !branchName.MatchString(v) || strings.Contains(v, "..") || strings.HasSuffix(v, ".lock") {
+			return fmt.Errorf("invalid branch %q", v)
+		}
+		s.Branch = v
+		return nil
+	},
+	"health_path": func(s *Settings, v string) error {
+		if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, " \t\r\n#") {
+			return fmt.Errorf("invalid health_path %q: a URL path starting with /", v)
+		}
+		s.HealthPath = v
+		return nil
+	},
+	"health_timeout": func(s *Settings, v string) error {
+		d, err := durationIn(v, time.Second, time.Hour)
+		s.HealthTimeout = Duration(d)
+		return err
+	},
+	"drain": func(s *Settings, v string) error {
+		d, err := durationIn(v, 0, time.Hour)
+		s.Drain = Duration(d)
+		return err
+	},
+}
+
+var branchName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
+
+func durationIn(v string, min, max time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min || d > max {
+		return 0, fmt.Errorf("invalid duration %q: use Go's form (30s, 2m) between %s and %s", v, min, max)
+	}
+	return d, nil
+}
+
+// SettingKeys lists what `gitship set` takes.
+func SettingKeys() []string {
+	keys := make([]string, 0, len(settingKeys))
+	for k := range settingKeys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Set applies KEY=VAL pairs to app's settings, all or none; they apply to
+// the next release.
+func (d *Deployer) Set(app string, pairs []string) (*App, error) {
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range pairs {
+		k, v, ok := strings.Cut(kv, "=")
+		set, known := settingKeys[k]
+		if !ok || !known {
+			return nil, fmt.Errorf("invalid setting %q: use KEY=VALUE with KEY one of %s", kv, strings.Join(SettingKeys(), ", "))
+		}
+		if err := set(&a.Settings, v); err != nil {
+			return nil, err
+		}
+	}
+	return a, SaveApp(d.Fs, d.Config.AppsDir(), a)
+}
+
+// Unset puts app's settings named by keys back to their defaults.
+func (d *Deployer) Unset(app string, keys []string) (*App, error) {
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		switch k {
+		case "branch":
+			a.Branch = "main"
+		case "health_path":
+			a.HealthPath = ""
+		case "health_timeout":
+			a.HealthTimeout = 0
+		case "drain":
+			a.Drain = 0
+		default:
+			return nil, fmt.Errorf("invalid setting %q: one of %s", k, strings.Join(SettingKeys(), ", "))
+		}
+	}
+	return a, SaveApp(d.Fs, d.Config.AppsDir(), a)
+}
+
+// Describe lists the settings with their effective values.
+func (s Settings) Describe() []string {
+	return []string{
+		"branch=" + s.Branch,
+		"health_path=" + s.healthPath(),
+		"health_timeout=" + s.healthTimeout().String(),
+		"drain=" + s.drain().String(),
+	}
+}
