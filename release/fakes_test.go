@@ -141,7 +141,7 @@ type fakeRuntime struct {
 	specs   []container.Spec
 	running map[string]*http.Server
 	pruned  map[string]bool // images ImageExists denies
-	hosts   []string // Host headers seen by any started container
+	hosts   []string        // Host headers seen by any started container
 	paths   []string
 }
 

@@ -163,12 +163,12 @@ func (d *Deployer) waitingFor(app string) string {
 	if !ok {
 		return fmt.Sprintf("Another deploy of %s is running; waiting for it to finish", app)
 	}
-	what := o.Kind
+	commit := ""
 	if o.Commit != "" {
-		what += " " + hook.Short(o.Commit)
+		commit = hook.Short(o.Commit) + ", "
 	}
-	return fmt.Sprintf("Waiting for the %s of %s %s (pid %d, started %s ago) to finish",
-		what, app, dash(o.Release), o.PID, d.Now().Sub(o.Since).Truncate(time.Second))
+	return fmt.Sprintf("Waiting for the %s of %s %s (%spid %d, started %s ago) to finish",
+		o.Kind, app, dash(o.Release), commit, o.PID, d.Now().Sub(o.Since).Truncate(time.Second))
 }
 
 // writeTicket queues t; names sort by arrival.

@@ -96,8 +96,9 @@ func selfPath() (string, error) {
 
 // pauser returns, when GITSHIP_PAUSE_AT names a step (build, start,
 // reload, drain), a func that stops there: it writes ROOT/paused-STEP with
-// its pid and waits up to two minutes, for a test to kill it at that
-// exact point. Unset, it returns nil and nothing ever pauses.
+// its pid and waits until that file is removed (or two minutes), for a
+// test to kill it at that exact point or let it go on. Unset, it returns
+// nil and nothing ever pauses.
 func pauser(root string) func(ctx context.Context, step string) {
 	at := os.Getenv("GITSHIP_PAUSE_AT")
 	if at == "" {
@@ -112,9 +113,12 @@ func pauser(root string) func(ctx context.Context, step string) {
 			fmt.Fprintf(os.Stderr, "gitship: pause at %s: %v\n", step, err)
 			return
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(2 * time.Minute):
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			if _, err := os.Stat(path); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }

@@ -38,6 +38,10 @@ func TestScripts(t *testing.T) {
 			"fetch":     cmdFetch,
 			"podman":    cmdPodman,
 			"perm":      cmdPerm,
+			"waitfile":  cmdWaitFile,
+			"waitcount": cmdWaitCount,
+			"killpid":   cmdKillPid,
+			"envfrom":   cmdEnvFrom,
 		},
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -89,12 +90,20 @@ func get(url, host string) (string, error) {
 	return string(b), nil
 }
 
-// cmdPodman runs the podman CLI against the instance's API service.
+// cmdPodman runs the podman CLI against the instance's API service. The
+// image store is shared with the other scripts running in parallel, and a
+// listing can fail while another script removes its images: a failure is
+// tried again twice before it counts.
 //
 //	podman ARGS...
 func cmdPodman(ts *testscript.TestScript, neg bool, args []string) {
 	inst := ts.Value(instanceKey{}).(*instance)
-	err := ts.Exec("podman", append([]string{"--url", inst.podman}, args...)...)
+	argv := append([]string{"--url", inst.podman}, args...)
+	err := ts.Exec("podman", argv...)
+	for try := 0; err != nil && !neg && try < 2; try++ {
+		ts.Logf("podman %v failed (%v); trying again", args, err)
+		err = ts.Exec("podman", argv...)
+	}
 	if err != nil && !neg {
 		ts.Fatalf("podman %v: %v", args, err)
 	}
@@ -124,4 +133,74 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 		group = g.Name
 	}
 	fmt.Fprintf(ts.Stdout(), "%o %s\n", bits, group)
+}
+
+// cmdWaitFile waits (up to 60 s) until PATH exists.
+//
+//	waitfile PATH
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile PATH")
+	}
+	path := ts.MkAbs(args[0])
+	ts.Check(waitFor(60*time.Second, func() error {
+		_, err := os.Stat(path)
+		return err
+	}))
+}
+
+// cmdWaitCount waits (up to 60 s) until DIR holds N files named *SUFFIX.
+//
+//	waitcount DIR SUFFIX N
+func cmdWaitCount(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitcount DIR SUFFIX N")
+	}
+	want, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	dir := ts.MkAbs(args[0])
+	ts.Check(waitFor(60*time.Second, func() error {
+		matches, err := filepath.Glob(filepath.Join(dir, "*"+args[1]))
+		if err != nil {
+			return err
+		}
+		if len(matches) != want {
+			return fmt.Errorf("%d files *%s in %s, want %d", len(matches), args[1], dir, want)
+		}
+		return nil
+	}))
+}
+
+// cmdKillPid sends SIGKILL to the process whose pid is in FILE and waits
+// until it is gone.
+//
+//	killpid FILE
+func cmdKillPid(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: killpid FILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	ts.Check(err)
+	ts.Check(syscall.Kill(pid, syscall.SIGKILL))
+	ts.Check(waitFor(10*time.Second, func() error {
+		if err := syscall.Kill(pid, 0); err == nil {
+			return fmt.Errorf("process %d still exists", pid)
+		}
+		return nil
+	}))
+}
+
+// cmdEnvFrom sets NAME to the trimmed content of FILE (use `cp stdout F`
+// first to capture a command's output).
+//
+//	envfrom NAME FILE
+func cmdEnvFrom(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envfrom NAME FILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	ts.Setenv(args[0], strings.TrimSpace(string(b)))
 }

@@ -40,8 +40,25 @@ func run() error {
 	if err != nil {
 		msg = []byte("hello")
 	}
-	if mode := strings.TrimSpace(readOr("/mode.txt")); mode == "crash" {
+	// mode.txt makes the app misbehave for the tests: crash (exit at
+	// once), nosocket (run but never listen), fail500 (answer 500),
+	// slow=DURATION (wait that long before listening).
+	mode := strings.TrimSpace(readOr("/mode.txt"))
+	switch {
+	case mode == "crash":
 		return errors.New("crashing on purpose (mode.txt says crash)")
+	case mode == "nosocket":
+		log.Printf("never opening the socket (mode.txt says nosocket)")
+		for {
+			time.Sleep(time.Hour)
+		}
+	case strings.HasPrefix(mode, "slow="):
+		d, err := time.ParseDuration(strings.TrimPrefix(mode, "slow="))
+		if err != nil {
+			return err
+		}
+		log.Printf("starting slowly: %s", d)
+		time.Sleep(d)
 	}
 	visits := filepath.Join(data, "visits.log")
 	if err := appendLine(visits, "started "+os.Getenv("GITSHIP_RELEASE")); err != nil {
@@ -56,7 +73,14 @@ func run() error {
 		return err
 	}
 	log.Printf("listening on %s as uid %d gid %d groups %v", sock, os.Getuid(), os.Getgid(), groups())
-	srv := &http.Server{Handler: handler(strings.TrimSpace(string(msg)), visits)}
+	h := handler(strings.TrimSpace(string(msg)), visits)
+	if mode == "fail500" {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			log.Printf("answering 500 to %s (mode.txt says fail500)", r.URL.Path)
+			http.Error(w, "broken on purpose", http.StatusInternalServerError)
+		})
+	}
+	srv := &http.Server{Handler: h}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() {
