@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitship/gitship/scripts/load"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -65,6 +66,7 @@ type instanceKey struct{}
 type instance struct {
 	port   int
 	podman string
+	load   *load.Run // a load started by `load start`
 }
 
 func configFile(work, root, sock, ngx string, port int) string {

@@ -42,6 +42,7 @@ func TestScripts(t *testing.T) {
 			"waitcount": cmdWaitCount,
 			"killpid":   cmdKillPid,
 			"envfrom":   cmdEnvFrom,
+			"load":      cmdLoad,
 		},
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitship/gitship/scripts/load"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -203,4 +205,55 @@ func cmdEnvFrom(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := os.ReadFile(ts.MkAbs(args[1]))
 	ts.Check(err)
 	ts.Setenv(args[0], strings.TrimSpace(string(b)))
+}
+
+// cmdLoad runs a closed-loop load of 8 clients through the instance's
+// nginx while the script goes on. `load stop` prints the counts and fails
+// on any non-2xx answer or connection error (`! load stop` expects some).
+//
+//	load start HOST PATH
+//	load stop
+func cmdLoad(ts *testscript.TestScript, neg bool, args []string) {
+	inst := ts.Value(instanceKey{}).(*instance)
+	switch {
+	case len(args) == 3 && args[0] == "start" && !neg:
+		if inst.load != nil {
+			ts.Fatalf("a load runs already")
+		}
+		run, err := load.Start(context.Background(), load.Config{
+			URL:     fmt.Sprintf("http://127.0.0.1:%d%s", inst.port, args[2]),
+			Host:    args[1],
+			Clients: 8,
+		})
+		ts.Check(err)
+		inst.load = run
+		ts.Defer(func() {
+			if inst.load != nil {
+				inst.load.Stop()
+			}
+		})
+	case len(args) == 1 && args[0] == "stop":
+		if inst.load == nil {
+			ts.Fatalf("no load runs")
+		}
+		res := inst.load.Stop()
+		inst.load = nil
+		fmt.Fprintln(ts.Stdout(), res.String())
+		for body, n := range res.Bodies {
+			fmt.Fprintf(ts.Stdout(), "answered %d: %s\n", n, body)
+		}
+		for _, f := range res.Failures {
+			fmt.Fprintln(ts.Stdout(), "failure:", f)
+		}
+		if res.Requests == 0 {
+			ts.Fatalf("the load sent no request")
+		}
+		if failed := res.Failed(); failed > 0 && !neg {
+			ts.Fatalf("%d of %d requests failed: %v", failed, res.Requests, res.Failures)
+		} else if failed == 0 && neg {
+			ts.Fatalf("no request failed, want some")
+		}
+	default:
+		ts.Fatalf("usage: load start HOST PATH | load stop")
+	}
 }
