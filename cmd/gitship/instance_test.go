@@ -125,8 +125,10 @@ func startPodman(e *testscript.Env, sock, root string) error {
 		// Never `rmi -f`: forcing removes the containers that use an
 		// image, and a cached layer shared with another script's build in
 		// progress would take that build's working container with it.
-		if ids := podman(url, "images", "-q", "--filter", label); ids != "" {
-			podman(url, append([]string{"rmi"}, strings.Fields(ids)...)...)
+		// By name, not id: an image with two tags refuses removal by id.
+		names := podman(url, "images", "--filter", label, "--filter", "dangling=false", "--format", "{{.Repository}}:{{.Tag}}")
+		if names != "" {
+			podman(url, append([]string{"rmi"}, strings.Fields(names)...)...)
 		}
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		cmd.Wait()
