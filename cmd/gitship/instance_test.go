@@ -121,7 +121,17 @@ func startPodman(e *testscript.Env, sock, root string) error {
 	url := "unix://" + sock
 	e.Defer(func() {
 		label := "label=gitship.root=" + root
-		podman(url, "rm", "-f", "-t", "0", "--filter", label)
+		// The store is shared with the scripts running in parallel: a
+		// removal can fail while another one works; try until none is left.
+		for try := 0; try < 5; try++ {
+			if podman(url, "ps", "-a", "-q", "--filter", label) == "" {
+				break
+			}
+			podman(url, "rm", "-f", "-t", "0", "--filter", label)
+		}
+		if left := podman(url, "ps", "-a", "--format", "{{.Names}}", "--filter", label); left != "" {
+			fmt.Fprintf(os.Stderr, "warning: containers of %s left behind: %s\n", root, left)
+		}
 		// Never `rmi -f`: forcing removes the containers that use an
 		// image, and a cached layer shared with another script's build in
 		// progress would take that build's working container with it.
