@@ -28,20 +28,9 @@ func deployCommand() *cli.Command {
 		Description: "Runs the push pipeline for REV (default: the app's deploy branch). Use it to\n" +
 			"redeploy after fixing something on the server: re-pushing the same commit is\n" +
 			"\"Everything up-to-date\" to git and runs no hook.",
-		Action: func(c *cli.Context) error {
-			if err := args(c, 1, 2); err != nil {
-				return err
-			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			d, err := deployer(cfg)
-			if err != nil {
-				return err
-			}
+		Action: withDeployer(1, 2, func(c *cli.Context, d *release.Deployer) error {
 			app := c.Args().Get(0)
-			a, err := release.LoadApp(d.Fs, cfg.AppsDir(), app)
+			a, err := release.LoadApp(d.Fs, d.Config.AppsDir(), app)
 			if err != nil {
 				return err
 			}
@@ -51,6 +40,6 @@ func deployCommand() *cli.Command {
 			}
 			_, err = d.Deploy(c.Context, app, rev, release.KindDeploy, c.App.Writer)
 			return deployExit(err)
-		},
+		}),
 	}
 }

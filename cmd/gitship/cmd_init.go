@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
 )
 
@@ -18,24 +19,13 @@ func initCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "domain", Usage: "a domain the app is served at (repeatable)"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := args(c, 1, 1); err != nil {
-				return err
-			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			d, err := deployer(cfg)
-			if err != nil {
-				return err
-			}
+		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			bin, err := selfPath()
 			if err != nil {
 				return fmt.Errorf("find the gitship binary: %w", err)
 			}
 			name := c.Args().First()
-			res, err := d.Init(name, c.StringSlice("domain"), bin, cfg.Path)
+			res, err := d.Init(name, c.StringSlice("domain"), bin, d.Config.Path)
 			if err != nil {
 				return err
 			}
@@ -49,6 +39,6 @@ func initCommand() *cli.Command {
 			fmt.Fprintf(w, "  git remote add server %s\n", res.Remote)
 			fmt.Fprintf(w, "  git push server main\n")
 			return nil
-		},
+		}),
 	}
 }

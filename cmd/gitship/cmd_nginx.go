@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gitship/gitship/nginx"
+	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
 )
 
@@ -16,25 +17,14 @@ func nginxCommand() *cli.Command {
 				Name:      "render",
 				Usage:     "print the server block of the app's live release",
 				UsageText: "nginx render APP",
-				Action: func(c *cli.Context) error {
-					if err := args(c, 1, 1); err != nil {
-						return err
-					}
-					cfg, err := loadConfig(c)
-					if err != nil {
-						return err
-					}
-					d, err := deployer(cfg)
-					if err != nil {
-						return err
-					}
+				Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 					conf, err := d.RenderLive(c.Args().First())
 					if err != nil {
 						return err
 					}
 					_, err = c.App.Writer.Write(conf)
 					return err
-				},
+				}),
 			},
 			{
 				Name:      "check",

@@ -15,23 +15,12 @@ func rollbackCommand() *cli.Command {
 		Description: "Starts the image of an earlier release (default: the one live before the current\n" +
 			"one) with that release's environment and settings, checks it and switches nginx to\n" +
 			"it with no failed request, as a new release number (v9 = rollback to v6).",
-		Action: func(c *cli.Context) error {
-			if err := args(c, 1, 2); err != nil {
-				return err
-			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			d, err := deployer(cfg)
-			if err != nil {
-				return err
-			}
-			_, err = d.Rollback(c.Context, c.Args().Get(0), c.Args().Get(1), c.App.Writer)
+		Action: withDeployer(1, 2, func(c *cli.Context, d *release.Deployer) error {
+			_, err := d.Rollback(c.Context, c.Args().Get(0), c.Args().Get(1), c.App.Writer)
 			if errors.Is(err, release.ErrDeployFailed) {
 				return cli.Exit("", 1)
 			}
 			return err
-		},
+		}),
 	}
 }

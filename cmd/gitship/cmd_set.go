@@ -15,14 +15,9 @@ func setCommand() *cli.Command {
 		UsageText: "set APP KEY=VALUE...   (e.g. gitship set myapp health_path=/healthz health_timeout=20s)",
 		Description: "Settings: branch (the deploy branch), health_path, health_timeout and drain\n" +
 			"(durations as in Go: 30s, 2m). All pairs are checked before any is stored.",
-		Action: func(c *cli.Context) error {
-			if err := args(c, 2, -1); err != nil {
-				return err
-			}
-			return changeSettings(c, func(d *release.Deployer, app string, rest []string) (*release.App, error) {
-				return d.Set(app, rest)
-			})
-		},
+		Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
+			return report(c)(d.Set(c.Args().First(), c.Args().Tail()))
+		}),
 	}
 }
 
@@ -31,30 +26,19 @@ func unsetCommand() *cli.Command {
 		Name:      "unset",
 		Usage:     "put app settings back to their defaults",
 		UsageText: "unset APP KEY...",
-		Action: func(c *cli.Context) error {
-			if err := args(c, 2, -1); err != nil {
-				return err
-			}
-			return changeSettings(c, func(d *release.Deployer, app string, rest []string) (*release.App, error) {
-				return d.Unset(app, rest)
-			})
-		},
+		Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
+			return report(c)(d.Unset(c.Args().First(), c.Args().Tail()))
+		}),
 	}
 }
 
-func changeSettings(c *cli.Context, change func(*release.Deployer, string, []string) (*release.App, error)) error {
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return err
+// report prints an app's settings after a change.
+func report(c *cli.Context) func(*release.App, error) error {
+	return func(a *release.App, err error) error {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "%s: %s (applies to the next release)\n", a.Name, strings.Join(a.Settings.Describe(), " "))
+		return nil
 	}
-	d, err := deployer(cfg)
-	if err != nil {
-		return err
-	}
-	a, err := change(d, c.Args().First(), c.Args().Tail())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "%s: %s (applies to the next release)\n", a.Name, strings.Join(a.Settings.Describe(), " "))
-	return nil
 }

@@ -10,20 +10,9 @@ func releasesCommand() *cli.Command {
 		Name:      "releases",
 		Usage:     "list an app's releases, newest first, failed ones included",
 		UsageText: "releases APP",
-		Action: func(c *cli.Context) error {
-			if err := args(c, 1, 1); err != nil {
-				return err
-			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			d, err := deployer(cfg)
-			if err != nil {
-				return err
-			}
+		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			return d.WriteReleases(c.App.Writer, c.Args().First())
-		},
+		}),
 	}
 }
 
@@ -32,20 +21,9 @@ func appsCommand() *cli.Command {
 		Name:      "apps",
 		Usage:     "list apps with their live release",
 		UsageText: "apps",
-		Action: func(c *cli.Context) error {
-			if err := args(c, 0, 0); err != nil {
-				return err
-			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			d, err := deployer(cfg)
-			if err != nil {
-				return err
-			}
+		Action: withDeployer(0, 0, func(c *cli.Context, d *release.Deployer) error {
 			return d.WriteApps(c.Context, c.App.Writer)
-		},
+		}),
 	}
 }
 
@@ -54,24 +32,13 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show what runs for an app",
 		UsageText: "status APP",
-		Action: func(c *cli.Context) error {
-			if err := args(c, 1, 1); err != nil {
-				return err
-			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			d, err := deployer(cfg)
-			if err != nil {
-				return err
-			}
+		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			// Status notices what an interrupted deploy left and cleans
 			// it up (never while a deploy of the app runs).
 			if err := d.Tidy(c.Context, c.Args().First(), release.NewProgress(c.App.Writer)); err != nil {
 				return err
 			}
 			return d.WriteStatus(c.Context, c.App.Writer, c.Args().First())
-		},
+		}),
 	}
 }

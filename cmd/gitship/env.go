@@ -122,3 +122,22 @@ func pauser(root string) func(ctx context.Context, step string) {
 		}
 	}
 }
+
+// withDeployer is the Action of a command that takes min to max (-1: any)
+// positional arguments and works on the configured Deployer.
+func withDeployer(min, max int, fn func(c *cli.Context, d *release.Deployer) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := args(c, min, max); err != nil {
+			return err
+		}
+		cfg, err := loadConfig(c)
+		if err != nil {
+			return err
+		}
+		d, err := deployer(cfg)
+		if err != nil {
+			return err
+		}
+		return fn(c, d)
+	}
+}
