@@ -34,7 +34,7 @@ func (d *Deployer) WriteReleases(w io.Writer, app string) error {
 		if r.Duration() > 0 {
 			dur = fmt.Sprintf("%.1fs", r.Duration().Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name(), r.Status, r.Kind,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name(), r.Status, r.what(),
 			hook.Short(r.Commit), dash(r.Image), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
 	}
 	return tw.Flush()
@@ -117,4 +117,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// what says what made the release: push, deploy, or "rollback to v6".
+func (r *Record) what() string {
+	if r.Kind == KindRollback && r.RollbackOf > 0 {
+		return fmt.Sprintf("rollback to v%d", r.RollbackOf)
+	}
+	return r.Kind
 }
