@@ -34,7 +34,8 @@ type Settings struct {
 	Branch        string   `json:"branch"`
 	HealthPath    string   `json:"health_path,omitempty"`
 	HealthTimeout Duration `json:"health_timeout,omitempty"`
-	Drain         Duration `json:"drain,omitempty"`
+	// Drain is nil for the default; 0 means "stop the old release at once".
+	Drain *Duration `json:"drain,omitempty"`
 }
 
 // Duration is a time.Duration stored as Go's text form ("30s").
@@ -127,10 +128,10 @@ func (s Settings) healthTimeout() time.Duration {
 }
 
 func (s Settings) drain() time.Duration {
-	if s.Drain <= 0 {
+	if s.Drain == nil || *s.Drain < 0 {
 		return DefaultDrain
 	}
-	return time.Duration(s.Drain)
+	return time.Duration(*s.Drain)
 }
 
 // appPath is apps/APP/app.json under root.

@@ -119,7 +119,7 @@ func TestSaveLoadApp(t *testing.T) {
 			Branch:        "prod",
 			HealthPath:    "/healthz",
 			HealthTimeout: Duration(30 * time.Second),
-			Drain:         Duration(5 * time.Second),
+			Drain:         durp(5 * time.Second),
 		},
 		Env:     map[string]string{"KEY": "value"},
 		Created: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),

@@ -163,7 +163,7 @@ func (d *Deployer) newRun(p *Progress, a *App, r *Record, s *session) (*run, err
 
 // removeBuildDirs removes build contexts an interrupted deploy left.
 func (d *Deployer) removeBuildDirs(app string) ([]string, error) {
-	matches, err := filepath.Glob(filepath.Join(d.Config.Root, "tmp", "build-"+app+"-*"))
+	matches, err := filepath.Glob(filepath.Join(d.Config.Root, "tmp", "build-"+app+".*"))
 	if err != nil {
 		return nil, err
 	}

@@ -411,3 +411,6 @@ func shortTempDir(t *testing.T) string {
 	})
 	return dir
 }
+
+// durp is a *Duration for settings that distinguish unset from zero.
+func durp(d time.Duration) *Duration { v := Duration(d); return &v }

@@ -65,7 +65,7 @@ func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*Rec
 	}
 	var cands []*Record
 	for _, r := range list {
-		if !r.LiveSince.IsZero() && r.Status != StatusLive && r.Image != "" {
+		if !r.LiveSince.IsZero() && r != live && r.Image != "" {
 			cands = append(cands, r)
 		}
 	}

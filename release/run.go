@@ -62,7 +62,8 @@ func (r *run) build(ctx context.Context) error {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
-	dir, err := os.MkdirTemp(tmp, "build-"+r.app.Name+"-")
+	// "." cannot be in an app name: build-APP.* never matches another app.
+	dir, err := os.MkdirTemp(tmp, "build-"+r.app.Name+".")
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}

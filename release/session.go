@@ -49,6 +49,8 @@ type session struct {
 	kind   string
 	owner  Owner
 	ticket string // path of this deploy's ticket, if any
+	// skipped is set when a newer push superseded this one.
+	skipped bool
 }
 
 func (d *Deployer) lockPath(app string) string  { return filepath.Join(d.appDir(app), "deploy.lock") }
@@ -86,12 +88,6 @@ func (s *session) start(ctx context.Context, p *Progress, t *Ticket) error {
 	if prev, ok := d.readOwner(s.app); ok {
 		p.Say("The previous %s of %s (%s, pid %d) died; cleaning up after it", prev.Kind, s.app, dash(prev.Release), prev.PID)
 	}
-	if t != nil {
-		if newer, ok := d.newerTicket(s.app, s.ticket); ok {
-			p.Say("Skipped %s %s: superseded by the newer push of %s", t.Kind, hook.Short(t.Commit), hook.Short(newer))
-			return ErrSuperseded
-		}
-	}
 	host, _ := os.Hostname()
 	s.owner = Owner{PID: os.Getpid(), Host: host, Kind: s.kind, Since: d.Now()}
 	if t != nil {
@@ -100,7 +96,19 @@ func (s *session) start(ctx context.Context, p *Progress, t *Ticket) error {
 	if err := s.writeOwner(); err != nil {
 		return err
 	}
-	return d.recover(ctx, s.app, p)
+	// Clean up first: a skipped push must not leave a dead holder's mess
+	// to be reported again.
+	if err := d.recover(ctx, s.app, p); err != nil {
+		return err
+	}
+	if t != nil {
+		if newer, ok := d.newerTicket(s.app, s.ticket); ok {
+			p.Say("Skipped %s %s: superseded by the newer push of %s", t.Kind, hook.Short(t.Commit), hook.Short(newer))
+			s.skipped = true // nothing of it ran: it marks nothing done
+			return ErrSuperseded
+		}
+	}
+	return nil
 }
 
 // owns records that the lock holder now works on release r.
@@ -123,7 +131,7 @@ func (s *session) writeOwner() error {
 // older one as superseded.
 func (s *session) end() {
 	d := s.d
-	if s.ticket != "" && s.owner.PID != 0 {
+	if s.ticket != "" && s.owner.PID != 0 && !s.skipped {
 		mark := filepath.Base(s.ticket) + " " + s.owner.Commit
 		if err := writeAtomic(d.Fs, d.donePath(s.app), []byte(mark), 0o644); err != nil {
 			s.p.Fail("could not mark older waiting pushes as superseded: %v", err)

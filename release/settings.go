@@ -2,6 +2,8 @@ package release
 
 import (
 	"fmt"
+
+	"github.com/gitship/gitship/hook"
 	"regexp"
 	"sort"
 	"strings"
@@ -11,8 +13,11 @@ import (
 // settingKeys are the settings `gitship set` takes, with their checks.
 var settingKeys = map[string]func(s *Settings, val string) error{
 	"branch": func(s *Settings, v string) error {
-		if !branchName.MatchString(v) || strings.Contains(v, "..") || strings.HasSuffix(v, ".lock") {
+		if !branchName.MatchString(v) {
 			return fmt.Errorf("invalid branch %q", v)
+		}
+		if err := hook.ValidBranch(v); err != nil {
+			return err
 		}
 		s.Branch = v
 		return nil
@@ -31,7 +36,8 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 	},
 	"drain": func(s *Settings, v string) error {
 		d, err := durationIn(v, 0, time.Hour)
-		s.Drain = Duration(d)
+		dd := Duration(d)
+		s.Drain = &dd
 		return err
 	},
 }
@@ -91,7 +97,7 @@ func (d *Deployer) Unset(app string, keys []string) (*App, error) {
 		case "health_timeout":
 			a.HealthTimeout = 0
 		case "drain":
-			a.Drain = 0
+			a.Drain = nil
 		default:
 			return nil, fmt.Errorf("invalid setting %q: one of %s", k, strings.Join(SettingKeys(), ", "))
 		}
