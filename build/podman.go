@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -62,7 +63,9 @@ func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, 
 		ForceRmIntermediateCtrs: true,
 		CommonBuildOpts:         &define.CommonBuildOptions{},
 	}}
-	rep, err := images.Build(cctx, []string{req.Dockerfile}, opts)
+	// An absolute path: the bindings resolve a relative one against the
+	// working directory, not the context.
+	rep, err := images.Build(cctx, []string{filepath.Join(req.ContextDir, req.Dockerfile)}, opts)
 	if err != nil {
 		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(err.Error()))
 	}

@@ -34,6 +34,9 @@ type Settings struct {
 	Branch        string   `json:"branch"`
 	HealthPath    string   `json:"health_path,omitempty"`
 	HealthTimeout Duration `json:"health_timeout,omitempty"`
+	// Dockerfile is the build file's path in the repository; "" looks
+	// for Dockerfile, then Containerfile, at the root.
+	Dockerfile string `json:"dockerfile,omitempty"`
 	// Drain is nil for the default; 0 means "stop the old release at once".
 	Drain *Duration `json:"drain,omitempty"`
 }

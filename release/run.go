@@ -77,7 +77,7 @@ func (r *run) build(ctx context.Context) error {
 		return fmt.Errorf("export %s: %w", hook.Short(r.rec.Commit), err)
 	}
 	done(fmt.Sprintf("Exported %s", hook.Short(r.rec.Commit)))
-	file, err := hook.FindDockerfile(dir)
+	file, err := buildFile(dir, r.rec.Settings.Dockerfile)
 	if errors.Is(err, hook.ErrNoDockerfile) {
 		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))
 	}
@@ -170,4 +170,25 @@ func (d *Deployer) mkdirShared(dir string) error {
 		return fmt.Errorf("chmod %s: %w", dir, err)
 	}
 	return nil
+}
+
+// buildFile is the configured build file (which must be a regular file
+// inside dir), or the one FindDockerfile finds at the root.
+func buildFile(dir, configured string) (string, error) {
+	if configured == "" {
+		return hook.FindDockerfile(dir)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	fi, err := root.Stat(configured)
+	if err != nil {
+		return "", fmt.Errorf("the configured dockerfile %s: %w", configured, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("the configured dockerfile %s is not a regular file", configured)
+	}
+	return configured, nil
 }

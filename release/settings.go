@@ -2,6 +2,7 @@ package release
 
 import (
 	"fmt"
+	"path"
 
 	"github.com/gitship/gitship/hook"
 	"regexp"
@@ -33,6 +34,14 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 		d, err := durationIn(v, time.Second, time.Hour)
 		s.HealthTimeout = Duration(d)
 		return err
+	},
+	"dockerfile": func(s *Settings, v string) error {
+		clean := path.Clean(v)
+		if v == "" || path.IsAbs(v) || clean == "." || strings.HasPrefix(clean, "../") || clean == ".." {
+			return fmt.Errorf("invalid dockerfile %q: a path inside the repository, e.g. deploy/Dockerfile", v)
+		}
+		s.Dockerfile = clean
+		return nil
 	},
 	"drain": func(s *Settings, v string) error {
 		d, err := durationIn(v, 0, time.Hour)
@@ -98,6 +107,8 @@ func (d *Deployer) Unset(app string, keys []string) (*App, error) {
 			a.HealthTimeout = 0
 		case "drain":
 			a.Drain = nil
+		case "dockerfile":
+			a.Dockerfile = ""
 		default:
 			return nil, fmt.Errorf("invalid setting %q: one of %s", k, strings.Join(SettingKeys(), ", "))
 		}
@@ -112,5 +123,6 @@ func (s Settings) Describe() []string {
 		"health_path=" + s.healthPath(),
 		"health_timeout=" + s.healthTimeout().String(),
 		"drain=" + s.drain().String(),
+		"dockerfile=" + dash(s.Dockerfile),
 	}
 }

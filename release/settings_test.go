@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/afero"
 )
 
-const settingKeyList = "branch, drain, health_path, health_timeout"
+const settingKeyList = "branch, dockerfile, drain, health_path, health_timeout"
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "drain", "health_path", "health_timeout"}
+	want := []string{"branch", "dockerfile", "drain", "health_path", "health_timeout"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}
@@ -29,6 +29,7 @@ func TestSet(t *testing.T) {
 		{"health_timeout min", []string{"health_timeout=1s"}, func(s *Settings) { s.HealthTimeout = Duration(time.Second) }},
 		{"health_timeout max", []string{"health_timeout=1h"}, func(s *Settings) { s.HealthTimeout = Duration(time.Hour) }},
 		{"drain", []string{"drain=2m"}, func(s *Settings) { s.Drain = durp(2 * time.Minute) }},
+		{"dockerfile", []string{"dockerfile=./deploy/Dockerfile"}, func(s *Settings) { s.Dockerfile = "deploy/Dockerfile" }},
 		{"drain max", []string{"drain=1h"}, func(s *Settings) { s.Drain = durp(time.Hour) }},
 		{"several, last wins", []string{"drain=10s", "health_path=/up", "drain=20s"}, func(s *Settings) {
 			s.Drain = durp(20 * time.Second)
@@ -91,6 +92,8 @@ func TestSetRefused(t *testing.T) {
 		{"health_timeout 2h", []string{"health_timeout=2h"}, `invalid duration "2h": use Go's form (30s, 2m) between 1s and 1h0m0s`},
 		{"health_timeout not a duration", []string{"health_timeout=30"}, `invalid duration "30"`},
 		{"health_timeout empty", []string{"health_timeout="}, `invalid duration ""`},
+		{"dockerfile outside", []string{"dockerfile=../Dockerfile"}, `invalid dockerfile "../Dockerfile"`},
+		{"dockerfile absolute", []string{"dockerfile=/etc/passwd"}, `invalid dockerfile "/etc/passwd"`},
 		{"drain negative", []string{"drain=-1s"}, `invalid duration "-1s": use Go's form (30s, 2m) between 0s and 1h0m0s`},
 		{"drain 2h", []string{"drain=2h"}, `invalid duration "2h"`},
 		{"health_path relative", []string{"health_path=health"}, `invalid health_path "health": a URL path starting with /`},
@@ -157,17 +160,18 @@ func TestUnset(t *testing.T) {
 		a.HealthPath = "/up"
 		a.HealthTimeout = Duration(5 * time.Second)
 		a.Drain = durp(time.Minute)
+		a.Dockerfile = "deploy/Dockerfile"
 	}
 	tests := []struct {
 		keys []string
 		want string // Describe of the result
 	}{
-		{[]string{"branch"}, "branch=main health_path=/up health_timeout=5s drain=1m0s"},
-		{[]string{"health_path"}, "branch=dev health_path=/ health_timeout=5s drain=1m0s"},
-		{[]string{"health_timeout"}, "branch=dev health_path=/up health_timeout=1m0s drain=1m0s"},
-		{[]string{"drain"}, "branch=dev health_path=/up health_timeout=5s drain=30s"},
-		{[]string{"branch", "health_path", "health_timeout", "drain"}, "branch=main health_path=/ health_timeout=1m0s drain=30s"},
-		{nil, "branch=dev health_path=/up health_timeout=5s drain=1m0s"},
+		{[]string{"branch"}, "branch=main health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile"},
+		{[]string{"health_path"}, "branch=dev health_path=/ health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile"},
+		{[]string{"health_timeout"}, "branch=dev health_path=/up health_timeout=1m0s drain=1m0s dockerfile=deploy/Dockerfile"},
+		{[]string{"drain"}, "branch=dev health_path=/up health_timeout=5s drain=30s dockerfile=deploy/Dockerfile"},
+		{[]string{"branch", "health_path", "health_timeout", "drain", "dockerfile"}, "branch=main health_path=/ health_timeout=1m0s drain=30s dockerfile=-"},
+		{nil, "branch=dev health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
@@ -214,11 +218,11 @@ func TestDescribe(t *testing.T) {
 		s    Settings
 		want []string
 	}{
-		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s"}},
+		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-"}},
 		{"set", Settings{Branch: "dev", HealthPath: "/up", HealthTimeout: Duration(90 * time.Second), Drain: durp(5 * time.Second)},
-			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s"}},
+			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-"}},
 		{"domains are not settings of set", Settings{Branch: "main", Domains: []string{"a.example.com"}},
-			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s"}},
+			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,7 +240,7 @@ func TestSetThenDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"branch=prod", "health_path=/ready", "health_timeout=1m30s", "drain=45s"}
+	want := []string{"branch=prod", "health_path=/ready", "health_timeout=1m30s", "drain=45s", "dockerfile=-"}
 	if got := e.app(t).Describe(); !reflect.DeepEqual(got, want) || !reflect.DeepEqual(a.Describe(), want) {
 		t.Errorf("Describe after Set = %q (returned %q), want %q", got, a.Describe(), want)
 	}

@@ -99,3 +99,24 @@ http {
 NGINX
 	nginx -p "$dir" -c "$dir/nginx.conf"
 }
+
+# install_buildkitd [VERSION]: builds buildkitd (only that command) from the
+# module proxy into /usr/local/bin, at the version of the BuildKit client in
+# go.mod unless told otherwise, so daemon and client never drift apart. Does
+# nothing when that version is already there: `go install` stamps no
+# version into `buildkitd --version` (it says v0.0.0+unknown), so the module
+# version is read from the binary's build info instead. go.mod is found next
+# to this file, by the relative path scripts source it with: call it before
+# any cd away from the repository root, or give VERSION.
+install_buildkitd() {
+	gomod="$(dirname "${BASH_SOURCE[0]}")/../go.mod"
+	want=${1:-$(awk '$1 == "github.com/moby/buildkit" { print $2 }' "$gomod")}
+	[ -n "$want" ] || die "no github.com/moby/buildkit version found in $gomod: give install_buildkitd a version"
+	bin=/usr/local/bin/buildkitd
+	have=""
+	[ -x "$bin" ] && have=$(go version -m "$bin" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/moby/buildkit" { print $3 }')
+	[ "$have" = "$want" ] && return 0
+	say "installing buildkitd $want into /usr/local/bin (go install, ~2 min cold)${have:+, replacing $have}"
+	GOBIN=/usr/local/bin GOFLAGS= CGO_ENABLED=0 go install "github.com/moby/buildkit/cmd/buildkitd@$want" ||
+		die "go install github.com/moby/buildkit/cmd/buildkitd@$want failed"
+}

@@ -55,7 +55,7 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		Fs:          fs,
 		Config:      cfg,
 		Source:      release.GitSource{},
-		Builder:     &build.Podman{Socket: cfg.Podman.Socket},
+		Builder:     builderFor(cfg),
 		Runtime:     &container.Client{Socket: cfg.Podman.Socket},
 		Proxy:       ngx,
 		Pause:       pause,
@@ -140,4 +140,19 @@ func withDeployer(min, max int, fn func(c *cli.Context, d *release.Deployer) err
 		}
 		return fn(c, d)
 	}
+}
+
+// builderFor is the builder the config names: podman, buildkit (the image
+// is loaded into Podman's store), or auto (BuildKit when buildkitd
+// answers, Podman otherwise).
+func builderFor(cfg *config.Config) release.Builder {
+	pm := &build.Podman{Socket: cfg.Podman.Socket}
+	bk := &build.BuildKit{Address: cfg.Buildkit.Address, Podman: cfg.Podman.Socket}
+	switch cfg.Builder {
+	case "buildkit":
+		return bk
+	case "auto":
+		return &build.Auto{BuildKit: bk, Podman: pm}
+	}
+	return pm
 }

@@ -74,9 +74,13 @@ func configFile(work, root, sock, ngx string, port int) string {
 	return fmt.Sprintf(`root    = %q
 run_dir = %q
 domain  = "test.example"
+builder = "podman"
 
 [podman]
 socket = "unix://%s"
+
+[buildkit]
+address = "unix://%s"
 
 [nginx]
 conf_dir = %q
@@ -90,7 +94,7 @@ user     = "www-data"
 
 [ssh]
 remote = ""
-`, root, filepath.Join(work, "run"), sock,
+`, root, filepath.Join(work, "run"), sock, filepath.Join(work, "bk", "bk.sock"),
 		filepath.Join(ngx, "conf.d"), filepath.Join(ngx, "nginx.conf"), ngx, filepath.Join(ngx, "nginx.pid"),
 		nginxBin, nginxBin, ngx, filepath.Join(ngx, "nginx.conf"), port)
 }

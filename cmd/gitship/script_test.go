@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end scripts in testdata/script: real git,
 // a real Podman API service and a real nginx, started per script.
 func TestScripts(t *testing.T) {
-	requireTools(t, "git", "podman", "nginx", "runc", "go")
+	requireTools(t, "git", "podman", "nginx", "runc", "go", "buildkitd")
 	sample := buildSample(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
@@ -43,6 +43,8 @@ func TestScripts(t *testing.T) {
 			"killpid":   cmdKillPid,
 			"envfrom":   cmdEnvFrom,
 			"load":      cmdLoad,
+			"buildkitd": cmdBuildkitd,
+			"builder":   cmdBuilder,
 		},
 	})
 }

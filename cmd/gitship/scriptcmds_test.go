@@ -6,13 +6,16 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/scripts/load"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -256,4 +259,50 @@ func cmdLoad(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("usage: load start HOST PATH | load stop")
 	}
+}
+
+// cmdBuildkitd starts a buildkitd of the script's own (root and socket
+// under $WORK/bk, the address the config names) and stops it at the end.
+//
+//	buildkitd
+func cmdBuildkitd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: buildkitd")
+	}
+	dir := ts.MkAbs("bk")
+	ts.Check(os.MkdirAll(dir, 0o700))
+	addr := "unix://" + filepath.Join(dir, "bk.sock")
+	logf, err := os.Create(filepath.Join(dir, "buildkitd.log"))
+	ts.Check(err)
+	cmd := exec.Command("buildkitd", "--root", dir, "--addr", addr, "--oci-worker=true", "--containerd-worker=false")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	ts.Check(cmd.Start())
+	ts.Defer(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+		logf.Close()
+	})
+	ts.Check(waitFor(20*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return build.Available(ctx, addr)
+	}))
+}
+
+// cmdBuilder sets `builder` in the instance's config.
+//
+//	builder podman|buildkit|auto
+func cmdBuilder(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: builder podman|buildkit|auto")
+	}
+	path := ts.Getenv("GITSHIP_CONFIG")
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	re := regexp.MustCompile(`(?m)^builder = ".*"$`)
+	if !re.Match(b) {
+		ts.Fatalf("no builder line in %s", path)
+	}
+	ts.Check(os.WriteFile(path, re.ReplaceAll(b, []byte(`builder = "`+args[0]+`"`)), 0o644))
 }

@@ -1,0 +1,372 @@
+package build
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containers/podman/v4/pkg/bindings"
+	"github.com/containers/podman/v4/pkg/bindings/images"
+)
+
+// TestBuildKitReal builds through a buildkitd and a Podman service of its
+// own, both under t.TempDir(); the image store is the host's, so every
+// image is named after the test run and removed by tag at the end.
+func TestBuildKitReal(t *testing.T) {
+	for _, tool := range []string{"buildkitd", "podman", "runc"} {
+		_, err := exec.LookPath(tool)
+		require(t, tool, err)
+	}
+	// RUN steps need a static shell: Debian's busybox-static.
+	_, err := os.Stat("/bin/busybox")
+	require(t, "/bin/busybox", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	b := &BuildKit{Address: startBuildkitd(t, dir), Podman: startPodmanService(t, dir)}
+	pctx, err := bindings.NewConnection(ctx, b.Podman)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := randomName(t)
+	repo := "localhost/gitship-bktest/" + name
+	var tags []string
+	t.Cleanup(func() { removeImages(t, b.Podman, tags) })
+	build := func(t *testing.T, req Request) (Image, string, time.Duration, error) {
+		t.Helper()
+		tags = append(tags, req.Tag)
+		var out strings.Builder
+		start := time.Now()
+		img, err := b.Build(ctx, req, &out)
+		took := time.Since(start)
+		t.Logf("build %s took %s; output:\n%s", req.Tag, took.Round(time.Millisecond), out.String())
+		return img, out.String(), took, err
+	}
+
+	app := filepath.Join(dir, "app")
+	writeFiles(t, app, map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\nCOPY last.txt /last.txt\n",
+		"hello.txt":  "hello\n",
+		"last.txt":   name + "\n", // an image Podman cannot have yet
+	})
+	req := Request{ContextDir: app, Dockerfile: "Dockerfile", Tag: repo + ":v1",
+		Labels: map[string]string{"gitship.test": "buildkit"}}
+
+	var first Image
+	t.Run("first build lands in podman with its label", func(t *testing.T) {
+		img, out, _, err := build(t, req)
+		first = img
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := images.GetImage(pctx, req.Tag, nil)
+		if err != nil {
+			t.Fatalf("image %s not in podman's store: %v", req.Tag, err)
+		}
+		if got.ID != img.ID || img.Tag != req.Tag {
+			t.Errorf("Build returned %+v; podman has %s under %s", img, got.ID, req.Tag)
+		}
+		if l := got.Config.Labels["gitship.test"]; l != "buildkit" {
+			t.Errorf("label gitship.test = %q, want buildkit (labels %v)", l, got.Config.Labels)
+		}
+		if !regexp.MustCompile(`(?m)^Loaded into podman in [0-9.]+s$`).MatchString(out) {
+			t.Error("output lacks the load time of a real load")
+		}
+	})
+
+	t.Run("unchanged rebuild is all cached", func(t *testing.T) {
+		req := req
+		req.Tag = repo + ":v2"
+		img, out, took, err := build(t, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Same config, same image: Podman has it, so nothing is sent.
+		if img.ID != first.ID || !strings.Contains(out, "(podman already had image "+first.ID[:12]+": tagged only)") {
+			t.Errorf("rebuild gave %s, first build %s; want the same image, tagged only", img.ID, first.ID)
+		}
+		if got, err := images.GetImage(pctx, req.Tag, nil); err != nil || got.ID != first.ID || got.Config.Labels["gitship.test"] != "buildkit" {
+			t.Errorf("podman's %s: %v (err %v)", req.Tag, got, err)
+		}
+		steps := stepStates(out)
+		if len(steps) != 2 {
+			t.Fatalf("found steps %v in the output, want the 2 COPY steps", steps)
+		}
+		for step, cached := range steps {
+			if !cached {
+				t.Errorf("step %q rebuilt", step)
+			}
+		}
+		t.Logf("cached rebuild, load included: %s", took.Round(time.Millisecond))
+	})
+
+	t.Run("a change to the last layer rebuilds only it", func(t *testing.T) {
+		writeFiles(t, app, map[string]string{"last.txt": name + " two\n"})
+		req := req
+		req.Tag = repo + ":v3"
+		if img, out, _, err := build(t, req); err != nil {
+			t.Fatal(err)
+		} else if img.ID == first.ID || strings.Contains(out, "already had") {
+			t.Errorf("a changed layer gave the old image %s", img.ID)
+		} else if steps := stepStates(out); !steps["[1/2] COPY hello.txt /hello.txt"] || steps["[2/2] COPY last.txt /last.txt"] {
+			t.Errorf("want only COPY last.txt rebuilt; cached: %v", steps)
+		}
+	})
+
+	t.Run("dockerfile error reaches the pusher in buildkit's words", func(t *testing.T) {
+		bad := filepath.Join(dir, "bad")
+		writeFiles(t, bad, map[string]string{"Dockerfile": "FROM scratch\nCOPY missing-file /x\n"})
+		_, out, _, err := build(t, Request{ContextDir: bad, Dockerfile: "Dockerfile", Tag: repo + ":bad"})
+		if err == nil {
+			t.Fatal("COPY missing-file built")
+		}
+		msg := err.Error()
+		t.Logf("error: %s", msg)
+		if !strings.HasPrefix(msg, "build "+repo+":bad: failed to solve: ") || !strings.Contains(msg, `"/missing-file": not found`) || strings.Contains(msg, "\n") {
+			t.Errorf("error = %q, want one line: build TAG: failed to solve: ... \"/missing-file\": not found", msg)
+		}
+		if !strings.Contains(out, "ERROR") || strings.Contains(out, "Loaded into podman") {
+			t.Errorf("progress output should show the failed step and no load")
+		}
+		if ok, _ := images.Exists(pctx, repo+":bad", nil); ok {
+			t.Error("a failed build left an image behind")
+		}
+	})
+
+	// FROM scratch plus a static busybox is the only base there is (no
+	// registry), and it is enough for RUN steps.
+	multi := filepath.Join(dir, "multi")
+	writeFiles(t, multi, map[string]string{
+		"deploy/Dockerfile": `FROM scratch AS base
+COPY busybox /bin/busybox
+FROM base AS check
+ARG STAMP
+COPY . /ctx/
+RUN ["/bin/busybox", "sh", "-c", "test -e /ctx/hello.txt && test ! -e /ctx/secret.txt && test ! -e /ctx/logs"]
+RUN --mount=type=cache,target=/cache ["/bin/busybox", "sh", "-c", "echo previous=$(/bin/busybox cat /cache/stamp 2>/dev/null); echo $STAMP > /cache/stamp"]
+FROM scratch
+COPY --from=check /ctx/hello.txt /hello.txt
+`,
+		".dockerignore":  "secret.txt\nlogs\n",
+		"hello.txt":      "hello\n",
+		"secret.txt":     "do not ship\n",
+		"logs/debug.log": "noise\n",
+	})
+	copyFile(t, "/bin/busybox", filepath.Join(multi, "busybox"))
+	mreq := Request{ContextDir: multi, Dockerfile: "deploy/Dockerfile", Tag: repo + ":m1", Args: map[string]string{"STAMP": "one"}}
+
+	t.Run("dockerignore, multi-stage, cache mount and build args", func(t *testing.T) {
+		if _, _, _, err := build(t, mreq); err != nil {
+			t.Fatal(err) // a shipped secret.txt fails the first RUN
+		}
+		mreq.Tag, mreq.Args = repo+":m2", map[string]string{"STAMP": "two"}
+		_, out, _, err := build(t, mreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "previous=one") {
+			t.Error("the cache mount did not keep what the previous build wrote")
+		}
+	})
+
+	t.Run("dockerignore check can fail", func(t *testing.T) {
+		writeFiles(t, multi, map[string]string{".dockerignore": "logs\n"})
+		mreq.Tag = repo + ":m3"
+		_, out, _, err := build(t, mreq)
+		if err == nil || !strings.Contains(err.Error(), "did not complete successfully: exit code: 1") {
+			t.Errorf("with secret.txt not ignored: err = %v, want the check's exit code", err)
+		}
+		if !strings.Contains(out, "ERROR") {
+			t.Error("the failing RUN is not in the progress output")
+		}
+	})
+
+	t.Run("failing command's output reaches the pusher", func(t *testing.T) {
+		failing := filepath.Join(dir, "failing")
+		writeFiles(t, failing, map[string]string{"Dockerfile": `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "echo boom-from-the-app; exit 3"]
+`})
+		copyFile(t, "/bin/busybox", filepath.Join(failing, "busybox"))
+		_, out, _, err := build(t, Request{ContextDir: failing, Dockerfile: "Dockerfile", Tag: repo + ":fail"})
+		if err == nil || !strings.Contains(err.Error(), "did not complete successfully: exit code: 3") {
+			t.Errorf("err = %v, want exit code 3 in BuildKit's words", err)
+		}
+		if !strings.Contains(out, "boom-from-the-app") {
+			t.Error("the command's output is missing from the progress output")
+		}
+	})
+
+	if err := Available(ctx, b.Address); err != nil {
+		t.Errorf("Available on the running buildkitd: %v", err)
+	}
+}
+
+var stepLine = regexp.MustCompile(`(?m)^#(\d+) (\[[^\]]*\d+/\d+\] .*)$`)
+
+// stepStates maps each Dockerfile step in plain progress output to whether
+// BuildKit reported it CACHED.
+func stepStates(out string) map[string]bool {
+	states := map[string]bool{}
+	for _, m := range stepLine.FindAllStringSubmatch(out, -1) {
+		states[m[2]] = regexp.MustCompile(`(?m)^#` + m[1] + ` CACHED$`).MatchString(out)
+	}
+	return states
+}
+
+// require skips without what the test needs, unless GITSHIP_E2E=1 demands it.
+func require(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("GITSHIP_E2E") == "1" {
+		t.Fatalf("GITSHIP_E2E=1 but %s is missing: %v (scripts/lib.sh: install_buildkitd, install_packages)", what, err)
+	}
+	t.Skipf("%s is missing: %v; set GITSHIP_E2E=1 to make this fatal", what, err)
+}
+
+// startBuildkitd runs a buildkitd with a private root and socket until the
+// test ends and returns its address.
+func startBuildkitd(t *testing.T, dir string) string {
+	root := filepath.Join(dir, "buildkit")
+	addr := "unix://" + filepath.Join(dir, "bk.sock")
+	start(t, filepath.Join(dir, "buildkitd.log"), "buildkitd", "--root", root, "--addr", addr,
+		"--oci-worker=true", "--containerd-worker=false")
+	waitFor(t, 30*time.Second, func() error { return Available(context.Background(), addr) })
+	return addr
+}
+
+// startPodmanService runs `podman system service` on a socket of its own.
+func startPodmanService(t *testing.T, dir string) string {
+	uri := "unix://" + filepath.Join(dir, "podman.sock")
+	start(t, filepath.Join(dir, "podman.log"), "podman", "system", "service", "--time=0", uri)
+	waitFor(t, 30*time.Second, func() error {
+		_, err := bindings.NewConnection(context.Background(), uri)
+		return err
+	})
+	return uri
+}
+
+// start runs argv in its own process group, logging to logPath, and stops
+// the whole group when the test ends.
+func start(t *testing.T, logPath string, argv ...string) {
+	t.Helper()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own group, so the whole daemon stops in Cleanup; Pdeathsig, so a
+	// test binary killed before Cleanup does not leave it running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start %s: %v", argv[0], err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			t.Errorf("%s ignored SIGTERM for 15s; killing it", argv[0])
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		logf.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("%s log:\n%s", argv[0], b)
+			}
+		}
+	})
+}
+
+// waitFor polls try until it succeeds or max passes, failing with the last error.
+func waitFor(t *testing.T, max time.Duration, try func() error) {
+	t.Helper()
+	deadline := time.Now().Add(max)
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		err := try()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", max, err)
+		}
+		time.Sleep(delay)
+	}
+}
+
+// removeImages removes what the test built, by tag and never forced: the
+// store is shared with whatever else runs on this host. It runs after the
+// test's ctx is cancelled, so it dials again.
+func removeImages(t *testing.T, podman string, tags []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pctx, err := bindings.NewConnection(ctx, podman)
+	if err != nil {
+		t.Errorf("remove images %v: %v", tags, err)
+		return
+	}
+	var present []string
+	for _, tag := range tags {
+		ok, err := images.Exists(pctx, tag, nil)
+		if err != nil {
+			t.Errorf("remove image %s: %v", tag, err)
+		}
+		if ok {
+			present = append(present, tag)
+		}
+	}
+	if len(present) == 0 {
+		return
+	}
+	if _, errs := images.Remove(pctx, present, nil); len(errs) > 0 {
+		t.Errorf("remove images %v: %v", present, errs)
+	}
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatalf("%v (busybox-static provides a static /bin/busybox)", err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randomName(t *testing.T) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("t%s", hex.EncodeToString(b))
+}
