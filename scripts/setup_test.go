@@ -22,7 +22,7 @@ import (
 func TestSetupIdempotent(t *testing.T) {
 	dest := t.TempDir()
 	first := runSetup(t, dest)
-	for _, want := range []string{"containers.conf.d/gitship.conf", "usr/local/bin/gitship", "etc/gitship/config.toml", "conf.d/gitship.conf"} {
+	for _, want := range []string{"containers.conf.d/gitship.conf", "usr/local/bin/gitship", "etc/gitship/config.toml", "conf.d/gitship.conf", "systemd/system/buildkit.service"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first run did not write %s:\n%s", want, first)
 		}
