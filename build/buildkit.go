@@ -140,6 +140,10 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: frontendAttrs(req),
 		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
+		// One key per app (the image repository): buildkitd keeps the last
+		// context sent under a key and syncs only what changed, so apps
+		// must not evict each other's.
+		SharedKey: repository(req.Tag),
 	}, nil
 }
 
@@ -191,4 +195,12 @@ func cleanBuildKitError(err error) string {
 		msg = strings.TrimSpace(msg[:i])
 	}
 	return grpcPrefix.ReplaceAllString(msg, "")
+}
+
+// repository is an image name without its tag.
+func repository(tag string) string {
+	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
+		return tag[:i]
+	}
+	return tag
 }

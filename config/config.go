@@ -46,6 +46,11 @@ type Podman struct {
 // Buildkit says where buildkitd listens.
 type Buildkit struct {
 	Address string `toml:"address"`
+	// CacheBudget is the most the build cache may hold after `gitship
+	// prune` ("10GB"; "0" = no budget, prune nothing).
+	CacheBudget string `toml:"cache_budget"`
+	// CacheBudgetBytes is CacheBudget parsed.
+	CacheBudgetBytes int64 `toml:"-"`
 }
 
 // Nginx says where per-app server blocks go and how to test and reload nginx.
@@ -91,7 +96,7 @@ func Default() Config {
 			Socket:  "unix:///run/podman/podman.sock",
 			Network: "bridge",
 		},
-		Buildkit: Buildkit{Address: "unix:///run/buildkit/buildkitd.sock"},
+		Buildkit: Buildkit{Address: "unix:///run/buildkit/buildkitd.sock", CacheBudget: "10GB"},
 		Nginx: Nginx{
 			ConfDir:   "/etc/nginx/gitship",
 			Conf:      "/etc/nginx/nginx.conf",
@@ -166,6 +171,11 @@ func (c *Config) Validate() error {
 	if c.Keep < 0 {
 		return fmt.Errorf("keep must be 0 or more, got %d", c.Keep)
 	}
+	n, err := ParseSize(c.Buildkit.CacheBudget)
+	if err != nil {
+		return fmt.Errorf("buildkit.cache_budget: %w", err)
+	}
+	c.Buildkit.CacheBudgetBytes = n
 	if c.Domain == "" {
 		return errors.New("domain must not be empty")
 	}

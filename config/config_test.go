@@ -41,6 +41,16 @@ func TestLoad(t *testing.T) {
 		{name: "syntax error", file: "root = \n", wantErr: "config /etc/gitship/config.toml:"},
 		{name: "wrong type", file: "keep = \"two\"\n", wantErr: "config /etc/gitship/config.toml:"},
 		{name: "relative root", file: "root = \"x\"\n", wantErr: "root must be an absolute path"},
+		{name: "bad cache budget", file: "[buildkit]\ncache_budget = \"10G\"\n", wantErr: `buildkit.cache_budget: size "10G"`},
+		{
+			name: "cache budget parsed",
+			file: "[buildkit]\ncache_budget = \"2GiB\"\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Buildkit.CacheBudgetBytes != 2<<30 {
+					t.Errorf("CacheBudgetBytes = %d, want %d", c.Buildkit.CacheBudgetBytes, 2<<30)
+				}
+			},
+		},
 		{name: "bad builder", file: "builder = \"docker\"\n", wantErr: "builder must be auto, podman or buildkit"},
 		{name: "bad socket", file: "[podman]\nsocket = \"/run/p.sock\"\n", wantErr: "podman.socket must start with unix://"},
 	}
