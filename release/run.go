@@ -90,7 +90,7 @@ func (r *run) build(ctx context.Context) error {
 	done = r.p.Step("")
 	w, flush := r.p.Indent()
 	img, err := d.Builder.Build(ctx, build.Request{
-		ContextDir: dir, Dockerfile: file, Tag: tag,
+		ContextDir: dir, Dockerfile: file, Tag: tag, Args: r.rec.Settings.BuildArgs,
 		// No commit label on the image: a label is a build step, and one
 		// that changes with every commit would defeat the layer cache on
 		// a push that changed nothing else. The tag names the commit.

@@ -51,6 +51,23 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 	},
 }
 
+// buildArgPrefix names a build argument in `gitship set`:
+// build_arg.NODE_ENV=production is `--build-arg NODE_ENV=production`.
+const buildArgPrefix = "build_arg."
+
+var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func setBuildArg(s *Settings, name, val string) error {
+	if !argName.MatchString(name) {
+		return fmt.Errorf("invalid build arg name %q: use [A-Za-z_][A-Za-z0-9_]*", name)
+	}
+	if s.BuildArgs == nil {
+		s.BuildArgs = map[string]string{}
+	}
+	s.BuildArgs[name] = val
+	return nil
+}
+
 var branchName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
 
 func durationIn(v string, min, max time.Duration) (time.Duration, error) {
@@ -80,9 +97,15 @@ func (d *Deployer) Set(app string, pairs []string) (*App, error) {
 	}
 	for _, kv := range pairs {
 		k, v, ok := strings.Cut(kv, "=")
+		if name, isArg := strings.CutPrefix(k, buildArgPrefix); isArg && ok {
+			if err := setBuildArg(&a.Settings, name, v); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		set, known := settingKeys[k]
 		if !ok || !known {
-			return nil, fmt.Errorf("invalid setting %q: use KEY=VALUE with KEY one of %s", kv, strings.Join(SettingKeys(), ", "))
+			return nil, fmt.Errorf("invalid setting %q: use KEY=VALUE with KEY one of %s, or build_arg.NAME", kv, strings.Join(SettingKeys(), ", "))
 		}
 		if err := set(&a.Settings, v); err != nil {
 			return nil, err
@@ -98,6 +121,10 @@ func (d *Deployer) Unset(app string, keys []string) (*App, error) {
 		return nil, err
 	}
 	for _, k := range keys {
+		if name, isArg := strings.CutPrefix(k, buildArgPrefix); isArg {
+			delete(a.BuildArgs, name)
+			continue
+		}
 		switch k {
 		case "branch":
 			a.Branch = "main"
@@ -118,11 +145,20 @@ func (d *Deployer) Unset(app string, keys []string) (*App, error) {
 
 // Describe lists the settings with their effective values.
 func (s Settings) Describe() []string {
-	return []string{
+	out := []string{
 		"branch=" + s.Branch,
 		"health_path=" + s.healthPath(),
 		"health_timeout=" + s.healthTimeout().String(),
 		"drain=" + s.drain().String(),
 		"dockerfile=" + dash(s.Dockerfile),
 	}
+	names := make([]string, 0, len(s.BuildArgs))
+	for k := range s.BuildArgs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		out = append(out, buildArgPrefix+k+"="+s.BuildArgs[k])
+	}
+	return out
 }

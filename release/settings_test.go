@@ -245,3 +245,26 @@ func TestSetThenDescribe(t *testing.T) {
 		t.Errorf("Describe after Set = %q (returned %q), want %q", got, a.Describe(), want)
 	}
 }
+
+func TestSetBuildArgs(t *testing.T) {
+	e := newMemEnv(t)
+	a, err := e.d.Set("demo", []string{"build_arg.NODE_ENV=production", "build_arg.EMPTY="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.BuildArgs["NODE_ENV"] != "production" || len(a.BuildArgs) != 2 {
+		t.Errorf("build args %v", a.BuildArgs)
+	}
+	if got := strings.Join(e.app(t).Describe(), " "); !strings.Contains(got, "build_arg.EMPTY= build_arg.NODE_ENV=production") {
+		t.Errorf("Describe = %s", got)
+	}
+	if _, err := e.d.Set("demo", []string{"build_arg.1BAD=x"}); err == nil || !strings.Contains(err.Error(), `invalid build arg name "1BAD"`) {
+		t.Errorf("bad name: %v", err)
+	}
+	if _, err := e.d.Unset("demo", []string{"build_arg.NODE_ENV"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.app(t).BuildArgs; len(got) != 1 || got["EMPTY"] != "" {
+		t.Errorf("after unset: %v", got)
+	}
+}
