@@ -23,6 +23,20 @@ type Site struct {
 	Socket      string   // absolute host path of the release's unix socket
 	Listen      string   // e.g. "80" or "127.0.0.1:18080"
 	MaxBodySize string   // client_max_body_size; "" means "100m"
+	// Webroot, when set, serves /.well-known/acme-challenge/ (certbot's
+	// webroot challenge) from that directory.
+	Webroot string
+	// TLS, when set, adds an HTTPS server block and makes plain HTTP
+	// redirect to it (but for the challenge path).
+	TLS *TLS
+}
+
+// TLS is what an HTTPS server block needs.
+type TLS struct {
+	Listen string // e.g. "443" or "127.0.0.1:18443"
+	Cert   string // fullchain PEM
+	Key    string // private key PEM
+	HSTS   bool   // send Strict-Transport-Security
 }
 
 // Render returns the per-app config: parsed back with crossplane before
@@ -68,6 +82,18 @@ func (s Site) validate() error {
 	if s.Listen == "" || strings.ContainsFunc(s.Listen, isControl) {
 		return fmt.Errorf("invalid listen %q", s.Listen)
 	}
+	for _, v := range []string{s.Webroot, s.tlsField(func(t *TLS) string { return t.Listen }),
+		s.tlsField(func(t *TLS) string { return t.Cert }), s.tlsField(func(t *TLS) string { return t.Key })} {
+		if strings.ContainsFunc(v, isControl) {
+			return fmt.Errorf("invalid value %q", v)
+		}
+	}
+	if s.Webroot != "" && !path.IsAbs(s.Webroot) {
+		return fmt.Errorf("webroot %q is not an absolute path", s.Webroot)
+	}
+	if s.TLS != nil && (s.TLS.Listen == "" || !path.IsAbs(s.TLS.Cert) || !path.IsAbs(s.TLS.Key)) {
+		return fmt.Errorf("TLS needs a listen address and absolute certificate and key paths")
+	}
 	if strings.ContainsFunc(s.MaxBodySize, isControl) {
 		return fmt.Errorf("invalid max body size %q", s.MaxBodySize)
 	}
@@ -102,19 +128,72 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 func (s Site) directives() crossplane.Directives {
 	comment := fmt.Sprintf(" gitship: %s %s — generated, do not edit", s.App, s.Release)
 	upstream := "gitship_" + s.App
-	return crossplane.Directives{
+	out := crossplane.Directives{
 		{Directive: "#", Line: 1, Comment: &comment},
 		block("upstream", []string{upstream},
 			simple("server", "unix:"+s.Socket, "max_fails=0"),
 		),
-		block("server", nil,
-			simple("listen", s.Listen),
-			simple("server_name", s.Domains...),
-			simple("client_max_body_size", s.maxBodySize()),
-			block("location", []string{"/"}, proxyDirectives(upstream)...),
-			s.marker(),
-		),
 	}
+	plain := crossplane.Directives{
+		simple("listen", s.Listen),
+		simple("server_name", s.Domains...),
+		simple("client_max_body_size", s.maxBodySize()),
+	}
+	if s.Webroot != "" {
+		plain = append(plain, s.challenge())
+	}
+	if s.TLS == nil {
+		plain = append(plain, block("location", []string{"/"}, proxyDirectives(upstream)...))
+		return append(out, block("server", nil, append(plain, s.marker())...))
+	}
+	plain = append(plain, block("location", []string{"/"}, simple("return", "301", s.httpsURL())), s.marker())
+	return append(out, block("server", nil, plain...), s.tlsServer(upstream))
+}
+
+// challenge serves ACME HTTP-01 challenge files from the webroot, in
+// every server block before any certificate exists, and on plain HTTP
+// even once it redirects everything else.
+func (s Site) challenge() *crossplane.Directive {
+	return block("location", []string{"^~", "/.well-known/acme-challenge/"},
+		simple("root", s.Webroot),
+		simple("default_type", "text/plain"),
+		simple("try_files", "$uri", "=404"),
+	)
+}
+
+// httpsURL is where plain HTTP redirects: the same host and path on the
+// TLS port (named when it is not 443).
+func (s Site) httpsURL() string {
+	port := s.TLS.Listen
+	if i := strings.LastIndex(port, ":"); i >= 0 {
+		port = port[i+1:]
+	}
+	if port == "443" {
+		return "https://$host$request_uri"
+	}
+	return "https://$host:" + port + "$request_uri"
+}
+
+// Mozilla's "intermediate" TLS settings: TLS 1.2 and 1.3, AEAD ciphers.
+const tlsCiphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+func (s Site) tlsServer(upstream string) *crossplane.Directive {
+	d := crossplane.Directives{
+		simple("listen", s.TLS.Listen, "ssl"),
+		simple("server_name", s.Domains...),
+		simple("ssl_certificate", s.TLS.Cert),
+		simple("ssl_certificate_key", s.TLS.Key),
+		simple("ssl_protocols", "TLSv1.2", "TLSv1.3"),
+		simple("ssl_ciphers", tlsCiphers),
+		simple("ssl_prefer_server_ciphers", "off"),
+		simple("ssl_session_timeout", "1d"),
+		simple("client_max_body_size", s.maxBodySize()),
+	}
+	if s.TLS.HSTS {
+		d = append(d, simple("add_header", "Strict-Transport-Security", "max-age=63072000", "always"))
+	}
+	d = append(d, block("location", []string{"/"}, proxyDirectives(upstream)...), s.marker())
+	return block("server", nil, d...)
 }
 
 // MarkerPath answers which release this server block belongs to, to
@@ -221,4 +300,11 @@ func commentEqual(a, b *string) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+func (s Site) tlsField(get func(*TLS) string) string {
+	if s.TLS == nil {
+		return ""
+	}
+	return get(s.TLS)
 }
