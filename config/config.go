@@ -25,6 +25,8 @@ type Config struct {
 	Domain  string `toml:"domain"`
 	Builder string `toml:"builder"`
 	Keep    int    `toml:"keep"`
+	// CronFile is where `gitship cron install` writes.
+	CronFile string `toml:"cron_file"`
 
 	Podman   Podman   `toml:"podman"`
 	Buildkit Buildkit `toml:"buildkit"`
@@ -87,11 +89,12 @@ type SSH struct {
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
-		Root:    "/var/lib/gitship",
-		RunDir:  "/run/gitship",
-		Domain:  "example.com",
-		Builder: "auto",
-		Keep:    1,
+		Root:     "/var/lib/gitship",
+		RunDir:   "/run/gitship",
+		Domain:   "example.com",
+		Builder:  "auto",
+		Keep:     1,
+		CronFile: "/etc/cron.d/gitship",
 		Podman: Podman{
 			Socket:  "unix:///run/podman/podman.sock",
 			Network: "bridge",

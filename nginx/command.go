@@ -155,3 +155,7 @@ func oneLine(out []byte) string {
 	}
 	return strings.Join(lines, "; ")
 }
+
+// ReloadConfig makes nginx read its configuration (and certificates)
+// again.
+func (m *Manager) ReloadConfig(ctx context.Context) error { return m.reload(ctx) }

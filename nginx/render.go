@@ -37,6 +37,9 @@ type TLS struct {
 	Cert   string // fullchain PEM
 	Key    string // private key PEM
 	HSTS   bool   // send Strict-Transport-Security
+	// Domains are the names the certificate covers (empty: all of the
+	// site's); the others stay on plain HTTP until it covers them.
+	Domains []string
 }
 
 // Render returns the per-app config: parsed back with crossplane before
@@ -134,20 +137,47 @@ func (s Site) directives() crossplane.Directives {
 			simple("server", "unix:"+s.Socket, "max_fails=0"),
 		),
 	}
-	plain := crossplane.Directives{
+	proxy := block("location", []string{"/"}, proxyDirectives(upstream)...)
+	if s.TLS == nil {
+		return append(out, s.plainServer(s.Domains, proxy))
+	}
+	covered, uncovered := s.split()
+	out = append(out, s.plainServer(covered, block("location", []string{"/"}, simple("return", "301", s.httpsURL()))))
+	if len(uncovered) > 0 {
+		// Domains the certificate does not cover (yet) stay on plain HTTP.
+		out = append(out, s.plainServer(uncovered, proxy))
+	}
+	return append(out, s.tlsServer(covered, upstream))
+}
+
+// plainServer is a plain HTTP server block for domains with the given
+// main location.
+func (s Site) plainServer(domains []string, main *crossplane.Directive) *crossplane.Directive {
+	d := crossplane.Directives{
 		simple("listen", s.Listen),
-		simple("server_name", s.Domains...),
+		simple("server_name", domains...),
 		simple("client_max_body_size", s.maxBodySize()),
 	}
 	if s.Webroot != "" {
-		plain = append(plain, s.challenge())
+		d = append(d, s.challenge())
 	}
-	if s.TLS == nil {
-		plain = append(plain, block("location", []string{"/"}, proxyDirectives(upstream)...))
-		return append(out, block("server", nil, append(plain, s.marker())...))
+	return block("server", nil, append(d, main, s.marker())...)
+}
+
+// split divides the domains into those the certificate covers and the
+// rest (TLS.Domains empty: it covers all).
+func (s Site) split() (covered, uncovered []string) {
+	if len(s.TLS.Domains) == 0 {
+		return s.Domains, nil
 	}
-	plain = append(plain, block("location", []string{"/"}, simple("return", "301", s.httpsURL())), s.marker())
-	return append(out, block("server", nil, plain...), s.tlsServer(upstream))
+	for _, d := range s.Domains {
+		if slices.Contains(s.TLS.Domains, d) {
+			covered = append(covered, d)
+		} else {
+			uncovered = append(uncovered, d)
+		}
+	}
+	return covered, uncovered
 }
 
 // challenge serves ACME HTTP-01 challenge files from the webroot, in
@@ -177,10 +207,10 @@ func (s Site) httpsURL() string {
 // Mozilla's "intermediate" TLS settings: TLS 1.2 and 1.3, AEAD ciphers.
 const tlsCiphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-func (s Site) tlsServer(upstream string) *crossplane.Directive {
+func (s Site) tlsServer(domains []string, upstream string) *crossplane.Directive {
 	d := crossplane.Directives{
 		simple("listen", s.TLS.Listen, "ssl"),
-		simple("server_name", s.Domains...),
+		simple("server_name", domains...),
 		simple("ssl_certificate", s.TLS.Cert),
 		simple("ssl_certificate_key", s.TLS.Key),
 		simple("ssl_protocols", "TLSv1.2", "TLSv1.3"),

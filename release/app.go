@@ -37,6 +37,8 @@ type Settings struct {
 	// Dockerfile is the build file's path in the repository; "" looks
 	// for Dockerfile, then Containerfile, at the root.
 	Dockerfile string `json:"dockerfile,omitempty"`
+	// HSTS makes the HTTPS server block send Strict-Transport-Security.
+	HSTS bool `json:"hsts,omitempty"`
 	// BuildArgs are passed to the build (`--build-arg`).
 	BuildArgs map[string]string `json:"build_args,omitempty"`
 	// Drain is nil for the default; 0 means "stop the old release at once".

@@ -45,6 +45,9 @@ type Proxy interface {
 	Drain(ctx context.Context, timeout time.Duration) error
 	// CleanTemp removes what an interrupted Install left behind.
 	CleanTemp() ([]string, error)
+	// Reload makes the web server read its files again (renewed
+	// certificates behind unchanged paths).
+	ReloadConfig(ctx context.Context) error
 }
 
 // Source resolves and exports commits of an app's repository.
@@ -83,6 +86,8 @@ type Deployer struct {
 	// Pause, when set, is called at named steps (build, start, drain); the
 	// tests use it to kill a deploy at each of them.
 	Pause func(ctx context.Context, step string)
+	// Certs obtains TLS certificates; nil: no TLS.
+	Certs Certs
 	// Alive says whether a process exists (nil: signal 0).
 	Alive func(pid int) bool
 }

@@ -299,6 +299,7 @@ type fakeProxy struct {
 	mu       sync.Mutex
 	installs []string // config contents
 	removes  int
+	reloads  int
 	drains   []time.Duration
 	served   []string // "host app release"
 }
@@ -414,3 +415,10 @@ func shortTempDir(t *testing.T) string {
 
 // durp is a *Duration for settings that distinguish unset from zero.
 func durp(d time.Duration) *Duration { v := Duration(d); return &v }
+
+func (p *fakeProxy) ReloadConfig(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reloads++
+	return nil
+}

@@ -35,6 +35,17 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 		s.HealthTimeout = Duration(d)
 		return err
 	},
+	"hsts": func(s *Settings, v string) error {
+		switch v {
+		case "on", "true", "1":
+			s.HSTS = true
+		case "off", "false", "0":
+			s.HSTS = false
+		default:
+			return fmt.Errorf("invalid hsts %q: on or off", v)
+		}
+		return nil
+	},
 	"dockerfile": func(s *Settings, v string) error {
 		clean := path.Clean(v)
 		if v == "" || path.IsAbs(v) || clean == "." || strings.HasPrefix(clean, "../") || clean == ".." {
@@ -136,6 +147,8 @@ func (d *Deployer) Unset(app string, keys []string) (*App, error) {
 			a.Drain = nil
 		case "dockerfile":
 			a.Dockerfile = ""
+		case "hsts":
+			a.HSTS = false
 		default:
 			return nil, fmt.Errorf("invalid setting %q: one of %s", k, strings.Join(SettingKeys(), ", "))
 		}
@@ -151,6 +164,7 @@ func (s Settings) Describe() []string {
 		"health_timeout=" + s.healthTimeout().String(),
 		"drain=" + s.drain().String(),
 		"dockerfile=" + dash(s.Dockerfile),
+		"hsts=" + onOff(s.HSTS),
 	}
 	names := make([]string, 0, len(s.BuildArgs))
 	for k := range s.BuildArgs {
@@ -161,4 +175,11 @@ func (s Settings) Describe() []string {
 		out = append(out, buildArgPrefix+k+"="+s.BuildArgs[k])
 	}
 	return out
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -87,6 +87,7 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 	fmt.Fprintf(tw, "app:\t%s\n", a.Name)
 	fmt.Fprintf(tw, "domains:\t%s\n", strings.Join(a.ServedDomains(d.Config.Domain), ", "))
 	fmt.Fprintf(tw, "url:\t%s\n", URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen))
+	fmt.Fprintf(tw, "certificate:\t%s\n", d.certExpiry(a.Name, a.ServedDomains(d.Config.Domain)))
 	fmt.Fprintf(tw, "settings:\t%s\n", strings.Join(a.Settings.Describe(), " "))
 	if live == nil {
 		fmt.Fprintf(tw, "release:\tnone live (push to deploy)\n")

@@ -208,6 +208,7 @@ func (r *run) finish(ctx context.Context) error {
 	}
 	r.p.Say("%s %s is live at %s (%.1fs)", r.app.Name, rec.Name(),
 		URL(r.host(), d.Config.Nginx.Listen), rec.Duration().Seconds())
+	r.autoCert(ctx)
 	return nil
 }
 
@@ -313,10 +314,16 @@ func (d *Deployer) RenderLive(app string) ([]byte, error) {
 // site renders the server block of release rec of app: its own domains
 // and socket (a rollback restores both).
 func (d *Deployer) site(app string, rec *Record) ([]byte, error) {
-	conf, err := nginx.Render(nginx.Site{
+	site := nginx.Site{
 		App: app, Release: rec.Name(), Domains: rec.Settings.served(app, d.Config.Domain),
-		Socket: rec.Socket, Listen: d.Config.Nginx.Listen,
-	})
+		Socket: rec.Socket, Listen: d.Config.Nginx.Listen, Webroot: d.Config.Certbot.Webroot,
+	}
+	tls, err := d.tls(app, rec.Settings)
+	if err != nil {
+		return nil, err
+	}
+	site.TLS = tls
+	conf, err := nginx.Render(site)
 	if err != nil {
 		return nil, fmt.Errorf("render nginx config of %s: %w", app, err)
 	}

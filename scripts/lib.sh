@@ -5,7 +5,7 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages gitship and its tests need.
-GITSHIP_PACKAGES="podman runc nginx-light git curl ca-certificates uidmap busybox-static"
+GITSHIP_PACKAGES="podman runc nginx-light git curl ca-certificates uidmap busybox-static certbot"
 
 # install_packages installs what is missing (apt-get only when needed).
 install_packages() {

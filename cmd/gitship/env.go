@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/build"
+	"github.com/gitship/gitship/certbot"
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/nginx"
@@ -52,13 +53,19 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		ngx.BeforeReload = func() { pause(context.Background(), "reload") }
 	}
 	return &release.Deployer{
-		Fs:          fs,
-		Config:      cfg,
-		Source:      release.GitSource{},
-		Builder:     builderFor(cfg),
-		Runtime:     &container.Client{Socket: cfg.Podman.Socket},
-		Proxy:       ngx,
-		Pause:       pause,
+		Fs:      fs,
+		Config:  cfg,
+		Source:  release.GitSource{},
+		Builder: builderFor(cfg),
+		Runtime: &container.Client{Socket: cfg.Podman.Socket},
+		Proxy:   ngx,
+		Pause:   pause,
+		Certs: &certbot.Client{
+			Binary: cfg.Certbot.Binary, Email: cfg.Certbot.Email, Server: cfg.Certbot.Server,
+			Webroot: cfg.Certbot.Webroot, ConfigDir: cfg.Certbot.ConfigDir,
+			WorkDir: cfg.Certbot.WorkDir, LogsDir: cfg.Certbot.LogsDir,
+			Env: certbotEnv(),
+		},
 		Locker:      release.FileLock{},
 		Now:         time.Now,
 		NginxGID:    gid,
@@ -155,4 +162,13 @@ func builderFor(cfg *config.Config) release.Builder {
 		return &build.Auto{BuildKit: bk, Podman: pm}
 	}
 	return pm
+}
+
+// certbotEnv passes REQUESTS_CA_BUNDLE on to certbot: how it trusts a
+// private ACME server (the tests' Pebble).
+func certbotEnv() []string {
+	if v := os.Getenv("REQUESTS_CA_BUNDLE"); v != "" {
+		return []string{"REQUESTS_CA_BUNDLE=" + v}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -41,8 +42,12 @@ func setupInstance(e *testscript.Env, sample string) error {
 	if err := startNginx(e, ngx, port); err != nil {
 		return err
 	}
+	tlsPort, err := freePort()
+	if err != nil {
+		return err
+	}
 	cfg := filepath.Join(work, "gitship.toml")
-	if err := os.WriteFile(cfg, []byte(configFile(work, root, sock, ngx, port)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(configFile(work, root, sock, ngx, port, tlsPort)), 0o644); err != nil {
 		return err
 	}
 	gitconfig := "[user]\n\tname = Tester\n\temail = tester@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
@@ -57,19 +62,23 @@ func setupInstance(e *testscript.Env, sample string) error {
 	e.Setenv("NGINX_PORT", fmt.Sprint(port))
 	e.Setenv("PODMAN_URL", "unix://"+sock)
 	e.Setenv("SAMPLE_BIN", sample)
-	e.Values[instanceKey{}] = &instance{port: port, podman: "unix://" + sock}
+	e.Setenv("TLS_PORT", fmt.Sprint(tlsPort))
+	e.Values[instanceKey{}] = &instance{port: port, tlsPort: tlsPort, podman: "unix://" + sock}
 	return nil
 }
 
 type instanceKey struct{}
 
 type instance struct {
-	port   int
+	port    int
+	tlsPort int
+	// roots trusts the ACME server's issuing CA (set by `pebble`).
+	roots  *x509.CertPool
 	podman string
 	load   *load.Run // a load started by `load start`
 }
 
-func configFile(work, root, sock, ngx string, port int) string {
+func configFile(work, root, sock, ngx string, port, tlsPort int) string {
 	nginxBin, _ := exec.LookPath("nginx")
 	return fmt.Sprintf(`root    = %q
 run_dir = %q
@@ -90,13 +99,23 @@ pid      = %q
 binary   = %q
 reload   = [%q, "-p", %q, "-c", %q, "-s", "reload"]
 listen   = "127.0.0.1:%d"
+listen_tls = "127.0.0.1:%d"
 user     = "www-data"
+
+[certbot]
+email      = ""
+server     = ""
+webroot    = %q
+config_dir = %q
+work_dir   = %q
+logs_dir   = %q
 
 [ssh]
 remote = ""
 `, root, filepath.Join(work, "run"), sock, filepath.Join(work, "bk", "bk.sock"),
 		filepath.Join(ngx, "conf.d"), filepath.Join(ngx, "nginx.conf"), ngx, filepath.Join(ngx, "nginx.pid"),
-		nginxBin, nginxBin, ngx, filepath.Join(ngx, "nginx.conf"), port)
+		nginxBin, nginxBin, ngx, filepath.Join(ngx, "nginx.conf"), port, tlsPort,
+		filepath.Join(work, "acme"), filepath.Join(work, "le", "config"), filepath.Join(work, "le", "work"), filepath.Join(work, "le", "logs"))
 }
 
 func freePort() (int, error) {

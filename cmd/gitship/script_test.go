@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end scripts in testdata/script: real git,
 // a real Podman API service and a real nginx, started per script.
 func TestScripts(t *testing.T) {
-	requireTools(t, "git", "podman", "nginx", "runc", "go", "buildkitd")
+	requireTools(t, "git", "podman", "nginx", "runc", "go", "buildkitd", "certbot", "pebble", "pebble-challtestsrv")
 	sample := buildSample(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
@@ -45,6 +45,10 @@ func TestScripts(t *testing.T) {
 			"load":      cmdLoad,
 			"buildkitd": cmdBuildkitd,
 			"builder":   cmdBuilder,
+			"pebble":    cmdPebble,
+			"fetchtls":  cmdFetchTLS,
+			"fetchraw":  cmdFetchRaw,
+			"makedue":   cmdMakeDue,
 		},
 	})
 }

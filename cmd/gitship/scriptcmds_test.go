@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -305,4 +308,116 @@ func cmdBuilder(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("no builder line in %s", path)
 	}
 	ts.Check(os.WriteFile(path, re.ReplaceAll(b, []byte(`builder = "`+args[0]+`"`)), 0o644))
+}
+
+// cmdPebble starts a private ACME server (Pebble, validating HTTP-01 on
+// the instance's nginx port) and points the config's [certbot] at it:
+// server, an account email (so deploys issue certificates), and certbot's
+// trust in Pebble's TLS certificate.
+//
+//	pebble
+func cmdPebble(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: pebble")
+	}
+	inst := ts.Value(instanceKey{}).(*instance)
+	pe, err := startPebbleIn(ts.MkAbs("pebble"), inst.port, ts.Defer)
+	ts.Check(err)
+	root, err := os.ReadFile(pe.Root)
+	ts.Check(err)
+	inst.roots = x509.NewCertPool()
+	if !inst.roots.AppendCertsFromPEM(root) {
+		ts.Fatalf("no certificate in %s", pe.Root)
+	}
+	path := ts.Getenv("GITSHIP_CONFIG")
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	conf := strings.Replace(string(b), `server     = ""`, fmt.Sprintf("server     = %q", pe.Directory), 1)
+	conf = strings.Replace(conf, `email      = ""`, `email      = "ops@example.com"`, 1)
+	ts.Check(os.WriteFile(path, []byte(conf), 0o644))
+	ts.Setenv("REQUESTS_CA_BUNDLE", pe.CABundle)
+	ts.Setenv("PEBBLE_BLOCKED", pebbleBlocked)
+}
+
+// cmdFetchTLS GETs PATH over HTTPS through the instance's nginx (TLS
+// port), trusting only the ACME server's issuing root, with SNI and Host
+// HOST, and prints the body; a non-2xx answer or a TLS error fails.
+//
+//	fetchtls HOST PATH
+func cmdFetchTLS(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: fetchtls HOST PATH")
+	}
+	inst := ts.Value(instanceKey{}).(*instance)
+	if inst.roots == nil {
+		ts.Fatalf("fetchtls needs `pebble` first")
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", inst.tlsPort)
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: inst.roots, ServerName: args[0]},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		},
+		DisableKeepAlives: true,
+	}
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("https://%s:%d%s", args[0], inst.tlsPort, args[1]))
+	if err == nil {
+		defer resp.Body.Close()
+		var b []byte
+		b, err = io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode/100 != 2 {
+			err = fmt.Errorf("%s: %s", resp.Status, b)
+		}
+		if err == nil {
+			fmt.Fprint(ts.Stdout(), string(b))
+			fmt.Fprintf(ts.Stdout(), "hsts: %s\n", resp.Header.Get("Strict-Transport-Security"))
+		}
+	}
+	if neg {
+		if err == nil {
+			ts.Fatalf("fetchtls %s%s succeeded, want a failure", args[0], args[1])
+		}
+		fmt.Fprintln(ts.Stdout(), "error:", err)
+		return
+	}
+	ts.Check(err)
+}
+
+// cmdFetchRaw GETs PATH over plain HTTP without following redirects and
+// prints "STATUS Location".
+//
+//	fetchraw HOST PATH
+func cmdFetchRaw(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: fetchraw HOST PATH")
+	}
+	inst := ts.Value(instanceKey{}).(*instance)
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", inst.port, args[1]), nil)
+	ts.Check(err)
+	req.Host = args[0]
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	ts.Check(err)
+	resp.Body.Close()
+	fmt.Fprintf(ts.Stdout(), "%d %s\n", resp.StatusCode, resp.Header.Get("Location"))
+}
+
+// cmdMakeDue makes certbot treat certificate NAME as due for renewal (its
+// renewal config asks for renewal 10 years before expiry), as cron would
+// find it 30 days before.
+//
+//	makedue NAME
+func cmdMakeDue(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: makedue NAME")
+	}
+	path := ts.MkAbs(filepath.Join("le", "config", "renewal", args[0]+".conf"))
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	re := regexp.MustCompile(`(?m)^#? ?renew_before_expiry = .*$`)
+	if !re.Match(b) {
+		ts.Fatalf("%s has no renew_before_expiry line", path)
+	}
+	ts.Check(os.WriteFile(path, re.ReplaceAll(b, []byte("renew_before_expiry = 3650 days")), 0o644))
 }

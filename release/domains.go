@@ -1,0 +1,121 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/gitship/gitship/hook"
+)
+
+// KindConfig is a release of changed settings (domains, environment)
+// with the live release's image: no build.
+const KindConfig = "config"
+
+// AddDomain adds domain to app. A domain that another app serves is
+// refused naming it. With a live release, the change is a new release
+// (same image, new settings), switched like any other.
+func (d *Deployer) AddDomain(ctx context.Context, app, domain string, out io.Writer) error {
+	if err := ValidateDomain(domain); err != nil {
+		return err
+	}
+	if owner, err := d.domainOwner(domain, app); err != nil {
+		return err
+	} else if owner != "" {
+		return fmt.Errorf("domain %s is served by app %s already (remove it there first)", domain, owner)
+	}
+	return d.Reconfigure(ctx, app, "domains add "+domain, out, func(a *App) error {
+		cur := a.ServedDomains(d.Config.Domain)
+		if len(a.Domains) > 0 && slices.Contains(cur, domain) {
+			return fmt.Errorf("%s serves %s already", app, domain)
+		}
+		a.Domains = append(slices.Clone(a.Domains), domain)
+		return nil
+	})
+}
+
+// RemoveDomain removes domain from app; without domains left, the app is
+// served at APP.<domain> again.
+func (d *Deployer) RemoveDomain(ctx context.Context, app, domain string, out io.Writer) error {
+	return d.Reconfigure(ctx, app, "domains remove "+domain, out, func(a *App) error {
+		i := slices.Index(a.Domains, domain)
+		if i < 0 {
+			return fmt.Errorf("%s does not have the domain %s", app, domain)
+		}
+		a.Domains = slices.Delete(slices.Clone(a.Domains), i, i+1)
+		return nil
+	})
+}
+
+// Domains lists what app is served at.
+func (d *Deployer) Domains(app string) ([]string, error) {
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	return a.ServedDomains(d.Config.Domain), nil
+}
+
+// domainOwner names the app other than except that serves domain.
+func (d *Deployer) domainOwner(domain, except string) (string, error) {
+	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	if err != nil {
+		return "", err
+	}
+	for _, n := range names {
+		if n == except {
+			continue
+		}
+		a, err := LoadApp(d.Fs, d.Config.AppsDir(), n)
+		if err != nil {
+			return "", err
+		}
+		if slices.Contains(a.ServedDomains(d.Config.Domain), domain) {
+			return n, nil
+		}
+	}
+	return "", nil
+}
+
+// Reconfigure changes app's settings under its lock and, when a release
+// is live, releases them as a new release with the live image (kind
+// config): started, checked and switched like a push, no build. Without a
+// live release the settings wait for the first push.
+func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Writer, change func(*App) error) error {
+	p := &Progress{W: out, Now: d.Now}
+	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+		return err
+	}
+	s, err := d.begin(ctx, app, KindConfig, p, nil)
+	if err != nil {
+		return err
+	}
+	defer s.end()
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return err
+	}
+	if err := change(a); err != nil {
+		return err
+	}
+	live, err := d.Store().Live(app)
+	if err != nil {
+		return err
+	}
+	if live == nil {
+		p.Say("%s: %s; no release is live yet: the next push uses it", app, what)
+		return SaveApp(d.Fs, d.Config.AppsDir(), a)
+	}
+	r := &Record{App: app, Kind: KindConfig, Commit: live.Commit, Image: live.Image, ImageID: live.ImageID,
+		Created: d.Now(), Settings: a.Settings, Env: a.Env}
+	run, err := d.newRun(p, a, r, s)
+	if err != nil {
+		return err
+	}
+	p.Say("Releasing %s %s as %s: %s, image %s (no build)", app, hook.Short(live.Commit), r.Name(), what, live.Image)
+	if err := run.pipeline(ctx, false); err != nil {
+		return run.fail(ctx, err)
+	}
+	return SaveApp(d.Fs, d.Config.AppsDir(), a)
+}
