@@ -172,7 +172,8 @@ func SaveApp(fsys afero.Fs, appsDir string, a *App) error {
 	if err != nil {
 		return fmt.Errorf("encode app %s: %w", a.Name, err)
 	}
-	return writeAtomic(fsys, appPath(appsDir, a.Name), append(data, '\n'), 0o644)
+	// 0600: it holds the app's environment (secrets), for root only.
+	return writeAtomic(fsys, appPath(appsDir, a.Name), append(data, '\n'), 0o600)
 }
 
 // ListApps returns the names of all initialised apps, sorted.

@@ -138,6 +138,7 @@ func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Wri
 	if err != nil {
 		return nil, err
 	}
+	p.hide(a.Env)
 	r := &Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name(),
 		Settings: a.Settings, Env: a.Env}
 	run, err := d.newRun(p, a, r, s)

@@ -96,9 +96,11 @@ func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Wri
 	if err != nil {
 		return err
 	}
+	p.hide(a.Env)
 	if err := change(a); err != nil {
 		return err
 	}
+	p.hide(a.Env)
 	live, err := d.Store().Live(app)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,9 @@ import (
 type Progress struct {
 	W   io.Writer
 	Now func() time.Time
+	// Secrets are replaced by *** in everything written: the values of
+	// the app's environment of 6 characters or more.
+	Secrets []string
 
 	mu  sync.Mutex
 	err error
@@ -29,6 +33,9 @@ func (p *Progress) writeLine(s string) {
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return
+	}
+	for _, sec := range p.Secrets {
+		s = strings.ReplaceAll(s, sec, "***")
 	}
 	if _, err := io.WriteString(p.W, s+"\n"); err != nil {
 		p.err = err
@@ -107,4 +114,19 @@ func (w *indenter) flush() {
 		w.p.writeLine("       " + strings.TrimRight(w.buf.String(), "\r\n"))
 		w.buf.Reset()
 	}
+}
+
+// minSecret is the shortest value masked: shorter ones ("1", "true",
+// "prod") would blank out ordinary words of the output.
+const minSecret = 6
+
+// hide makes p mask the values of env.
+func (p *Progress) hide(env map[string]string) {
+	for _, v := range env {
+		if len(v) >= minSecret && !slices.Contains(p.Secrets, v) {
+			p.Secrets = append(p.Secrets, v)
+		}
+	}
+	// Longest first, so a secret containing another is masked whole.
+	slices.SortFunc(p.Secrets, func(a, b string) int { return len(b) - len(a) })
 }

@@ -158,3 +158,25 @@ func TestNewProgress(t *testing.T) {
 		t.Errorf("got %q", b.String())
 	}
 }
+
+// TestProgressMasksSecrets: env values of 6+ characters never reach the
+// pusher, in step lines and indented build output alike; short ones stay.
+func TestProgressMasksSecrets(t *testing.T) {
+	var out strings.Builder
+	p := NewProgress(&out)
+	p.hide(map[string]string{"TOKEN": "s3cr3t-value", "LONGER": "s3cr3t-value-2", "FLAG": "yes"})
+	p.Say("using s3cr3t-value-2 and s3cr3t-value, yes")
+	w, flush := p.Indent()
+	io.WriteString(w, "build saw s3cr")
+	io.WriteString(w, "3t-value\n")
+	flush()
+	got := out.String()
+	if strings.Contains(got, "s3cr3t") {
+		t.Errorf("a secret leaked:\n%s", got)
+	}
+	for _, want := range []string{"-----> using *** and ***, yes\n", "       build saw ***\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -33,6 +33,8 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, out io.Writ
 	if err != nil {
 		return nil, err
 	}
+	p.hide(a.Env)
+	p.hide(tgt.Env)
 	r := &Record{App: app, Kind: KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
 		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: tgt.Env}
 	run, err := d.newRun(p, a, r, s)

@@ -86,7 +86,8 @@ func (s *Store) Save(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode release %s %s: %w", r.App, r.Name(), err)
 	}
-	return writeAtomic(s.Fs, s.path(r.App, r.Version), append(data, '\n'), 0o644)
+	// 0600: a record bundles the release's environment (secrets).
+	return writeAtomic(s.Fs, s.path(r.App, r.Version), append(data, '\n'), 0o600)
 }
 
 // List returns every valid record of app, oldest first. Files that are not

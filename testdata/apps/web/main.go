@@ -72,6 +72,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if g := os.Getenv("GREETING"); g != "" {
+		log.Printf("GREETING=%s", g)
+	}
 	log.Printf("listening on %s as uid %d gid %d groups %v", sock, os.Getuid(), os.Getgid(), groups())
 	h := handler(strings.TrimSpace(string(msg)), visits)
 	if mode == "fail500" {
@@ -111,6 +114,9 @@ func handler(msg, visits string) http.Handler {
 			return
 		}
 		w.Write(b)
+	})
+	mux.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, os.Getenv(strings.TrimPrefix(r.URL.Path, "/env/")))
 	})
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "uid=%d gid=%d groups=%v\n", os.Getuid(), os.Getgid(), groups())

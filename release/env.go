@@ -1,0 +1,136 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkEnvKey refuses what is not an environment variable name, and
+// gitship's own variables.
+func checkEnvKey(k string) error {
+	if !envKey.MatchString(k) {
+		return fmt.Errorf("invalid key %q: use [A-Za-z_][A-Za-z0-9_]*", k)
+	}
+	if strings.HasPrefix(strings.ToUpper(k), "GITSHIP_") {
+		return fmt.Errorf("key %s is reserved: GITSHIP_* variables are set by gitship", k)
+	}
+	return nil
+}
+
+// SetEnv sets KEY=VAL pairs in app's environment. Unless restart is
+// false, the change is a new release with the same image (no build),
+// switched without a failed request; with restart false it is stored for
+// the next release.
+func (d *Deployer) SetEnv(ctx context.Context, app string, pairs []string, restart bool, out io.Writer) error {
+	vals := map[string]string{}
+	for _, kv := range pairs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("invalid %q: use KEY=VALUE", kv)
+		}
+		if err := checkEnvKey(k); err != nil {
+			return err
+		}
+		vals[k] = v
+	}
+	return d.changeEnv(ctx, app, "config set "+strings.Join(keys(vals), " "), restart, out, func(env map[string]string) error {
+		for k, v := range vals {
+			env[k] = v
+		}
+		return nil
+	})
+}
+
+// UnsetEnv removes keys from app's environment, like SetEnv.
+func (d *Deployer) UnsetEnv(ctx context.Context, app string, names []string, restart bool, out io.Writer) error {
+	return d.changeEnv(ctx, app, "config unset "+strings.Join(names, " "), restart, out, func(env map[string]string) error {
+		for _, k := range names {
+			if _, ok := env[k]; !ok {
+				return fmt.Errorf("%s has no %s in its environment", app, k)
+			}
+			delete(env, k)
+		}
+		return nil
+	})
+}
+
+func (d *Deployer) changeEnv(ctx context.Context, app, what string, restart bool, out io.Writer, change func(map[string]string) error) error {
+	edit := func(a *App) error {
+		env := make(map[string]string, len(a.Env))
+		for k, v := range a.Env {
+			env[k] = v
+		}
+		if err := change(env); err != nil {
+			return err
+		}
+		a.Env = env
+		return nil
+	}
+	if restart {
+		return d.Reconfigure(ctx, app, what, out, edit)
+	}
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return err
+	}
+	if err := edit(a); err != nil {
+		return err
+	}
+	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s: stored for the next release (%s)\n", app, what)
+	return err
+}
+
+// Env lists app's environment, values masked unless reveal.
+func (d *Deployer) Env(app string, reveal bool) ([]string, error) {
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, k := range keys(a.Env) {
+		v := a.Env[k]
+		if !reveal {
+			v = mask(v)
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, nil
+}
+
+// EnvValue is one value of app's environment.
+func (d *Deployer) EnvValue(app, key string) (string, error) {
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return "", err
+	}
+	v, ok := a.Env[key]
+	if !ok {
+		return "", fmt.Errorf("%s has no %s in its environment", app, key)
+	}
+	return v, nil
+}
+
+func mask(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "***"
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
