@@ -1,0 +1,88 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Boot brings every app back at its live release after a host reboot
+// (run_dir is a tmpfs: the sockets are gone; the containers are stopped
+// or gone): a release whose container runs and whose socket is there is
+// left alone; any other is started again from its record, checked over
+// its socket, and nginx is pointed at it. Idempotent, and quick when all
+// runs.
+func (d *Deployer) Boot(ctx context.Context, out io.Writer) error {
+	p := &Progress{W: out, Now: d.Now}
+	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, app := range names {
+		if err := d.bootApp(ctx, app, p); err != nil {
+			p.Fail("%s: %v", app, err)
+			failed = append(failed, app)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("boot: %d app(s) not back: %s", len(failed), joinDomains(failed))
+	}
+	return nil
+}
+
+func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
+	s, err := d.begin(ctx, app, "boot", p, nil)
+	if err != nil {
+		return err
+	}
+	defer s.end()
+	live, err := d.Store().Live(app)
+	if err != nil || live == nil {
+		return err
+	}
+	if d.running(ctx, live) {
+		p.Say("%s %s runs", app, live.Name())
+		return nil
+	}
+	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return err
+	}
+	p.hide(live.Env)
+	r := &run{d: d, p: p, app: a, rec: live}
+	if err := r.start(ctx); err != nil {
+		return err
+	}
+	if err := r.health(ctx); err != nil {
+		return err
+	}
+	if err := d.reroute(ctx, app, live, p); err != nil {
+		return err
+	}
+	unlock, err := d.lockNginx(ctx)
+	if err != nil {
+		return err
+	}
+	// After a reboot nginx may have started before the sockets existed:
+	// a reload makes it connect afresh.
+	err = d.Proxy.ReloadConfig(ctx)
+	unlock()
+	if err != nil {
+		return err
+	}
+	p.Say("%s %s is back at %s", app, live.Name(), URL(r.host(), d.Config.Nginx.Listen))
+	return nil
+}
+
+// running says whether rec's container runs and its socket exists.
+func (d *Deployer) running(ctx context.Context, rec *Record) bool {
+	st, err := d.Runtime.Inspect(ctx, rec.Container)
+	if err != nil || !st.Running {
+		return false
+	}
+	_, err = os.Stat(filepath.Clean(rec.Socket))
+	return err == nil
+}
