@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"syscall"
@@ -299,4 +300,34 @@ func (c *Client) ImageExists(ctx context.Context, image string) (bool, error) {
 		return false, fmt.Errorf("look up image %s: %w", image, err)
 	}
 	return ok, nil
+}
+
+// Follow writes the container's output to w, the last n lines first
+// (n < 0: all), and with follow keeps streaming until ctx ends or the
+// container stops.
+func (c *Client) Follow(ctx context.Context, name string, n int, follow bool, w io.Writer) error {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return err
+	}
+	tail := "all"
+	if n >= 0 {
+		tail = strconv.Itoa(n)
+	}
+	ch := make(chan string, 64)
+	done := make(chan error, 1)
+	opts := new(containers.LogOptions).WithStdout(true).WithStderr(true).WithTail(tail).WithFollow(follow)
+	go func() {
+		done <- containers.Logs(cctx, name, opts, ch, ch)
+		close(ch)
+	}()
+	for s := range ch {
+		if _, err := io.WriteString(w, s); err != nil {
+			return fmt.Errorf("logs of %s: %w", name, err)
+		}
+	}
+	if err := <-done; err != nil && ctx.Err() == nil {
+		return fmt.Errorf("logs of %s: %w", name, err)
+	}
+	return nil
 }

@@ -164,6 +164,8 @@ func (d *Deployer) newRun(p *Progress, a *App, r *Record, s *session) (*run, err
 		return nil, err
 	}
 	s.owns(r)
+	// From here the push output is kept too (`gitship logs --build vN`).
+	p.W = tee{out: p.W, log: &pushLog{fs: d.Fs, path: d.pushLogPath(a.Name, r.Version)}}
 	return &run{d: d, p: p, app: a, rec: r, prev: prev}, nil
 }
 

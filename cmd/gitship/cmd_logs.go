@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/release"
+	"github.com/urfave/cli/v2"
+)
+
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "the app's output, or the push output of a release",
+		UsageText: "logs APP [-f] [-n 100] [--release vN] | logs APP --build vN",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep streaming"},
+			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: 100, Usage: "how many of the last lines (-1: all)"},
+			&cli.StringFlag{Name: "release", Usage: "a release's container instead of the live one's"},
+			&cli.StringFlag{Name: "build", Usage: "the kept push output (build included) of release `vN`"},
+		},
+		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
+			app := c.Args().First()
+			if v := c.String("build"); v != "" {
+				return d.BuildLog(app, v, c.App.Writer)
+			}
+			ls := &container.Client{Socket: d.Config.Podman.Socket}
+			return d.Logs(c.Context, ls, app, c.String("release"), c.Int("lines"), c.Bool("follow"), c.App.Writer)
+		}),
+	}
+}

@@ -1,0 +1,120 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/afero"
+)
+
+// pushLogLimit bounds what is kept of one release's push output.
+const pushLogLimit = 1 << 20
+
+// LogStreamer streams a container's output.
+type LogStreamer interface {
+	Follow(ctx context.Context, name string, n int, follow bool, w io.Writer) error
+}
+
+// Logs writes the output of app's container: the live release's, or
+// release ("v3") if given; the last n lines (n < 0: all), then with
+// follow all that comes until ctx ends.
+func (d *Deployer) Logs(ctx context.Context, ls LogStreamer, app, release string, n int, follow bool, w io.Writer) error {
+	rec, err := d.pick(app, release)
+	if err != nil {
+		return err
+	}
+	if rec.Container == "" {
+		return fmt.Errorf("%s %s never had a container", app, rec.Name())
+	}
+	return ls.Follow(ctx, rec.Container, n, follow, w)
+}
+
+// BuildLog writes the kept push output (the build's included) of release
+// of app, secrets masked as the pusher saw them.
+func (d *Deployer) BuildLog(app, release string, w io.Writer) error {
+	rec, err := d.pick(app, release)
+	if err != nil {
+		return err
+	}
+	f, err := d.Fs.Open(d.pushLogPath(app, rec.Version))
+	if os.IsNotExist(err) {
+		return fmt.Errorf("no build log kept for %s %s", app, rec.Name())
+	}
+	if err != nil {
+		return fmt.Errorf("build log of %s %s: %w", app, rec.Name(), err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(w, f); err != nil {
+		return fmt.Errorf("build log of %s %s: %w", app, rec.Name(), err)
+	}
+	return nil
+}
+
+// pick is release vN of app, or the live one for "".
+func (d *Deployer) pick(app, release string) (*Record, error) {
+	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+		return nil, err
+	}
+	if release == "" {
+		live, err := d.Store().Live(app)
+		if err != nil {
+			return nil, err
+		}
+		if live == nil {
+			return nil, fmt.Errorf("%s has no live release: name one with --release vN", app)
+		}
+		return live, nil
+	}
+	v, err := strconv.Atoi(strings.TrimPrefix(release, "v"))
+	if err != nil || !strings.HasPrefix(release, "v") || v <= 0 {
+		return nil, fmt.Errorf("invalid release %q: use vN, e.g. v3", release)
+	}
+	rec, err := d.Store().Get(app, v)
+	if err != nil {
+		return nil, fmt.Errorf("%s has no release %s", app, release)
+	}
+	return rec, nil
+}
+
+func (d *Deployer) pushLogPath(app string, v int) string {
+	return filepath.Join(d.appDir(app), "releases", fmt.Sprintf("v%d.log", v))
+}
+
+// pushLog keeps what the pusher sees of one release (already masked by
+// Progress), up to pushLogLimit; a failure to keep it never touches the
+// push output.
+type pushLog struct {
+	fs   afero.Fs
+	path string
+	size int64
+}
+
+func (l *pushLog) Write(b []byte) (int, error) {
+	if l.size >= pushLogLimit {
+		return len(b), nil
+	}
+	f, err := l.fs.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return len(b), nil
+	}
+	n, _ := f.Write(b)
+	l.size += int64(n)
+	f.Close()
+	return len(b), nil
+}
+
+// tee writes to the pusher and, best effort, to the kept log.
+type tee struct {
+	out io.Writer
+	log *pushLog
+}
+
+func (t tee) Write(b []byte) (int, error) {
+	t.log.Write(b)
+	return t.out.Write(b)
+}
