@@ -56,6 +56,8 @@ type Spec struct {
 	Groups    []string
 	// Memory is a hard memory limit in bytes (0: none).
 	Memory int64
+	// CPUs is a CPU limit in cores, e.g. 0.5 (0: none).
+	CPUs float64
 }
 
 // State is what gitship shows about a container.
@@ -118,9 +120,17 @@ func generator(s Spec) (*specgen.SpecGenerator, error) {
 		return nil, err
 	}
 	g.Rlimits = rl
+	if s.Memory > 0 || s.CPUs > 0 {
+		g.ResourceLimits = &spec.LinuxResources{}
+	}
 	if s.Memory > 0 {
 		m := s.Memory
-		g.ResourceLimits = &spec.LinuxResources{Memory: &spec.LinuxMemory{Limit: &m}}
+		g.ResourceLimits.Memory = &spec.LinuxMemory{Limit: &m}
+	}
+	if s.CPUs > 0 {
+		period := uint64(100000)
+		quota := int64(s.CPUs * float64(period))
+		g.ResourceLimits.CPU = &spec.LinuxCPU{Period: &period, Quota: &quota}
 	}
 	setNetwork(g, s.Network)
 	return g, nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,12 @@ type Settings struct {
 	// Dockerfile is the build file's path in the repository; "" looks
 	// for Dockerfile, then Containerfile, at the root.
 	Dockerfile string `json:"dockerfile,omitempty"`
+	// Memory is the container's memory limit ("512m", "1g"; "" = none).
+	Memory string `json:"memory,omitempty"`
+	// CPUs is the container's CPU limit in cores ("0.5"; "" = none).
+	CPUs string `json:"cpus,omitempty"`
+	// Keep is how many rollback images prune keeps (nil: the config's).
+	Keep *int `json:"keep,omitempty"`
 	// HSTS makes the HTTPS server block send Strict-Transport-Security.
 	HSTS bool `json:"hsts,omitempty"`
 	// BuildArgs are passed to the build (`--build-arg`).
@@ -227,4 +234,19 @@ func writeAtomic(fsys afero.Fs, path string, data []byte, perm fs.FileMode) erro
 		return fmt.Errorf("write %s: %w", path, werr)
 	}
 	return nil
+}
+
+// limits are the container limits of the settings.
+func (s Settings) limits() (memory int64, cpus float64, err error) {
+	if s.Memory != "" {
+		if memory, err = memoryBytes(s.Memory); err != nil {
+			return 0, 0, err
+		}
+	}
+	if s.CPUs != "" {
+		if cpus, err = strconv.ParseFloat(s.CPUs, 64); err != nil {
+			return 0, 0, fmt.Errorf("invalid cpus %q", s.CPUs)
+		}
+	}
+	return memory, cpus, nil
 }

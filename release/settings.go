@@ -3,6 +3,7 @@ package release
 import (
 	"fmt"
 	"path"
+	"strconv"
 
 	"github.com/gitship/gitship/hook"
 	"regexp"
@@ -34,6 +35,29 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 		d, err := durationIn(v, time.Second, time.Hour)
 		s.HealthTimeout = Duration(d)
 		return err
+	},
+	"memory": func(s *Settings, v string) error {
+		if _, err := memoryBytes(v); err != nil {
+			return err
+		}
+		s.Memory = v
+		return nil
+	},
+	"cpus": func(s *Settings, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1024 {
+			return fmt.Errorf("invalid cpus %q: a number of cores, e.g. 0.5 or 2", v)
+		}
+		s.CPUs = v
+		return nil
+	},
+	"keep": func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			return fmt.Errorf("invalid keep %q: how many rollback images to keep, 0 or more", v)
+		}
+		s.Keep = &n
+		return nil
 	},
 	"hsts": func(s *Settings, v string) error {
 		switch v {
@@ -149,6 +173,12 @@ func (d *Deployer) Unset(app string, keys []string) (*App, error) {
 			a.Dockerfile = ""
 		case "hsts":
 			a.HSTS = false
+		case "memory":
+			a.Memory = ""
+		case "cpus":
+			a.CPUs = ""
+		case "keep":
+			a.Keep = nil
 		default:
 			return nil, fmt.Errorf("invalid setting %q: one of %s", k, strings.Join(SettingKeys(), ", "))
 		}
@@ -165,6 +195,11 @@ func (s Settings) Describe() []string {
 		"drain=" + s.drain().String(),
 		"dockerfile=" + dash(s.Dockerfile),
 		"hsts=" + onOff(s.HSTS),
+		"memory=" + dash(s.Memory),
+		"cpus=" + dash(s.CPUs),
+	}
+	if s.Keep != nil {
+		out = append(out, "keep="+strconv.Itoa(*s.Keep))
 	}
 	names := make([]string, 0, len(s.BuildArgs))
 	for k := range s.BuildArgs {
@@ -182,4 +217,29 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// memoryBytes parses a memory limit as Podman does: a number with an
+// optional unit b, k, m or g (powers of 1024); at least 6 MiB.
+func memoryBytes(v string) (int64, error) {
+	bad := fmt.Errorf("invalid memory %q: e.g. 512m or 1g (at least 6m)", v)
+	s := strings.ToLower(strings.TrimSpace(v))
+	mult := int64(1)
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k':
+			mult, s = 1<<10, s[:n-1]
+		case 'm':
+			mult, s = 1<<20, s[:n-1]
+		case 'g':
+			mult, s = 1<<30, s[:n-1]
+		case 'b':
+			s = s[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult || n*mult < 6<<20 {
+		return 0, bad
+	}
+	return n * mult, nil
 }

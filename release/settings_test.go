@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/afero"
 )
 
-const settingKeyList = "branch, dockerfile, drain, health_path, health_timeout, hsts"
+const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory"
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "dockerfile", "drain", "health_path", "health_timeout", "hsts"}
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}
@@ -166,12 +166,12 @@ func TestUnset(t *testing.T) {
 		keys []string
 		want string // Describe of the result
 	}{
-		{[]string{"branch"}, "branch=main health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off"},
-		{[]string{"health_path"}, "branch=dev health_path=/ health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off"},
-		{[]string{"health_timeout"}, "branch=dev health_path=/up health_timeout=1m0s drain=1m0s dockerfile=deploy/Dockerfile hsts=off"},
-		{[]string{"drain"}, "branch=dev health_path=/up health_timeout=5s drain=30s dockerfile=deploy/Dockerfile hsts=off"},
-		{[]string{"branch", "health_path", "health_timeout", "drain", "dockerfile"}, "branch=main health_path=/ health_timeout=1m0s drain=30s dockerfile=- hsts=off"},
-		{nil, "branch=dev health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off"},
+		{[]string{"branch"}, "branch=main health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=-"},
+		{[]string{"health_path"}, "branch=dev health_path=/ health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=-"},
+		{[]string{"health_timeout"}, "branch=dev health_path=/up health_timeout=1m0s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=-"},
+		{[]string{"drain"}, "branch=dev health_path=/up health_timeout=5s drain=30s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=-"},
+		{[]string{"branch", "health_path", "health_timeout", "drain", "dockerfile"}, "branch=main health_path=/ health_timeout=1m0s drain=30s dockerfile=- hsts=off memory=- cpus=-"},
+		{nil, "branch=dev health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=-"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
@@ -218,11 +218,11 @@ func TestDescribe(t *testing.T) {
 		s    Settings
 		want []string
 	}{
-		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off"}},
+		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
 		{"set", Settings{Branch: "dev", HealthPath: "/up", HealthTimeout: Duration(90 * time.Second), Drain: durp(5 * time.Second)},
-			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off"}},
+			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
 		{"domains are not settings of set", Settings{Branch: "main", Domains: []string{"a.example.com"}},
-			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off"}},
+			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +240,7 @@ func TestSetThenDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"branch=prod", "health_path=/ready", "health_timeout=1m30s", "drain=45s", "dockerfile=-", "hsts=off"}
+	want := []string{"branch=prod", "health_path=/ready", "health_timeout=1m30s", "drain=45s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}
 	if got := e.app(t).Describe(); !reflect.DeepEqual(got, want) || !reflect.DeepEqual(a.Describe(), want) {
 		t.Errorf("Describe after Set = %q (returned %q), want %q", got, a.Describe(), want)
 	}

@@ -39,9 +39,13 @@ func (r *run) start(ctx context.Context) error {
 	if err := d.Runtime.Remove(ctx, rec.Container); err != nil {
 		return err
 	}
+	mem, cpus, err := rec.Settings.limits()
+	if err != nil {
+		return err
+	}
 	done := r.p.Step("")
 	r.started = true
-	err := d.Runtime.Start(ctx, container.Spec{
+	err = d.Runtime.Start(ctx, container.Spec{
 		Name: rec.Container, Image: rec.Image, SocketDir: sock, DataDir: d.dataDir(a.Name),
 		Env: r.env(),
 		Labels: map[string]string{
@@ -50,6 +54,8 @@ func (r *run) start(ctx context.Context) error {
 		},
 		Network: d.Config.Podman.Network,
 		Groups:  []string{strconv.Itoa(d.NginxGID)},
+		Memory:  mem,
+		CPUs:    cpus,
 	})
 	if err != nil {
 		return err
