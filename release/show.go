@@ -35,7 +35,7 @@ func (d *Deployer) WriteReleases(w io.Writer, app string) error {
 			dur = fmt.Sprintf("%.1fs", r.Duration().Seconds())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name(), r.Status, r.what(),
-			hook.Short(r.Commit), dash(r.Image), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
+			hook.Short(r.Commit), dash(r.Image)+prunedMark(r), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
 	}
 	return tw.Flush()
 }

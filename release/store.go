@@ -42,6 +42,8 @@ type Record struct {
 	Created   time.Time `json:"created"`
 	Finished  time.Time `json:"finished,omitempty"`
 	LiveSince time.Time `json:"live_since,omitempty"`
+	// Pruned is set once prune removed Image: no rollback to it.
+	Pruned bool `json:"pruned,omitempty"`
 	// RollbackOf is the release a rollback released again.
 	RollbackOf int `json:"rollback_of,omitempty"`
 	// Settings and Env are what the release ran with: a rollback to it

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/gitship/gitship/build"
+	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
 )
@@ -9,19 +12,38 @@ import (
 func pruneCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "prune",
-		Usage:     "bring BuildKit's build cache within its budget",
-		UsageText: "prune [--dry-run]",
-		Description: "Removes the least recently used BuildKit cache entries until the cache fits in\n" +
+		Usage:     "remove images and containers no release needs and bring the build cache within its budget",
+		UsageText: "prune [--dry-run] [--keep N]",
+		Description: "Removes gitship's images of this instance (label gitship.root) except, per app, the\n" +
+			"live release's image and the `keep` newest images a rollback could go to (config keep,\n" +
+			"or --keep), and stopped gitship containers no live release runs. Images are removed\n" +
+			"by name and never by force: other names on an image, and anything without the label,\n" +
+			"are never touched.\n" +
+			"Then removes the least recently used BuildKit cache entries until the cache fits in\n" +
 			"[buildkit] cache_budget, and nothing when it fits already (a warm cache stays warm).\n" +
-			"Without a buildkitd answering at [buildkit] address there is nothing to prune.",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "say what would be pruned"}},
+			"Without a buildkitd answering at [buildkit] address there is no cache to prune.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be pruned"},
+			&cli.IntFlag{Name: "keep", Usage: "rollback images to keep per app (default: config keep)"},
+		},
 		Action: withDeployer(0, 0, func(c *cli.Context, d *release.Deployer) error {
+			keep := -1 // each app's keep setting, else the config's
+			if c.IsSet("keep") {
+				if keep = c.Int("keep"); keep < 0 {
+					return cli.Exit(errors.New("--keep must be 0 or more"), 2)
+				}
+			}
+			dry := c.Bool("dry-run")
+			ip := &container.Client{Socket: d.Config.Podman.Socket}
+			if err := d.PruneImages(c.Context, ip, keep, dry, c.App.Writer); err != nil {
+				return err
+			}
 			bk := &build.BuildKit{Address: d.Config.Buildkit.Address, Podman: d.Config.Podman.Socket}
 			if err := build.Available(c.Context, bk.Address); err != nil {
 				release.NewProgress(c.App.Writer).Say("Build cache: %v; nothing to prune", err)
 				return nil
 			}
-			return d.PruneBuildCache(c.Context, bk, d.Config.Buildkit.CacheBudgetBytes, c.Bool("dry-run"), c.App.Writer)
+			return d.PruneBuildCache(c.Context, bk, d.Config.Buildkit.CacheBudgetBytes, dry, c.App.Writer)
 		}),
 	}
 }

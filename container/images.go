@@ -1,0 +1,64 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/containers/podman/v4/pkg/bindings/images"
+)
+
+// Image is what gitship needs to know about an image in Podman's store.
+type Image struct {
+	ID string
+	// Names are its tags, e.g. localhost/gitship/APP:sha12. One image can
+	// carry names that are not gitship's (someone tagged it).
+	Names   []string
+	Size    int64
+	Created time.Time
+	Labels  map[string]string
+}
+
+// Images returns the images carrying all the given labels.
+func (c *Client) Images(ctx context.Context, labels map[string]string) ([]Image, error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var filter []string
+	for k, v := range labels {
+		filter = append(filter, k+"="+v)
+	}
+	opts := new(images.ListOptions).WithAll(false).WithFilters(map[string][]string{"label": filter})
+	list, err := images.List(cctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	out := make([]Image, 0, len(list))
+	for _, l := range list {
+		names := l.Names
+		if len(names) == 0 {
+			names = l.RepoTags
+		}
+		out = append(out, Image{ID: l.ID, Names: names, Size: l.Size,
+			Created: time.Unix(l.Created, 0), Labels: l.Labels})
+	}
+	return out, nil
+}
+
+// RemoveImage removes the image name, never by force: an image that a
+// container uses stays, and an image with other names only loses this one
+// (force would remove the containers using it, and other people's tags).
+// It reports whether the image itself was deleted, not just untagged.
+func (c *Client) RemoveImage(ctx context.Context, name string) (deleted bool, err error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	rep, errs := images.Remove(cctx, []string{name}, new(images.RemoveOptions).WithForce(false))
+	if len(errs) > 0 {
+		return false, fmt.Errorf("remove image %s: %w", name, errors.Join(errs...))
+	}
+	return rep != nil && len(rep.Deleted) > 0, nil
+}

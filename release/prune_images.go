@@ -1,0 +1,257 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gitship/gitship/container"
+)
+
+// ImagePruner lists and removes images in the container runtime. Remove
+// is by name and never forced: forcing would also remove the containers
+// using the image and names that are not gitship's.
+type ImagePruner interface {
+	Images(ctx context.Context, labels map[string]string) ([]container.Image, error)
+	RemoveImage(ctx context.Context, name string) (deleted bool, err error)
+}
+
+// keepSet is what prune must leave alone of one app: image name or
+// container name -> why.
+type keepSet struct {
+	images     map[string]string
+	containers map[string]string
+}
+
+// planKeep decides what of one app survives a prune: the live release's
+// image and container, and the images of the keep newest other releases
+// a rollback could go to. Rollbacks reuse an older release's image, so
+// images count once, by their newest use. Releases of a deploy in flight
+// (or one that died halfway, for recovery to look at) keep theirs too.
+func planKeep(list []*Record, keep int) keepSet {
+	ks := keepSet{images: map[string]string{}, containers: map[string]string{}}
+	var live *Record
+	for _, r := range list {
+		switch r.Status {
+		case StatusLive:
+			live = r
+		case StatusBuilding, StatusStarting:
+			ks.keep(r, "in-flight "+r.Name())
+		}
+	}
+	if live != nil {
+		ks.keep(live, "live "+live.Name())
+	}
+	n := 0
+	for i := len(list) - 1; i >= 0 && n < keep; i-- {
+		r := list[i]
+		if r == live || r.LiveSince.IsZero() || r.Image == "" {
+			continue
+		}
+		if _, ok := ks.images[r.Image]; ok {
+			continue
+		}
+		ks.images[r.Image] = "rollback target " + r.Name()
+		n++
+	}
+	return ks
+}
+
+func (ks keepSet) keep(r *Record, why string) {
+	if r.Image != "" {
+		if _, ok := ks.images[r.Image]; !ok {
+			ks.images[r.Image] = why
+		}
+	}
+	if r.Container != "" {
+		ks.containers[r.Container] = why
+	}
+}
+
+// PruneImages removes what gitship owns in this instance (label
+// gitship.root = the instance root) and no release needs: stopped
+// containers no live release runs, then every image but the live one and
+// the keep newest rollback targets of each app. Other software on the
+// host uses Podman too, so nothing without that label is ever touched,
+// and only gitship's own names of an image are removed. With dryRun it
+// only says what it would remove.
+func (d *Deployer) PruneImages(ctx context.Context, ip ImagePruner, keep int, dryRun bool, out io.Writer) error {
+	p := &Progress{W: out, Now: d.Now}
+	own := map[string]string{container.LabelRoot: d.Config.Root}
+	imgs, err := ip.Images(ctx, own)
+	if err != nil {
+		return fmt.Errorf("prune images: %w", err)
+	}
+	ctrs, err := d.Runtime.List(ctx, own)
+	if err != nil {
+		return fmt.Errorf("prune containers: %w", err)
+	}
+	apps := map[string]bool{}
+	for _, im := range imgs {
+		apps[im.Labels[container.LabelApp]] = true
+	}
+	for _, c := range ctrs {
+		apps[c.Labels[container.LabelApp]] = true
+	}
+	delete(apps, "")
+	names := make([]string, 0, len(apps))
+	for a := range apps {
+		names = append(names, a)
+	}
+	sort.Strings(names)
+	what := fmt.Sprint(keep)
+	if keep < 0 {
+		what = fmt.Sprintf("its keep setting's (default %d)", d.Config.Keep)
+	}
+	p.Say("Pruning gitship images and stopped containers of %s: keeping each app's live image and %s newest rollback images", d.Config.Root, what)
+	t := pruneTotal{dryRun: dryRun}
+	var errs []error
+	for _, app := range names {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if err := d.pruneApp(ctx, ip, app, keep, imgs, ctrs, p, &t); err != nil {
+			p.Fail("%v", err)
+			errs = append(errs, err)
+		}
+	}
+	p.Say("%s", t.summary())
+	return errors.Join(errs...)
+}
+
+type pruneTotal struct {
+	dryRun           bool
+	images, untagged int
+	containers       int
+	freed            int64
+}
+
+func (t pruneTotal) summary() string {
+	verb := "Removed"
+	if t.dryRun {
+		verb = "Would remove"
+	}
+	s := fmt.Sprintf("%s %d images and %d containers, freeing %s", verb, t.images, t.containers, size(t.freed))
+	if t.untagged > 0 {
+		s += fmt.Sprintf(" (%d more images only lost gitship's name: other names keep them)", t.untagged)
+	}
+	if t.dryRun {
+		s += " (dry run)"
+	}
+	return s
+}
+
+// pruneApp prunes one app under its deploy lock, so a deploy never sees
+// its new image or container vanish between build and start.
+func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, app string, keep int,
+	imgs []container.Image, ctrs []container.State, p *Progress, t *pruneTotal) error {
+	var list []*Record
+	if keep < 0 {
+		keep = d.Config.Keep
+	}
+	if ValidateName(app) == nil {
+		if a, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err == nil {
+			if a.Keep != nil && keep == d.Config.Keep {
+				keep = *a.Keep
+			}
+			unlock, err := d.Locker.Lock(ctx, d.lockPath(app), func() { p.Say("%s", d.waitingFor(app)) })
+			if err != nil {
+				return fmt.Errorf("prune %s: %w", app, err)
+			}
+			defer unlock()
+			if list, err = d.Store().List(app); err != nil {
+				return fmt.Errorf("prune %s: %w", app, err)
+			}
+		}
+	}
+	ks := planKeep(list, keep)
+	// Containers first: an image a stopped container uses cannot go.
+	for _, c := range ctrs {
+		name := strings.TrimPrefix(c.Name, "/")
+		if c.Labels[container.LabelApp] != app || c.Running || ks.containers[name] != "" {
+			continue
+		}
+		if !t.dryRun {
+			if err := d.Runtime.Remove(ctx, name); err != nil {
+				return fmt.Errorf("prune %s: %w", app, err)
+			}
+		}
+		t.containers++
+		p.Info("%s container %s (%s)", removed(t.dryRun), name, c.Status)
+	}
+	prefix := "localhost/gitship/" + app + ":" // see ImageTag
+	for _, im := range imgs {
+		if im.Labels[container.LabelApp] != app {
+			continue
+		}
+		var gone []string
+		others := 0
+		for _, n := range im.Names {
+			switch {
+			case !strings.HasPrefix(n, prefix):
+				others++
+			case ks.images[n] != "":
+				others++
+			default:
+				gone = append(gone, n)
+			}
+		}
+		if len(gone) == 0 {
+			continue
+		}
+		deleted := others == 0 // what a dry run expects
+		for _, n := range gone {
+			if !t.dryRun {
+				ok, err := ip.RemoveImage(ctx, n)
+				if err != nil {
+					return fmt.Errorf("prune %s: %w", app, err)
+				}
+				deleted = ok
+			}
+		}
+		if !t.dryRun {
+			d.markPruned(list, gone, p)
+		}
+		if deleted {
+			t.images++
+			t.freed += im.Size
+			p.Info("%s image %s (%s)", removed(t.dryRun), strings.Join(gone, ", "), size(im.Size))
+		} else {
+			t.untagged++
+			p.Info("%s name %s (the image has other names, so it stays)", removed(t.dryRun), strings.Join(gone, ", "))
+		}
+	}
+	return nil
+}
+
+func removed(dryRun bool) string {
+	if dryRun {
+		return "would remove"
+	}
+	return "removed"
+}
+
+// markPruned records that the images named gone are gone, so `gitship
+// releases` says which releases can no longer be rolled back to.
+func (d *Deployer) markPruned(list []*Record, gone []string, p *Progress) {
+	for _, r := range list {
+		if r.Pruned || !slices.Contains(gone, r.Image) {
+			continue
+		}
+		r.Pruned = true
+		if err := d.Store().Save(r); err != nil {
+			p.Fail("could not record %s as pruned: %v", r.Name(), err)
+		}
+	}
+}
+
+func prunedMark(r *Record) string {
+	if r.Pruned {
+		return " (pruned)"
+	}
+	return ""
+}

@@ -1,0 +1,246 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gitship/gitship/container"
+)
+
+// fakePruner is an image store: RemoveImage drops one name, and the image
+// goes when its last name does (podman rmi NAME without force).
+type fakePruner struct {
+	mu      sync.Mutex
+	images  []container.Image
+	removed []string
+}
+
+var _ ImagePruner = (*fakePruner)(nil)
+
+func (f *fakePruner) Images(ctx context.Context, labels map[string]string) ([]container.Image, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []container.Image
+	for _, im := range f.images {
+		if hasLabels(im.Labels, labels) && len(im.Names) > 0 {
+			out = append(out, im)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakePruner) RemoveImage(ctx context.Context, name string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, name)
+	for i, im := range f.images {
+		for j, n := range im.Names {
+			if n == name {
+				f.images[i].Names = append(append([]string(nil), im.Names[:j]...), im.Names[j+1:]...)
+				return len(f.images[i].Names) == 0, nil
+			}
+		}
+	}
+	return false, fmt.Errorf("remove image %s: image not known", name)
+}
+
+func (f *fakePruner) names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, im := range f.images {
+		out = append(out, im.Names...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// pruneRuntime lists the containers it is given, filtered by labels (the
+// shared fakeRuntime lists only running ones, without labels).
+type pruneRuntime struct {
+	*fakeRuntime
+	states []container.State
+}
+
+func (rt *pruneRuntime) List(ctx context.Context, labels map[string]string) ([]container.State, error) {
+	var out []container.State
+	for _, s := range rt.states {
+		if hasLabels(s.Labels, labels) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+var pruneT0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// pruneRec is release v of app demo with image img; wentLive says whether it
+// ever went live.
+func pruneRec(v int, kind string, img string, status Status, wentLive bool) *Record {
+	r := &Record{Version: v, App: "demo", Kind: kind, Image: img, Status: status,
+		Container: fmt.Sprintf("gitship-demo-v%d", v), Created: pruneT0.Add(time.Duration(v) * time.Minute)}
+	if wentLive {
+		r.LiveSince = r.Created.Add(time.Second)
+	}
+	return r
+}
+
+func pruneImg(n int) string { return fmt.Sprintf("localhost/gitship/demo:%012d", n) }
+
+func TestPlanKeep(t *testing.T) {
+	tests := []struct {
+		name string
+		list []*Record
+		keep int
+		want []string // kept images
+	}{
+		{"none", nil, 1, nil},
+		{"live only", []*Record{pruneRec(1, KindPush, pruneImg(1), StatusLive, true)}, 1, []string{pruneImg(1)}},
+		{"keep 1 of 3 older", []*Record{
+			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
+			pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
+			pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+		}, 1, []string{pruneImg(3), pruneImg(4)}},
+		{"keep 2", []*Record{
+			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
+			pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
+			pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+		}, 2, []string{pruneImg(2), pruneImg(3), pruneImg(4)}},
+		{"keep 0", []*Record{
+			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+			pruneRec(2, KindPush, pruneImg(2), StatusLive, true),
+		}, 0, []string{pruneImg(2)}},
+		{"never-live releases are no targets", []*Record{
+			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+			pruneRec(2, KindPush, pruneImg(2), StatusFailed, false),
+			pruneRec(3, KindPush, pruneImg(3), StatusLive, true),
+		}, 1, []string{pruneImg(1), pruneImg(3)}},
+		{"rollback shares the live image", []*Record{
+			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
+			pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
+			pruneRec(4, KindRollback, pruneImg(1), StatusLive, true),
+		}, 1, []string{pruneImg(1), pruneImg(3)}},
+		{"rollback and its target count once", []*Record{
+			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
+			pruneRec(3, KindRollback, pruneImg(1), StatusRetired, true),
+			pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+		}, 2, []string{pruneImg(1), pruneImg(2), pruneImg(4)}},
+		{"in-flight deploy keeps its image", []*Record{
+			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+			pruneRec(2, KindPush, pruneImg(2), StatusLive, true),
+			pruneRec(3, KindPush, pruneImg(3), StatusStarting, false),
+		}, 0, []string{pruneImg(2), pruneImg(3)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for im := range planKeep(tt.list, tt.keep).images {
+				got = append(got, im)
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("kept %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPruneImages(t *testing.T) {
+	const otherRoot = "/srv/other"
+	label := func(app, root string) map[string]string {
+		return map[string]string{container.LabelApp: app, container.LabelRoot: root}
+	}
+	for _, dry := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dry-run=%v", dry), func(t *testing.T) {
+			e := newMemEnv(t)
+			root := e.d.Config.Root
+			for _, r := range []*Record{
+				pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
+				pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
+				pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
+				pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+			} {
+				if err := e.store.Save(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ip := &fakePruner{images: []container.Image{
+				{ID: "i1", Names: []string{pruneImg(1)}, Size: 1e6, Labels: label("demo", root)},
+				// someone else's name on a gitship image: the image stays
+				{ID: "i2", Names: []string{pruneImg(2), "localhost/other/thing:1"}, Size: 2e6, Labels: label("demo", root)},
+				{ID: "i3", Names: []string{pruneImg(3)}, Size: 3e6, Labels: label("demo", root)},
+				{ID: "i4", Names: []string{pruneImg(4)}, Size: 4e6, Labels: label("demo", root)},
+				// an app without records any more (destroyed)
+				{ID: "g1", Names: []string{"localhost/gitship/gone:000000000001"}, Size: 5e6, Labels: label("gone", root)},
+				// another instance on the same host, and not gitship at all
+				{ID: "o1", Names: []string{"localhost/gitship/demo:999999999999"}, Size: 6e6, Labels: label("demo", otherRoot)},
+				{ID: "x1", Names: []string{"docker.io/library/alpine:3"}, Size: 7e6},
+			}}
+			rt := &pruneRuntime{fakeRuntime: e.rt, states: []container.State{
+				{Name: "gitship-demo-v4", Status: "running", Running: true, Labels: label("demo", root)},
+				{Name: "gitship-demo-v3", Status: "exited", Labels: label("demo", root)},
+				{Name: "gitship-demo-v1", Status: "exited", Labels: label("demo", otherRoot)},
+				{Name: "unrelated", Status: "exited"},
+			}}
+			e.d.Runtime = rt
+			var out strings.Builder
+			if err := e.d.PruneImages(context.Background(), ip, 1, dry, &out); err != nil {
+				t.Fatal(err)
+			}
+			t.Log(out.String())
+			want := []string{"docker.io/library/alpine:3", pruneImg(3), pruneImg(4), "localhost/gitship/demo:999999999999", "localhost/other/thing:1"}
+			if dry {
+				want = []string{"docker.io/library/alpine:3", pruneImg(1), pruneImg(2), pruneImg(3), pruneImg(4),
+					"localhost/gitship/demo:999999999999", "localhost/gitship/gone:000000000001", "localhost/other/thing:1"}
+				if len(ip.removed) > 0 {
+					t.Errorf("dry run removed images %v", ip.removed)
+				}
+			}
+			sort.Strings(want)
+			if got := ip.names(); !reflect.DeepEqual(got, want) {
+				t.Errorf("images left %v\nwant %v", got, want)
+			}
+			var removedCtrs []string
+			for _, c := range e.rt.callList() {
+				if strings.HasPrefix(c, "remove ") {
+					removedCtrs = append(removedCtrs, strings.TrimPrefix(c, "remove "))
+				}
+			}
+			wantCtrs := []string{"gitship-demo-v3"}
+			if dry {
+				wantCtrs = nil
+			}
+			if !reflect.DeepEqual(removedCtrs, wantCtrs) {
+				t.Errorf("removed containers %v, want %v", removedCtrs, wantCtrs)
+			}
+			verb := "Removed"
+			if dry {
+				verb = "Would remove"
+			}
+			// i1 and gone's image are deleted; i2 only loses its gitship name.
+			wantSummary := verb + " 2 images and 1 containers, freeing 6.0 MB (1 more images only lost gitship's name"
+			if !strings.Contains(out.String(), wantSummary) {
+				t.Errorf("output lacks %q:\n%s", wantSummary, out.String())
+			}
+		})
+	}
+}
