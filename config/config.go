@@ -43,6 +43,13 @@ type Config struct {
 type Podman struct {
 	Socket  string `toml:"socket"`
 	Network string `toml:"network"`
+	// Storage is Podman's image store (its graphroot), where the disk
+	// guard measures free space before a build.
+	Storage string `toml:"storage"`
+	// MinFree is the free space a build needs there ("2GB"; "0": no guard).
+	MinFree string `toml:"min_free"`
+	// MinFreeBytes is MinFree parsed.
+	MinFreeBytes int64 `toml:"-"`
 }
 
 // Buildkit says where buildkitd listens.
@@ -98,6 +105,8 @@ func Default() Config {
 		Podman: Podman{
 			Socket:  "unix:///run/podman/podman.sock",
 			Network: "bridge",
+			Storage: "/var/lib/containers/storage",
+			MinFree: "2GB",
 		},
 		Buildkit: Buildkit{Address: "unix:///run/buildkit/buildkitd.sock", CacheBudget: "10GB"},
 		Nginx: Nginx{
@@ -174,6 +183,11 @@ func (c *Config) Validate() error {
 	if c.Keep < 0 {
 		return fmt.Errorf("keep must be 0 or more, got %d", c.Keep)
 	}
+	free, err := ParseSize(c.Podman.MinFree)
+	if err != nil {
+		return fmt.Errorf("podman.min_free: %w", err)
+	}
+	c.Podman.MinFreeBytes = free
 	n, err := ParseSize(c.Buildkit.CacheBudget)
 	if err != nil {
 		return fmt.Errorf("buildkit.cache_budget: %w", err)

@@ -88,6 +88,11 @@ type Deployer struct {
 	Pause func(ctx context.Context, step string)
 	// Certs obtains TLS certificates; nil: no TLS.
 	Certs Certs
+	// Images prunes images when the disk guard finds too little space
+	// (nil: it only refuses).
+	Images ImagePruner
+	// FreeDisk measures free bytes under a path (nil: statfs).
+	FreeDisk func(path string) (int64, error)
 	// Alive says whether a process exists (nil: signal 0).
 	Alive func(pid int) bool
 }

@@ -32,6 +32,9 @@ type run struct {
 // pipeline walks doc.go's states; a rollback starts at "starting".
 func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 	if withBuild {
+		if err := r.guardDisk(ctx); err != nil {
+			return err
+		}
 		if err := r.build(ctx); err != nil {
 			return err
 		}

@@ -60,6 +60,7 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		Runtime: &container.Client{Socket: cfg.Podman.Socket},
 		Proxy:   ngx,
 		Pause:   pause,
+		Images:  &container.Client{Socket: cfg.Podman.Socket},
 		Certs: &certbot.Client{
 			Binary: cfg.Certbot.Binary, Email: cfg.Certbot.Email, Server: cfg.Certbot.Server,
 			Webroot: cfg.Certbot.Webroot, ConfigDir: cfg.Certbot.ConfigDir,

@@ -87,6 +87,9 @@ builder = "podman"
 
 [podman]
 socket = "unix://%s"
+# the disk guard has its unit test; the scripts must not depend on the
+# free space of the machine they run on
+min_free = "0"
 
 [buildkit]
 address = "unix://%s"
