@@ -41,9 +41,13 @@ func WaitServed(ctx context.Context, listen, host, app, release string, timeout 
 		if err == nil && got == want {
 			return nil
 		}
-		last = got
-		if err != nil {
-			last = err.Error()
+		// A fetch cut short by the deadline says nothing about nginx: keep
+		// the answer before it.
+		if ctx.Err() == nil || last == "" {
+			last = got
+			if err != nil {
+				last = err.Error()
+			}
 		}
 		select {
 		case <-ctx.Done():
