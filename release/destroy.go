@@ -7,14 +7,15 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"github.com/gitship/gitship/container"
 	"github.com/spf13/afero"
 )
 
-// Destroy removes app: its containers, its nginx file, its repository,
-// its state and socket dirs. Its data dir is kept unless purgeData. Its
-// images stay for `gitship prune` (they carry the app's label).
+// Destroy removes app: its containers, its images (gitship's names of
+// them only), its nginx file, its repository, its state and socket dirs.
+// Its data dir is kept unless purgeData.
 func (d *Deployer) Destroy(ctx context.Context, app string, purgeData bool, out io.Writer) error {
 	p := &Progress{W: out, Now: d.Now}
 	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
@@ -48,6 +49,9 @@ func (d *Deployer) Destroy(ctx context.Context, app string, purgeData bool, out 
 		return fmt.Errorf("take %s out of nginx: %w", app, err)
 	}
 	p.Say("Removed %s from nginx", app)
+	if err := d.removeImages(ctx, app, p); err != nil {
+		return err
+	}
 	for _, dir := range []string{d.repoPath(app), filepath.Join(d.Config.RunDir, app)} {
 		if err := d.Fs.RemoveAll(dir); err != nil {
 			return fmt.Errorf("remove %s: %w", dir, err)
@@ -82,6 +86,38 @@ func (d *Deployer) removeState(app string, purgeData bool) error {
 	}
 	if purgeData {
 		return d.Fs.RemoveAll(dir)
+	}
+	return nil
+}
+
+// removeImages removes gitship's names of app's images in this instance.
+func (d *Deployer) removeImages(ctx context.Context, app string, p *Progress) error {
+	if d.Images == nil {
+		return nil
+	}
+	// One label filter only: Podman 4.3's image list does not AND two.
+	imgs, err := d.Images.Images(ctx, map[string]string{container.LabelRoot: d.Config.Root})
+	if err != nil {
+		return err
+	}
+	prefix := "localhost/gitship/" + app + ":"
+	n := 0
+	for _, im := range imgs {
+		if im.Labels[container.LabelApp] != app {
+			continue
+		}
+		for _, name := range im.Names {
+			if !strings.HasPrefix(name, prefix) {
+				continue
+			}
+			if _, err := d.Images.RemoveImage(ctx, name); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		p.Say("Removed %d image(s) of %s", n, app)
 	}
 	return nil
 }

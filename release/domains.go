@@ -27,10 +27,12 @@ func (d *Deployer) AddDomain(ctx context.Context, app, domain string, out io.Wri
 	}
 	return d.Reconfigure(ctx, app, "domains add "+domain, out, func(a *App) error {
 		cur := a.ServedDomains(d.Config.Domain)
-		if len(a.Domains) > 0 && slices.Contains(cur, domain) {
+		if slices.Contains(cur, domain) {
 			return fmt.Errorf("%s serves %s already", app, domain)
 		}
-		a.Domains = append(slices.Clone(a.Domains), domain)
+		// The first domain of its own does not take APP.<domain> away: what
+		// served keeps serving (remove it with `domains remove`).
+		a.Domains = append(slices.Clone(cur), domain)
 		return nil
 	})
 }

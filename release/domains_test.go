@@ -21,10 +21,10 @@ func TestAddDomainIsAConfigRelease(t *testing.T) {
 	if r.Kind != KindConfig || r.Image != v1.Image || r.Status != StatusLive || len(e.b.reqs) != builds {
 		t.Errorf("v2 kind %s image %s status %s, %d builds; want a live config release of v1's image, no build", r.Kind, r.Image, r.Status, len(e.b.reqs)-builds)
 	}
-	if !strings.Contains(e.lastConf(t), "server_name shop.example.org;") {
-		t.Errorf("nginx does not serve the new domain:\n%s", e.lastConf(t))
+	if !strings.Contains(e.lastConf(t), "server_name demo.example.com shop.example.org;") {
+		t.Errorf("nginx does not serve the new domain beside the old one:\n%s", e.lastConf(t))
 	}
-	if ds, _ := e.d.Domains("demo"); len(ds) != 1 || ds[0] != "shop.example.org" {
+	if ds, _ := e.d.Domains("demo"); len(ds) != 2 || ds[1] != "shop.example.org" {
 		t.Errorf("domains %v", ds)
 	}
 	if err := e.d.AddDomain(context.Background(), "demo", "Bad_Domain", &out); err == nil || !strings.Contains(err.Error(), `invalid domain "Bad_Domain"`) {
@@ -57,7 +57,7 @@ func TestAddDomainOfAnotherApp(t *testing.T) {
 	}
 	// without a live release the change waits for the first push
 	a := e.app(t)
-	if len(a.Domains) != 1 || a.Domains[0] != "other.example.com" {
+	if len(a.Domains) != 2 || a.Domains[1] != "other.example.com" {
 		t.Errorf("domains %v", a.Domains)
 	}
 	if list, _ := e.store.List("demo"); len(list) != 0 {
