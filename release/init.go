@@ -52,7 +52,9 @@ func (d *Deployer) Init(name string, domains []string, bin, cfgPath string) (*In
 	}
 	remote := repo
 	if r := d.Config.SSH.Remote; r != "" {
-		remote = r + ":" + repo
+		// git sends `git-receive-pack 'APP.git'` for this form, which the
+		// forced command of `gitship keys` accepts (see access.Parse).
+		remote = r + ":" + name + ".git"
 	}
 	return &InitResult{Repo: repo, Created: created, Remote: remote}, nil
 }

@@ -35,7 +35,7 @@ func TestInit(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := filepath.Join(root, "repos", "demo.git")
-	if want := (InitResult{Repo: repo, Created: true, Remote: "git@host:" + repo}); *res != want {
+	if want := (InitResult{Repo: repo, Created: true, Remote: "git@host:demo.git"}); *res != want {
 		t.Errorf("result %+v, want %+v", *res, want)
 	}
 	hookScript, err := os.ReadFile(filepath.Join(repo, "hooks", "post-receive"))
@@ -164,8 +164,8 @@ func TestInitRemote(t *testing.T) {
 		remote string
 		want   func(repo string) string
 	}{
-		{"git@host", func(repo string) string { return "git@host:" + repo }},
-		{"deploy@203.0.113.7", func(repo string) string { return "deploy@203.0.113.7:" + repo }},
+		{"git@host", func(repo string) string { return "git@host:demo.git" }},
+		{"deploy@203.0.113.7", func(repo string) string { return "deploy@203.0.113.7:demo.git" }},
 		{"", func(repo string) string { return repo }},
 	}
 	for _, tt := range tests {

@@ -115,10 +115,12 @@ logs_dir   = %q
 
 [ssh]
 remote = ""
+authorized_keys = %q
 `, root, filepath.Join(work, "run"), sock, filepath.Join(work, "bk", "bk.sock"),
 		filepath.Join(ngx, "conf.d"), filepath.Join(ngx, "nginx.conf"), ngx, filepath.Join(ngx, "nginx.pid"),
 		nginxBin, nginxBin, ngx, filepath.Join(ngx, "nginx.conf"), port, tlsPort,
-		filepath.Join(work, "acme"), filepath.Join(work, "le", "config"), filepath.Join(work, "le", "work"), filepath.Join(work, "le", "logs"))
+		filepath.Join(work, "acme"), filepath.Join(work, "le", "config"), filepath.Join(work, "le", "work"), filepath.Join(work, "le", "logs"),
+		filepath.Join(work, "ssh", "authorized_keys"))
 }
 
 func freePort() (int, error) {

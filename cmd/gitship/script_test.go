@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end scripts in testdata/script: real git,
 // a real Podman API service and a real nginx, started per script.
 func TestScripts(t *testing.T) {
-	requireTools(t, "git", "podman", "nginx", "runc", "go", "buildkitd", "certbot", "pebble", "pebble-challtestsrv")
+	requireTools(t, "git", "podman", "nginx", "runc", "go", "buildkitd", "certbot", "pebble", "pebble-challtestsrv", "ssh", "ssh-keygen")
 	sample := buildSample(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
@@ -49,6 +49,7 @@ func TestScripts(t *testing.T) {
 			"fetchtls":  cmdFetchTLS,
 			"fetchraw":  cmdFetchRaw,
 			"makedue":   cmdMakeDue,
+			"sshd":      cmdSSHD,
 		},
 	})
 }

@@ -421,3 +421,20 @@ func cmdMakeDue(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(os.WriteFile(path, re.ReplaceAll(b, []byte("renew_before_expiry = 3650 days")), 0o644))
 }
+
+// cmdSSHD starts a private sshd whose authorized_keys is the file the
+// config names (the one `gitship keys` manages), and sets GIT_SSH_COMMAND
+// (and SSH, the same command line) to reach it with the script's client
+// key, CLIENT_PUB to that key's public half.
+//
+//	sshd
+func cmdSSHD(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: sshd")
+	}
+	env, err := startSSHD(ts.MkAbs("sshd"), ts.MkAbs(filepath.Join("ssh", "authorized_keys")), ts.Defer)
+	ts.Check(err)
+	ts.Setenv("GIT_SSH_COMMAND", env.SSHCommand)
+	ts.Setenv("SSH", env.SSHCommand)
+	ts.Setenv("CLIENT_PUB", env.ClientPub)
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/gitship/gitship/access"
+	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/release"
+	"github.com/spf13/afero"
+	"github.com/urfave/cli/v2"
+)
+
+func sshCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "ssh",
+		Usage:       "the forced command of gitship's authorized_keys lines; only sshd should call this",
+		UsageText:   "ssh --key NAME   (reads SSH_ORIGINAL_COMMAND)",
+		Hidden:      true,
+		Description: "Allows git-receive-pack/git-upload-pack of an app's repository and the remote gitship\ncommands the key may run; refuses everything else with one line, and logs every try.",
+		Flags:       []cli.Flag{&cli.StringFlag{Name: "key", Required: true}},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			return serveSSH(c, cfg, c.String("key"), os.Getenv("SSH_ORIGINAL_COMMAND"))
+		},
+	}
+}
+
+// serveSSH checks and runs one ssh command. The command is parsed by
+// gitship (access.Parse), never by a shell.
+func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error {
+	fs := afero.NewOsFs()
+	auditPath := filepath.Join(cfg.Root, "audit.log")
+	audit := func(result string) {
+		if err := access.Audit(fs, auditPath, keyName, command, result, time.Now()); err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "gitship: audit log: %v\n", err)
+		}
+	}
+	refuse := func(err error) error {
+		audit(err.Error())
+		return cli.Exit("gitship: "+err.Error(), 1)
+	}
+	key, err := findKey(cfg, keyName)
+	if err != nil {
+		return refuse(err)
+	}
+	req, err := access.Parse(command, cfg.ReposDir())
+	if err != nil {
+		return refuse(err)
+	}
+	if err := access.Allow(key, req); err != nil {
+		return refuse(err)
+	}
+	if len(req.Args) > 0 && req.Args[0] == "apps" && !key.Admin {
+		return refuse(errors.New("refused: apps lists every app: admin keys only (use status APP)"))
+	}
+	if req.App != "" {
+		if _, err := release.LoadApp(fs, cfg.AppsDir(), req.App); err != nil {
+			return refuse(fmt.Errorf("refused: no app %s", req.App))
+		}
+	}
+	if req.Git != "" {
+		audit("ok")
+		return execGit(req.Git, filepath.Join(cfg.ReposDir(), req.App+".git"))
+	}
+	argv := append([]string{"gitship", "--config", cfg.Path}, req.Args...)
+	code := run(c.Context, argv, c.App.Reader, c.App.Writer, c.App.ErrWriter)
+	if code != 0 {
+		audit(fmt.Sprintf("failed: exit %d", code))
+		return cli.Exit("", code)
+	}
+	audit("ok")
+	return nil
+}
+
+func findKey(cfg *config.Config, name string) (access.Key, error) {
+	k, err := keysFor(cfg)
+	if err != nil {
+		return access.Key{}, err
+	}
+	keys, err := k.List()
+	if err != nil {
+		return access.Key{}, err
+	}
+	for _, key := range keys {
+		if key.Name == name {
+			return key, nil
+		}
+	}
+	return access.Key{}, errors.New("refused: unknown key " + name)
+}
+
+// execGit replaces gitship with git's pack command on the repository, so
+// git talks to the client over the ssh session's own stdin and stdout.
+func execGit(cmd, repo string) error {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return fmt.Errorf("git: %w", err)
+	}
+	sub := map[string]string{"git-receive-pack": "receive-pack", "git-upload-pack": "upload-pack"}[cmd]
+	return syscall.Exec(git, []string{"git", sub, repo}, os.Environ())
+}
