@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitship/gitship/internal/pebble"
 )
 
 // TestPebble runs the real certbot against Pebble, a private ACME server,
@@ -95,7 +97,7 @@ func TestPebble(t *testing.T) {
 	t.Run("refused by policy", func(t *testing.T) {
 		// certbot 2.1 on Python 3.11 prints only "AttributeError: can't set
 		// attribute" here; the reason comes from its debug log.
-		_, err := c.Issue(ctx, "blocked", []string{"ok.example.test", "x.blocked.example.test"})
+		_, err := c.Issue(ctx, "blocked", []string{"ok.example.test", "x." + pebble.Blocked})
 		checkOneLine(t, err, "issue certificate blocked: urn:ietf:params:acme:error:rejectedIdentifier", `"x.blocked.example.test"`)
 	})
 
@@ -164,10 +166,10 @@ func checkOneLine(t *testing.T, err error, prefix, want string) {
 }
 
 // verifyChain checks that cert's fullchain verifies for every domain up
-// to Pebble's issuing root, fetched from its management port.
-func verifyChain(t *testing.T, p *testPebble, cert Cert, domains []string) {
+// to Pebble's issuing root, as pebble.Start saved it.
+func verifyChain(t *testing.T, p *pebble.Env, cert Cert, domains []string) {
 	t.Helper()
-	root, err := p.root()
+	root, err := pebbleRoot(p)
 	if err != nil {
 		t.Fatal(err)
 	}
