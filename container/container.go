@@ -244,11 +244,7 @@ func (c *Client) List(ctx context.Context, labels map[string]string) ([]State, e
 	if err != nil {
 		return nil, err
 	}
-	var filter []string
-	for k, v := range labels {
-		filter = append(filter, k+"="+v)
-	}
-	opts := new(containers.ListOptions).WithAll(true).WithFilters(map[string][]string{"label": filter})
+	opts := new(containers.ListOptions).WithAll(true).WithFilters(labelFilter(labels))
 	list, err := containers.List(cctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -267,28 +263,15 @@ func (c *Client) List(ctx context.Context, labels map[string]string) ([]State, e
 
 // Logs returns the last n lines the container wrote (stdout and stderr).
 func (c *Client) Logs(ctx context.Context, name string, n int) ([]string, error) {
-	cctx, err := c.conn(ctx)
-	if err != nil {
+	var b strings.Builder
+	if err := c.Follow(ctx, name, n, false, &b); err != nil {
 		return nil, err
 	}
-	ch := make(chan string, 64)
-	done := make(chan error, 1)
-	opts := new(containers.LogOptions).WithStdout(true).WithStderr(true).WithTail(strconv.Itoa(n))
-	go func() {
-		done <- containers.Logs(cctx, name, opts, ch, ch)
-		close(ch)
-	}()
-	var b strings.Builder
-	for s := range ch {
-		b.WriteString(s)
-	}
-	if err := <-done; err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", name, err)
-	}
-	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	if len(lines) == 1 && lines[0] == "" {
+	out := strings.TrimRight(b.String(), "\n")
+	if out == "" {
 		return nil, nil
 	}
+	lines := strings.Split(out, "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
@@ -331,13 +314,27 @@ func (c *Client) Follow(ctx context.Context, name string, n int, follow bool, w 
 		done <- containers.Logs(cctx, name, opts, ch, ch)
 		close(ch)
 	}()
+	// Drain the channel even after a failed write, or the reader blocks.
+	var werr error
 	for s := range ch {
-		if _, err := io.WriteString(w, s); err != nil {
-			return fmt.Errorf("logs of %s: %w", name, err)
+		if werr == nil {
+			_, werr = io.WriteString(w, s)
 		}
 	}
 	if err := <-done; err != nil && ctx.Err() == nil {
 		return fmt.Errorf("logs of %s: %w", name, err)
 	}
+	if werr != nil {
+		return fmt.Errorf("logs of %s: %w", name, werr)
+	}
 	return nil
+}
+
+// labelFilter is the API's filter for resources carrying all labels.
+func labelFilter(labels map[string]string) map[string][]string {
+	filter := make([]string, 0, len(labels))
+	for k, v := range labels {
+		filter = append(filter, k+"="+v)
+	}
+	return map[string][]string{"label": filter}
 }

@@ -26,11 +26,7 @@ func (c *Client) Images(ctx context.Context, labels map[string]string) ([]Image,
 	if err != nil {
 		return nil, err
 	}
-	var filter []string
-	for k, v := range labels {
-		filter = append(filter, k+"="+v)
-	}
-	opts := new(images.ListOptions).WithAll(false).WithFilters(map[string][]string{"label": filter})
+	opts := new(images.ListOptions).WithAll(false).WithFilters(labelFilter(labels))
 	list, err := images.List(cctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)

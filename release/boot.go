@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Boot brings every app back at its live release after a host reboot
@@ -28,7 +29,7 @@ func (d *Deployer) Boot(ctx context.Context, out io.Writer) error {
 		}
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("boot: %d app(s) not back: %s", len(failed), joinDomains(failed))
+		return fmt.Errorf("boot: %d app(s) not back: %s", len(failed), strings.Join(failed, ", "))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitship/gitship/certbot"
@@ -103,7 +104,7 @@ func (d *Deployer) issue(ctx context.Context, a *App, p *Progress) error {
 	if err != nil {
 		return fmt.Errorf("certificate for %s: %w", a.Name, err)
 	}
-	done(fmt.Sprintf("Certificate for %s, valid until %s", joinDomains(domains), c.NotAfter.Format("2006-01-02")))
+	done(fmt.Sprintf("Certificate for %s, valid until %s", strings.Join(domains, ", "), c.NotAfter.Format("2006-01-02")))
 	if live == nil {
 		return nil
 	}
@@ -151,33 +152,4 @@ func (r *run) autoCert(ctx context.Context) {
 }
 
 // URLTLS is the HTTPS address of domain through nginx listening on listen.
-func URLTLS(domain, listen string) string {
-	port := listen
-	if i := lastColon(listen); i >= 0 {
-		port = listen[i+1:]
-	}
-	if port == "443" || port == "" {
-		return "https://" + domain + "/"
-	}
-	return "https://" + domain + ":" + port + "/"
-}
-
-func lastColon(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == ':' {
-			return i
-		}
-	}
-	return -1
-}
-
-func joinDomains(ds []string) string {
-	out := ""
-	for i, d := range ds {
-		if i > 0 {
-			out += ", "
-		}
-		out += d
-	}
-	return out
-}
+func URLTLS(domain, listen string) string { return address("https", "443", domain, listen) }

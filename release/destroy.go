@@ -100,7 +100,7 @@ func (d *Deployer) removeImages(ctx context.Context, app string, p *Progress) er
 	if err != nil {
 		return err
 	}
-	prefix := "localhost/gitship/" + app + ":"
+	prefix := imagePrefix(app)
 	n := 0
 	for _, im := range imgs {
 		if im.Labels[container.LabelApp] != app {

@@ -183,7 +183,7 @@ func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, app string, kee
 		t.containers++
 		p.Info("%s container %s (%s)", removed(t.dryRun), name, c.Status)
 	}
-	prefix := "localhost/gitship/" + app + ":" // see ImageTag
+	prefix := imagePrefix(app)
 	for _, im := range imgs {
 		if im.Labels[container.LabelApp] != app {
 			continue

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"strings"
 
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ func (d *Deployer) RenewCerts(ctx context.Context, out io.Writer) error {
 		p.Fail("certbot renew: %v", renewErr)
 	}
 	if len(renewed) > 0 {
-		p.Say("Renewed %s", joinDomains(renewed))
+		p.Say("Renewed %s", strings.Join(renewed, ", "))
 		unlock, err := d.lockNginx(ctx)
 		if err != nil {
 			return err
@@ -53,7 +54,7 @@ func (d *Deployer) RenewCerts(ctx context.Context, out io.Writer) error {
 			continue
 		}
 		left := c.NotAfter.Sub(d.Now())
-		line := fmt.Sprintf("%s: %s valid until %s (%d days)", app, joinDomains(c.Domains), c.NotAfter.Format("2006-01-02"), int(left.Hours()/24))
+		line := fmt.Sprintf("%s: %s valid until %s (%d days)", app, strings.Join(c.Domains, ", "), c.NotAfter.Format("2006-01-02"), int(left.Hours()/24))
 		// Expiring soon and not renewed is an error whatever certbot said:
 		// a renewal that silently stopped is what this is here to catch.
 		if left < renewWarn && !slices.Contains(renewed, app) {
@@ -64,7 +65,7 @@ func (d *Deployer) RenewCerts(ctx context.Context, out io.Writer) error {
 		p.Say("%s", line)
 	}
 	if len(expiring) > 0 {
-		return fmt.Errorf("%w: %s", ErrCertsExpiring, joinDomains(expiring))
+		return fmt.Errorf("%w: %s", ErrCertsExpiring, strings.Join(expiring, ", "))
 	}
 	return nil
 }
@@ -81,7 +82,7 @@ func (d *Deployer) certExpiry(app string, domains []string) string {
 	case !ok:
 		return "none (run `gitship certs issue " + app + "`)"
 	case !covers(c, domains):
-		return fmt.Sprintf("covers %s only, until %s (run `gitship certs issue %s`)", joinDomains(c.Domains), c.NotAfter.Format("2006-01-02"), app)
+		return fmt.Sprintf("covers %s only, until %s (run `gitship certs issue %s`)", strings.Join(c.Domains, ", "), c.NotAfter.Format("2006-01-02"), app)
 	}
 	return fmt.Sprintf("valid until %s (%d days)", c.NotAfter.Format("2006-01-02"), int(c.NotAfter.Sub(d.Now())/(24*time.Hour)))
 }

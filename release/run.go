@@ -109,7 +109,11 @@ func (r *run) build(ctx context.Context) error {
 }
 
 // ImageTag is the image name of app at commit sha.
-func ImageTag(app, sha string) string { return "localhost/gitship/" + app + ":" + hook.Short(sha) }
+func ImageTag(app, sha string) string { return imagePrefix(app) + hook.Short(sha) }
+
+// imagePrefix is gitship's image name of app up to its tag: prune and
+// destroy remove only names that start with it.
+func imagePrefix(app string) string { return "localhost/gitship/" + app + ":" }
 
 // ContainerName is the container of release v of app.
 func ContainerName(app string, v int) string { return fmt.Sprintf("gitship-%s-v%d", app, v) }

@@ -284,15 +284,19 @@ func names(rs []*Record) string {
 
 // URL is the address a browser uses for domain through nginx listening
 // on listen ("80", "8080", "127.0.0.1:18080").
-func URL(domain, listen string) string {
+func URL(domain, listen string) string { return address("http", "80", domain, listen) }
+
+// address is scheme://domain/ with listen's port unless it is the
+// scheme's default one.
+func address(scheme, defPort, domain, listen string) string {
 	port := listen
 	if _, p, err := net.SplitHostPort(listen); err == nil {
 		port = p
 	}
-	if port == "80" || port == "" {
-		return "http://" + domain + "/"
+	if port == defPort || port == "" {
+		return scheme + "://" + domain + "/"
 	}
-	return "http://" + domain + ":" + port + "/"
+	return scheme + "://" + domain + ":" + port + "/"
 }
 
 func (r *Record) nameOr(s string) string {

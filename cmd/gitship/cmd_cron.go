@@ -20,7 +20,7 @@ func cronCommand() *cli.Command {
 			Action: withDeployer(0, 0, func(c *cli.Context, d *release.Deployer) error {
 				bin, err := selfPath()
 				if err != nil {
-					return fmt.Errorf("find the gitship binary: %w", err)
+					return err
 				}
 				content := release.CronFile(bin, d.Config.Path)
 				if c.Bool("print") {

@@ -22,7 +22,7 @@ func initCommand() *cli.Command {
 		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			bin, err := selfPath()
 			if err != nil {
-				return fmt.Errorf("find the gitship binary: %w", err)
+				return err
 			}
 			name := c.Args().First()
 			res, err := d.Init(name, c.StringSlice("domain"), bin, d.Config.Path)

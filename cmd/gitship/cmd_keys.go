@@ -14,7 +14,7 @@ import (
 func keysFor(cfg *config.Config) (*access.Keys, error) {
 	bin, err := selfPath()
 	if err != nil {
-		return nil, fmt.Errorf("find the gitship binary: %w", err)
+		return nil, err
 	}
 	return &access.Keys{Fs: afero.NewOsFs(), Path: cfg.SSH.AuthorizedKeys, Bin: bin, Config: cfg.Path}, nil
 }

@@ -95,11 +95,18 @@ func selfPath() (string, error) {
 	if filepath.Base(p) == p {
 		lp, err := exec.LookPath(p)
 		if err != nil {
-			return os.Executable()
+			if p, err = os.Executable(); err != nil {
+				return "", fmt.Errorf("find the gitship binary: %w", err)
+			}
+			return p, nil
 		}
 		p = lp
 	}
-	return filepath.Abs(p)
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("find the gitship binary: %w", err)
+	}
+	return abs, nil
 }
 
 // pauser returns, when GITSHIP_PAUSE_AT names a step (build, start,
