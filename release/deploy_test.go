@@ -50,6 +50,8 @@ func newOsEnv(t *testing.T) *env {
 	dir := shortTempDir(t)
 	cfg := config.Default()
 	cfg.Root, cfg.RunDir = filepath.Join(dir, "root"), filepath.Join(dir, "run")
+	// the image lock lives beside the store: keep it in the temp dir
+	cfg.Podman.Storage = filepath.Join(dir, "storage")
 	return newEnvWith(t, afero.NewOsFs(), &cfg)
 }
 
@@ -260,7 +262,7 @@ func TestDeployFirst(t *testing.T) {
 	if want := []string{"demo.example.com demo v1"}; !reflect.DeepEqual(e.px.served, want) {
 		t.Errorf("served %v, want %v", e.px.served, want)
 	}
-	if want := []string{filepath.Join(cfg.Root, "apps", "demo", "deploy.lock"), filepath.Join(cfg.Root, "nginx.lock")}; !reflect.DeepEqual(e.lk.paths, want) {
+	if want := []string{filepath.Join(cfg.Root, "apps", "demo", "deploy.lock"), e.d.imagesLockPath(), filepath.Join(cfg.Root, "nginx.lock")}; !reflect.DeepEqual(e.lk.paths, want) {
 		t.Errorf("locked %v, want %v", e.lk.paths, want)
 	}
 

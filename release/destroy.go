@@ -100,6 +100,11 @@ func (d *Deployer) removeImages(ctx context.Context, app string, p *Progress) er
 	if err != nil {
 		return err
 	}
+	unlock, err := d.lockImagesExclusive(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	prefix := imagePrefix(app)
 	n := 0
 	for _, im := range imgs {

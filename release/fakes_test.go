@@ -99,6 +99,8 @@ type fakeBuilder struct {
 	// Dockerfile named in the request at build time.
 	fs                   afero.Fs
 	contextHadDockerfile []bool
+	// during, if set, runs in the middle of every build.
+	during func()
 }
 
 func (b *fakeBuilder) Name() string { return "fake" }
@@ -110,7 +112,11 @@ func (b *fakeBuilder) Build(ctx context.Context, req build.Request, out io.Write
 		ok, _ := afero.Exists(b.fs, filepath.Join(req.ContextDir, req.Dockerfile))
 		b.contextHadDockerfile = append(b.contextHadDockerfile, ok)
 	}
+	during := b.during
 	b.mu.Unlock()
+	if during != nil {
+		during()
+	}
 	// Deliberately split mid-line, as Podman's stream is.
 	for i := 0; i < len(b.output); i += 5 {
 		end := min(i+5, len(b.output))
@@ -343,7 +349,9 @@ func (p *fakeProxy) counts() (installs, served int) {
 	return len(p.installs), len(p.served)
 }
 
-// fakeLocker grants every lock at once and counts holders.
+// fakeLocker grants every lock at once and counts holders: -1 is an
+// exclusive holder, n > 0 that many shared ones. A lock it cannot grant
+// at once is an error (the fake never waits).
 type fakeLocker struct {
 	mu    sync.Mutex
 	paths []string
@@ -351,21 +359,47 @@ type fakeLocker struct {
 }
 
 func (l *fakeLocker) Lock(ctx context.Context, path string, waiting func()) (func(), error) {
+	return l.take(path, true)
+}
+
+func (l *fakeLocker) RLock(ctx context.Context, path string, waiting func()) (func(), error) {
+	return l.take(path, false)
+}
+
+func (l *fakeLocker) take(path string, exclusive bool) (func(), error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.held == nil {
 		l.held = map[string]int{}
 	}
-	if l.held[path] > 0 {
+	n := l.held[path]
+	if n < 0 || (exclusive && n > 0) {
 		return nil, fmt.Errorf("fake lock %s: already held", path)
 	}
 	l.paths = append(l.paths, path)
-	l.held[path]++
+	step := 1
+	if exclusive {
+		step = -1
+	}
+	l.held[path] += step
 	return func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.held[path]--
+		l.held[path] -= step
 	}, nil
+}
+
+// mode says how path is held now: "exclusive", "shared" or "".
+func (l *fakeLocker) mode(path string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch n := l.held[path]; {
+	case n < 0:
+		return "exclusive"
+	case n > 0:
+		return "shared"
+	}
+	return ""
 }
 
 func (l *fakeLocker) stillHeld() []string {

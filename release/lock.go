@@ -10,9 +10,11 @@ import (
 )
 
 // Locker serialises deploys of one app. Lock blocks until the lock is
-// held or ctx ends; waiting is called once if the lock is busy.
+// held or ctx ends; waiting is called once if the lock is busy. RLock is
+// the shared form: any number of RLock holders, or one Lock holder.
 type Locker interface {
 	Lock(ctx context.Context, path string, waiting func()) (unlock func(), err error)
+	RLock(ctx context.Context, path string, waiting func()) (unlock func(), err error)
 }
 
 // FileLock is a Locker on flock(2): the kernel drops the lock when the
@@ -22,13 +24,22 @@ type FileLock struct{}
 
 // Lock takes an exclusive flock on path, polling so ctx can cancel it.
 func (FileLock) Lock(ctx context.Context, path string, waiting func()) (func(), error) {
+	return flock(ctx, path, syscall.LOCK_EX, waiting)
+}
+
+// RLock takes a shared flock on path.
+func (FileLock) RLock(ctx context.Context, path string, waiting func()) (func(), error) {
+	return flock(ctx, path, syscall.LOCK_SH, waiting)
+}
+
+func flock(ctx context.Context, path string, how int, waiting func()) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	told := false
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			return func() { f.Close() }, nil
 		}

@@ -150,3 +150,38 @@ func TestFileLockBadPath(t *testing.T) {
 		t.Errorf("Lock in a missing dir = %v, want an error naming %s", err, path)
 	}
 }
+
+// TestFileRLock: shared holders do not exclude each other; they exclude
+// an exclusive holder, and an exclusive holder excludes them.
+func TestFileRLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "images.lock")
+	r1, err := FileLock{}.RLock(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := FileLock{}.RLock(t.Context(), path, func() { t.Error("a second shared lock waited") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := func() context.Context {
+		ctx, cancel := context.WithTimeout(t.Context(), 250*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	if _, err := (FileLock{}).Lock(short(), path, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Lock while shared holders hold it = %v, want DeadlineExceeded", err)
+	}
+	r1()
+	if _, err := (FileLock{}).Lock(short(), path, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Lock while one shared holder is left = %v, want DeadlineExceeded", err)
+	}
+	r2()
+	w, err := FileLock{}.Lock(short(), path, nil)
+	if err != nil {
+		t.Fatalf("Lock after the shared holders left: %v", err)
+	}
+	if _, err := (FileLock{}).RLock(short(), path, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("RLock while an exclusive holder holds it = %v, want DeadlineExceeded", err)
+	}
+	w()
+}

@@ -80,7 +80,13 @@ func (ks keepSet) keep(r *Record, why string) {
 // and only gitship's own names of an image are removed. With dryRun it
 // only says what it would remove.
 func (d *Deployer) PruneImages(ctx context.Context, ip ImagePruner, keep int, dryRun bool, out io.Writer) error {
-	p := &Progress{W: out, Now: d.Now}
+	return d.pruneImages(ctx, ip, keep, dryRun, &Progress{W: out, Now: d.Now}, "")
+}
+
+// pruneImages is PruneImages for a caller that already holds the deploy
+// lock of app held (the disk guard of a deploy): flock(2) locks belong to
+// the open file, so taking it again would wait for ourselves.
+func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dryRun bool, p *Progress, held string) error {
 	own := map[string]string{container.LabelRoot: d.Config.Root}
 	imgs, err := ip.Images(ctx, own)
 	if err != nil {
@@ -114,7 +120,10 @@ func (d *Deployer) PruneImages(ctx context.Context, ip ImagePruner, keep int, dr
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		if err := d.pruneApp(ctx, ip, app, keep, imgs, ctrs, p, &t); err != nil {
+		// Under a deploy, waiting for another app's deploy lock could wait
+		// for a deploy that waits for ours: skip a busy app instead.
+		job := pruneJob{app: app, keep: keep, locked: held == app, noWait: held != ""}
+		if err := d.pruneApp(ctx, ip, job, imgs, ctrs, p, &t); err != nil {
 			p.Fail("%v", err)
 			errs = append(errs, err)
 		}
@@ -145,10 +154,21 @@ func (t pruneTotal) summary() string {
 	return s
 }
 
+// pruneJob is one app to prune: keep < 0 means its keep setting; locked
+// means the caller holds its deploy lock; noWait skips the app if another
+// process holds it.
+type pruneJob struct {
+	app    string
+	keep   int
+	locked bool
+	noWait bool
+}
+
 // pruneApp prunes one app under its deploy lock, so a deploy never sees
 // its new image or container vanish between build and start.
-func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, app string, keep int,
+func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, job pruneJob,
 	imgs []container.Image, ctrs []container.State, p *Progress, t *pruneTotal) error {
+	app, keep := job.app, job.keep
 	var list []*Record
 	if keep < 0 {
 		keep = d.Config.Keep
@@ -158,11 +178,16 @@ func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, app string, kee
 			if a.Keep != nil && keep == d.Config.Keep {
 				keep = *a.Keep
 			}
-			unlock, err := d.Locker.Lock(ctx, d.lockPath(app), func() { p.Say("%s", d.waitingFor(app)) })
-			if err != nil {
-				return fmt.Errorf("prune %s: %w", app, err)
+			if !job.locked {
+				unlock, err := d.lockForPrune(ctx, job, p)
+				if err != nil {
+					return err
+				}
+				if unlock == nil {
+					return nil
+				}
+				defer unlock()
 			}
-			defer unlock()
 			if list, err = d.Store().List(app); err != nil {
 				return fmt.Errorf("prune %s: %w", app, err)
 			}
@@ -183,6 +208,40 @@ func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, app string, kee
 		t.containers++
 		p.Info("%s container %s (%s)", removed(t.dryRun), name, c.Status)
 	}
+	return d.pruneAppImages(ctx, ip, app, ks, imgs, list, p, t)
+}
+
+// lockForPrune takes job.app's deploy lock; with job.noWait a busy lock
+// is skipped: nil, nil.
+func (d *Deployer) lockForPrune(ctx context.Context, job pruneJob, p *Progress) (func(), error) {
+	lctx, waiting := ctx, func() { p.Say("%s", d.waitingFor(job.app)) }
+	if job.noWait {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		waiting = cancel // busy: give up at once
+	}
+	unlock, err := d.Locker.Lock(lctx, d.lockPath(job.app), waiting)
+	if err == nil {
+		return unlock, nil
+	}
+	if job.noWait && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+		p.Info("skipped %s: a deploy of it is in progress", job.app)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("prune %s: %w", job.app, err)
+}
+
+// pruneAppImages removes app's images that ks does not keep, under the
+// exclusive image lock, taken before the first removal.
+func (d *Deployer) pruneAppImages(ctx context.Context, ip ImagePruner, app string, ks keepSet,
+	imgs []container.Image, list []*Record, p *Progress, t *pruneTotal) error {
+	var unlock func()
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	prefix := imagePrefix(app)
 	for _, im := range imgs {
 		if im.Labels[container.LabelApp] != app {
@@ -204,6 +263,12 @@ func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, app string, kee
 			continue
 		}
 		deleted := others == 0 // what a dry run expects
+		if !t.dryRun && unlock == nil {
+			var err error
+			if unlock, err = d.lockImagesExclusive(ctx, p); err != nil {
+				return fmt.Errorf("prune %s: %w", app, err)
+			}
+		}
 		for _, n := range gone {
 			if !t.dryRun {
 				ok, err := ip.RemoveImage(ctx, n)

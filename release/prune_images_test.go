@@ -19,6 +19,8 @@ type fakePruner struct {
 	mu      sync.Mutex
 	images  []container.Image
 	removed []string
+	// onRemove, if set, runs before each removal.
+	onRemove func(name string)
 }
 
 var _ ImagePruner = (*fakePruner)(nil)
@@ -36,6 +38,9 @@ func (f *fakePruner) Images(ctx context.Context, labels map[string]string) ([]co
 }
 
 func (f *fakePruner) RemoveImage(ctx context.Context, name string) (bool, error) {
+	if f.onRemove != nil {
+		f.onRemove(name)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.removed = append(f.removed, name)

@@ -35,12 +35,10 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 		if err := r.guardDisk(ctx); err != nil {
 			return err
 		}
-		if err := r.build(ctx); err != nil {
+		if err := r.buildShared(ctx); err != nil {
 			return err
 		}
-	}
-	r.rec.Status = StatusStarting
-	if err := r.d.Store().Save(r.rec); err != nil {
+	} else if err := r.starting(); err != nil {
 		return err
 	}
 	if err := r.start(ctx); err != nil {
@@ -54,6 +52,27 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 		return err
 	}
 	return r.finish(ctx)
+}
+
+// starting records that the release has its image and starts now: from
+// here on a prune keeps that image.
+func (r *run) starting() error {
+	r.rec.Status = StatusStarting
+	return r.d.Store().Save(r.rec)
+}
+
+// buildShared builds under the shared image lock, held until the record
+// names the new image (see imagelock.go).
+func (r *run) buildShared(ctx context.Context) error {
+	unlock, err := r.d.lockImagesShared(ctx, r.p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := r.build(ctx); err != nil {
+		return err
+	}
+	return r.starting()
 }
 
 func (r *run) build(ctx context.Context) error {

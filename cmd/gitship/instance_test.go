@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/release"
 	"github.com/gitship/gitship/scripts/load"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -31,7 +33,7 @@ func setupInstance(e *testscript.Env, sample string) error {
 	}
 	sock := filepath.Join(work, "podman.sock")
 	root := filepath.Join(work, "gs")
-	if err := startPodman(e, sock, root); err != nil {
+	if err := startPodman(e, sock, root, imagesLock(root)); err != nil {
 		return err
 	}
 	port, err := freePort()
@@ -63,7 +65,7 @@ func setupInstance(e *testscript.Env, sample string) error {
 	e.Setenv("PODMAN_URL", "unix://"+sock)
 	e.Setenv("SAMPLE_BIN", sample)
 	e.Setenv("TLS_PORT", fmt.Sprint(tlsPort))
-	e.Values[instanceKey{}] = &instance{port: port, tlsPort: tlsPort, podman: "unix://" + sock}
+	e.Values[instanceKey{}] = &instance{port: port, tlsPort: tlsPort, podman: "unix://" + sock, imagesLock: imagesLock(root)}
 	return nil
 }
 
@@ -76,6 +78,31 @@ type instance struct {
 	roots  *x509.CertPool
 	podman string
 	load   *load.Run // a load started by `load start`
+	// imagesLock is gitship's lock on the shared image store: whatever
+	// the test removes from the store, it removes under that lock, as
+	// gitship's own prune does, or a build of another script in parallel
+	// fails with "layer not known".
+	imagesLock string
+}
+
+// imagesLock is the image lock of the instance at root (the scripts'
+// configs leave [podman] storage at its default: one store for all).
+func imagesLock(root string) string {
+	cfg := config.Default()
+	cfg.Root = root
+	return release.ImagesLockPath(&cfg)
+}
+
+// removeImages runs f under the exclusive image lock at path.
+func removeImages(path string, f func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	unlock, err := release.FileLock{}.Lock(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return f()
 }
 
 func configFile(work, root, sock, ngx string, port, tlsPort int) string {
@@ -134,7 +161,7 @@ func freePort() (int, error) {
 
 // startPodman starts `podman system service` on sock and, at the end of the
 // script, removes every container and image of this instance, then stops it.
-func startPodman(e *testscript.Env, sock, root string) error {
+func startPodman(e *testscript.Env, sock, root, lock string) error {
 	logf, err := os.Create(sock + ".log")
 	if err != nil {
 		return err
@@ -166,7 +193,13 @@ func startPodman(e *testscript.Env, sock, root string) error {
 		// By name, not id: an image with two tags refuses removal by id.
 		names := podman(url, "images", "--filter", label, "--filter", "dangling=false", "--format", "{{.Repository}}:{{.Tag}}")
 		if names != "" {
-			podman(url, append([]string{"rmi"}, strings.Fields(names)...)...)
+			err := removeImages(lock, func() error {
+				podman(url, append([]string{"rmi"}, strings.Fields(names)...)...)
+				return nil
+			})
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "warning: images of %s left behind: %v\n", root, err)
+			}
 		}
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		cmd.Wait()

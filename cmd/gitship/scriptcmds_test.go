@@ -101,16 +101,26 @@ func get(url, host string) (string, error) {
 // cmdPodman runs the podman CLI against the instance's API service. The
 // image store is shared with the other scripts running in parallel, and a
 // listing can fail while another script removes its images: a failure is
-// tried again twice before it counts.
+// tried again twice before it counts. `podman rmi` runs under gitship's
+// image lock, as gitship's own removals do.
 //
 //	podman ARGS...
 func cmdPodman(ts *testscript.TestScript, neg bool, args []string) {
 	inst := ts.Value(instanceKey{}).(*instance)
 	argv := append([]string{"--url", inst.podman}, args...)
-	err := ts.Exec("podman", argv...)
-	for try := 0; err != nil && !neg && try < 2; try++ {
-		ts.Logf("podman %v failed (%v); trying again", args, err)
-		err = ts.Exec("podman", argv...)
+	run := func() error {
+		err := ts.Exec("podman", argv...)
+		for try := 0; err != nil && !neg && try < 2; try++ {
+			ts.Logf("podman %v failed (%v); trying again", args, err)
+			err = ts.Exec("podman", argv...)
+		}
+		return err
+	}
+	var err error
+	if len(args) > 0 && args[0] == "rmi" {
+		err = removeImages(inst.imagesLock, run)
+	} else {
+		err = run()
 	}
 	if err != nil && !neg {
 		ts.Fatalf("podman %v: %v", args, err)
