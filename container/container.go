@@ -124,8 +124,11 @@ func generator(s Spec) (*specgen.SpecGenerator, error) {
 		g.ResourceLimits = &spec.LinuxResources{}
 	}
 	if s.Memory > 0 {
-		m := s.Memory
-		g.ResourceLimits.Memory = &spec.LinuxMemory{Limit: &m}
+		// Swap is memory+swap in OCI terms: the same figure means no swap,
+		// so the app that outgrows its limit is killed, not left to page
+		// the host to a crawl (the podman CLI's default is twice the limit).
+		m, sw := s.Memory, s.Memory
+		g.ResourceLimits.Memory = &spec.LinuxMemory{Limit: &m, Swap: &sw}
 	}
 	if s.CPUs > 0 {
 		period := uint64(100000)

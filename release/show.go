@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
 )
 
@@ -106,7 +107,22 @@ func (d *Deployer) containerState(ctx context.Context, name string) string {
 	if err != nil {
 		return "unknown (" + oneLine(err.Error()) + ")"
 	}
-	return st.Status
+	return describeState(st)
+}
+
+// describeState is a container's status and how often its restart
+// policy restarted it: "running, restarted 2 times". (Podman 4.3 with
+// runc on cgroup v1 never sets OOMKilled, so the reason is not shown:
+// `gitship logs` has the app's last words, or their absence.)
+func describeState(st container.State) string {
+	s := st.Status
+	switch {
+	case st.Restarts == 1:
+		s += ", restarted 1 time"
+	case st.Restarts > 1:
+		s += fmt.Sprintf(", restarted %d times", st.Restarts)
+	}
+	return s
 }
 
 func since(t, now time.Time) string {

@@ -69,7 +69,8 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 		if err == nil {
 			ts.Fatalf("fetch %s%s: got a 2xx answer, want a failure: %q", args[0], args[1], body)
 		}
-		ts.Logf("fetch failed as expected: %v", err)
+		// the failure is the output, for `stdout` to check
+		fmt.Fprintln(ts.Stdout(), err)
 		return
 	}
 	ts.Check(err)

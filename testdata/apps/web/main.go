@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -117,6 +119,26 @@ func handler(msg, visits string) http.Handler {
 	})
 	mux.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, os.Getenv(strings.TrimPrefix(r.URL.Path, "/env/")))
+	})
+	// /hog?mb=N allocates and touches N MiB: under a memory limit below
+	// that, the kernel kills the app (and only the app).
+	mux.HandleFunc("/hog", func(w http.ResponseWriter, r *http.Request) {
+		mb, err := strconv.Atoi(r.URL.Query().Get("mb"))
+		if err != nil || mb < 1 {
+			http.Error(w, "want ?mb=N", http.StatusBadRequest)
+			return
+		}
+		log.Printf("allocating %d MiB", mb)
+		held := make([][]byte, 0, mb)
+		for i := 0; i < mb; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			held = append(held, b)
+		}
+		fmt.Fprintf(w, "holding %d MiB\n", len(held))
+		runtime.KeepAlive(held)
 	})
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "uid=%d gid=%d groups=%v\n", os.Getuid(), os.Getgid(), groups())
