@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -194,9 +195,14 @@ func (c *Client) renewArgs() []string {
 	return append(args, c.commonArgs()...)
 }
 
+// logBackups is how many of its debug logs certbot keeps: it starts a
+// new one on every run (Debian's cli.ini says 0: one log that grows
+// forever, twice a day from cron).
+const logBackups = 30
+
 // commonArgs selects the ACME server and certbot's directories.
 func (c *Client) commonArgs() []string {
-	var args []string
+	args := []string{"--max-log-backups", strconv.Itoa(logBackups)}
 	for _, f := range []struct{ flag, val string }{
 		{"--server", c.Server},
 		{"--config-dir", c.ConfigDir},
@@ -228,7 +234,7 @@ func (c *Client) run(ctx context.Context, args []string) error {
 		bin = "certbot"
 	}
 	logPath := filepath.Join(c.logsDir(), "letsencrypt.log")
-	logStart := fileSize(logPath)
+	logBefore, _ := os.Stat(logPath)
 
 	cmd := exec.CommandContext(ctx, bin, args...)
 	// Unbuffered, so stdout and stderr interleave in the order certbot
@@ -251,7 +257,7 @@ func (c *Client) run(ctx context.Context, args []string) error {
 		return nil
 	}
 	text := out.String()
-	r := reason(text, readLogSince(logPath, logStart))
+	r := reason(text, readLogSince(logPath, logBefore))
 	if r == "" {
 		r = "certbot " + exit.String()
 	}
@@ -266,24 +272,15 @@ func (c *Client) logsDir() string {
 	return "/var/log/letsencrypt"
 }
 
-// fileSize is the size of path, 0 if it cannot be read.
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
 // maxLogRead bounds how much of certbot's debug log is searched.
 const maxLogRead = 4 << 20
 
-// readLogSince returns what certbot appended to its debug log after
-// offset start (Debian's cli.ini sets max-log-backups = 0, so the log
-// grows across runs), or the whole file if it was rotated. The log only
-// refines a reason certbot's output already gives, so an unreadable log
-// yields "".
-func readLogSince(path string, start int64) string {
+// readLogSince returns what certbot wrote to its debug log since before
+// (the log as it was before the run; nil if there was none): the whole
+// file if certbot rotated it (a new file), else what it appended. The
+// log only refines a reason certbot's output already gives, so an
+// unreadable log yields "".
+func readLogSince(path string, before os.FileInfo) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
@@ -293,8 +290,9 @@ func readLogSince(path string, start int64) string {
 	if err != nil {
 		return ""
 	}
-	if fi.Size() < start {
-		start = 0
+	var start int64
+	if before != nil && os.SameFile(before, fi) && before.Size() <= fi.Size() {
+		start = before.Size()
 	}
 	if fi.Size()-start > maxLogRead {
 		start = fi.Size() - maxLogRead

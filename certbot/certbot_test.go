@@ -35,7 +35,7 @@ func TestIssueArgs(t *testing.T) {
 		domains: []string{"web.example.com"},
 		want: []string{"certonly", "--non-interactive", "--agree-tos", "--webroot", "-w", "/var/lib/gitship/acme",
 			"--cert-name", "web", "-d", "web.example.com", "--keep-until-expiring", "--expand",
-			"--register-unsafely-without-email"},
+			"--register-unsafely-without-email", "--max-log-backups", "30"},
 	}, {
 		name: "everything set",
 		c: Client{Binary: "/usr/bin/certbot", Email: "ops@example.com", Server: "https://acme-staging-v02.api.letsencrypt.org/directory",
@@ -43,7 +43,7 @@ func TestIssueArgs(t *testing.T) {
 		domains: []string{"web.example.com", "www.example.com"},
 		want: []string{"certonly", "--non-interactive", "--agree-tos", "--webroot", "-w", "/srv/acme",
 			"--cert-name", "web", "-d", "web.example.com", "-d", "www.example.com", "--keep-until-expiring", "--expand",
-			"--email", "ops@example.com", "--no-eff-email",
+			"--email", "ops@example.com", "--no-eff-email", "--max-log-backups", "30",
 			"--server", "https://acme-staging-v02.api.letsencrypt.org/directory",
 			"--config-dir", "/gs/le/config", "--work-dir", "/gs/le/work", "--logs-dir", "/gs/le/logs"},
 	}} {
@@ -57,12 +57,12 @@ func TestIssueArgs(t *testing.T) {
 
 func TestRenewArgs(t *testing.T) {
 	c := Client{Email: "ops@example.com", Server: "https://pebble:14000/dir", Webroot: "/srv/acme", ConfigDir: "/c", WorkDir: "/w", LogsDir: "/l"}
-	want := []string{"renew", "--non-interactive", "--no-random-sleep-on-renew",
+	want := []string{"renew", "--non-interactive", "--no-random-sleep-on-renew", "--max-log-backups", "30",
 		"--server", "https://pebble:14000/dir", "--config-dir", "/c", "--work-dir", "/w", "--logs-dir", "/l"}
 	if got := c.renewArgs(); !slices.Equal(got, want) {
 		t.Errorf("renewArgs =\n %q\nwant\n %q", got, want)
 	}
-	if got, want := (&Client{}).renewArgs(), []string{"renew", "--non-interactive", "--no-random-sleep-on-renew"}; !slices.Equal(got, want) {
+	if got, want := (&Client{}).renewArgs(), []string{"renew", "--non-interactive", "--no-random-sleep-on-renew", "--max-log-backups", "30"}; !slices.Equal(got, want) {
 		t.Errorf("renewArgs with defaults = %q, want %q", got, want)
 	}
 }
@@ -397,5 +397,41 @@ func TestRenewDespiteAnUnreadableCertificate(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "blog") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("Renew error = %v, want one line naming blog", err)
+	}
+}
+
+// TestReadLogSince: what a run appended to the log, or the whole log if
+// certbot rotated it, even when the new log is longer than the old one.
+func TestReadLogSince(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "letsencrypt.log")
+	if got := readLogSince(path, nil); got != "" {
+		t.Errorf("no log: %q", got)
+	}
+	writeFile(t, path, "old run\n")
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("this run\n")
+	f.Close()
+	if got := readLogSince(path, before); got != "this run\n" {
+		t.Errorf("appended: %q, want only this run's lines", got)
+	}
+	// rotated: the old log moved away, a new (longer) one in its place
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, "a new log, longer than the old one was\n")
+	if got := readLogSince(path, before); got != "a new log, longer than the old one was\n" {
+		t.Errorf("rotated: %q, want the whole new log", got)
+	}
+	// no log before the run: all of it
+	if got := readLogSince(path, nil); got != "a new log, longer than the old one was\n" {
+		t.Errorf("new: %q", got)
 	}
 }

@@ -208,6 +208,17 @@ func (c *Config) ReposDir() string { return filepath.Join(c.Root, "repos") }
 // AppsDir is where each app's state and data live.
 func (c *Config) AppsDir() string { return filepath.Join(c.Root, "apps") }
 
+// ImagesLock is the lock file of Podman's image store: builds hold it
+// shared, image removals exclusively (see release/imagelock.go). It lies
+// beside the store (not in it: the store is Podman's), so every gitship
+// instance using that store, whatever its root, takes the same lock.
+func (c *Config) ImagesLock() string {
+	if c.Podman.Storage == "" {
+		return filepath.Join(c.Root, "images.lock")
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(c.Podman.Storage)), "gitship-images.lock")
+}
+
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

@@ -79,3 +79,18 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestImagesLock(t *testing.T) {
+	c := Default()
+	if got, want := c.ImagesLock(), "/var/lib/containers/gitship-images.lock"; got != want {
+		t.Errorf("default ImagesLock = %s, want %s", got, want)
+	}
+	c.Podman.Storage = "/srv/podman/storage/"
+	if got, want := c.ImagesLock(), "/srv/podman/gitship-images.lock"; got != want {
+		t.Errorf("ImagesLock = %s, want %s", got, want)
+	}
+	c.Podman.Storage, c.Root = "", "/srv/gs"
+	if got, want := c.ImagesLock(), "/srv/gs/images.lock"; got != want {
+		t.Errorf("ImagesLock without storage = %s, want %s", got, want)
+	}
+}

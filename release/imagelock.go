@@ -3,9 +3,6 @@ package release
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-
-	"github.com/gitship/gitship/config"
 )
 
 // Podman's image store is shared by every build and every removal on the
@@ -18,20 +15,7 @@ import (
 // Lock order: an app's deploy lock first, then the image lock. Nobody
 // waits for a deploy lock while holding the image lock.
 
-// imagesLockPath is one file per image store, beside it (not in it: the
-// store is Podman's), so that every gitship instance using the store,
-// whatever its root, takes the same lock.
-func (d *Deployer) imagesLockPath() string { return ImagesLockPath(d.Config) }
-
-// ImagesLockPath is the image lock of cfg's image store; whatever else
-// removes images from that store (an operator's script, a test's cleanup)
-// can take it exclusively with FileLock.
-func ImagesLockPath(cfg *config.Config) string {
-	if cfg.Podman.Storage == "" {
-		return filepath.Join(cfg.Root, "images.lock")
-	}
-	return filepath.Join(filepath.Dir(filepath.Clean(cfg.Podman.Storage)), "gitship-images.lock")
-}
+func (d *Deployer) imagesLockPath() string { return d.Config.ImagesLock() }
 
 // lockImagesShared is taken by a build.
 func (d *Deployer) lockImagesShared(ctx context.Context, p *Progress) (func(), error) {

@@ -90,7 +90,7 @@ type instance struct {
 func imagesLock(root string) string {
 	cfg := config.Default()
 	cfg.Root = root
-	return release.ImagesLockPath(&cfg)
+	return cfg.ImagesLock()
 }
 
 // removeImages runs f under the exclusive image lock at path.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,11 +14,8 @@ import (
 // TestMain makes the test binary double as the gitship command, so the
 // scripts (and the post-receive hooks they trigger) run the code under test.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"gitship": func() {
-			os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
-		},
-	})
+	// main itself, signal handling included: Ctrl-C ends `logs -f`.
+	testscript.Main(m, map[string]func(){"gitship": main})
 }
 
 // TestScripts runs the end-to-end scripts in testdata/script: real git,

@@ -154,17 +154,27 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintf(ts.Stdout(), "%o %s\n", bits, group)
 }
 
-// cmdWaitFile waits (up to 60 s) until PATH exists.
+// cmdWaitFile waits (up to 60 s) until PATH exists and, with REGEXP,
+// until its content matches it (a background command's output file).
 //
-//	waitfile PATH
+//	waitfile PATH [REGEXP]
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitfile PATH")
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitfile PATH [REGEXP]")
 	}
 	path := ts.MkAbs(args[0])
+	var re *regexp.Regexp
+	if len(args) == 2 {
+		var err error
+		re, err = regexp.Compile("(?m)" + args[1])
+		ts.Check(err)
+	}
 	ts.Check(waitFor(60*time.Second, func() error {
-		_, err := os.Stat(path)
-		return err
+		b, err := os.ReadFile(path)
+		if err != nil || re == nil || re.Match(b) {
+			return err
+		}
+		return fmt.Errorf("%s does not match %q yet:\n%s", path, args[1], b)
 	}))
 }
 
