@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -23,45 +24,77 @@ import (
 // repository.
 //
 // The tree comes from a push, so it is not trusted: entry names are checked
-// and every write goes through an os.Root on dir, so nothing lands outside
-// it. On error dir may hold part of the tree; the caller removes it.
+// and every write goes through an os.Root, so nothing lands outside dir.
+// On error dir may hold part of the tree; the caller removes it.
 func Export(ctx context.Context, repoPath, sha, dir string) error {
-	if err := export(ctx, repoPath, sha, dir); err != nil {
-		return fmt.Errorf("export %s: %w", Short(sha), err)
-	}
-	return nil
+	_, err := ExportFrom(ctx, repoPath, sha, dir, nil)
+	return err
 }
 
-// export does the work of Export, whose caller adds the sha to errors.
-func export(ctx context.Context, repoPath, sha, dir string) error {
+// Previous is an earlier export that ExportFrom may take files from: Dir
+// holds exactly the tree Tree (a hash) as Export wrote it, and nothing
+// changes it any more. It must be a sibling of the new dir.
+type Previous struct {
+	Dir  string
+	Tree string
+}
+
+// Exported says what an export wrote.
+type Exported struct {
+	Tree   string // the tree's hash
+	Files  int    // regular files in the tree
+	Reused int    // of those, hard links to prev's unchanged copies
+}
+
+// ExportFrom is Export that hard-links every regular file whose content
+// and mode are unchanged since prev (nil: none) instead of writing it
+// again: a push that changed one file writes one file. A link that cannot
+// be made (prev damaged or gone) falls back to writing the blob, so the
+// result is the same as Export's either way.
+func ExportFrom(ctx context.Context, repoPath, sha, dir string, prev *Previous) (Exported, error) {
+	st, err := export(ctx, repoPath, sha, dir, prev)
+	if err != nil {
+		return st, fmt.Errorf("export %s: %w", Short(sha), err)
+	}
+	return st, nil
+}
+
+// export does the work of ExportFrom, whose caller adds the sha to errors.
+func export(ctx context.Context, repoPath, sha, dir string, prev *Previous) (Exported, error) {
+	var st Exported
 	if !isSHA(sha) {
-		return fmt.Errorf("%q is not a full lowercase sha", sha)
+		return st, fmt.Errorf("%q is not a full lowercase sha", sha)
 	}
 	if err := checkEmpty(dir); err != nil {
-		return err
+		return st, err
 	}
 	repo, err := git.PlainOpen(repoPath)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", repoPath, err)
+		return st, fmt.Errorf("open %s: %w", repoPath, err)
 	}
 	commit, err := repo.CommitObject(plumbing.NewHash(sha))
 	if err != nil {
-		return fmt.Errorf("commit in %s: %w", repoPath, err)
+		return st, fmt.Errorf("commit in %s: %w", repoPath, err)
 	}
 	tree, err := commit.Tree()
 	if err != nil {
-		return fmt.Errorf("tree: %w", err)
+		return st, fmt.Errorf("tree: %w", err)
 	}
-	root, err := os.OpenRoot(dir)
+	st.Tree = tree.Hash.String()
+	dir = filepath.Clean(dir)
+	// One root over dir's parent, so links from the sibling prev.Dir stay
+	// inside it too.
+	root, err := os.OpenRoot(filepath.Dir(dir))
 	if err != nil {
-		return err
+		return st, err
 	}
-	x := &exporter{repo: repo, root: root}
+	x := &exporter{repo: repo, root: root, base: filepath.Base(dir), st: &st}
+	x.usePrevious(dir, prev)
 	if err := x.tree(ctx, tree, "."); err != nil {
 		root.Close()
-		return err
+		return st, err
 	}
-	return root.Close()
+	return st, root.Close()
 }
 
 // checkEmpty insists on an existing empty directory: exporting over old
@@ -86,10 +119,44 @@ func checkEmpty(dir string) error {
 // the NUL); reading no more keeps a huge blob out of memory.
 const maxLinkTarget = 4095
 
-// exporter writes one tree's objects below root.
+// exporter writes one tree's objects into root/base.
 type exporter struct {
 	repo *git.Repository
 	root *os.Root
+	base string
+	st   *Exported
+	// prevBase is the previous export's dir in root; prevFiles its
+	// regular files by slash path: what may be linked instead of written.
+	prevBase  string
+	prevFiles map[string]object.TreeEntry
+}
+
+// at is rel (slash-separated, relative to the export) as a name in root.
+func (x *exporter) at(rel string) string { return path.Join(x.base, rel) }
+
+// usePrevious indexes prev's files when prev can serve: a sibling of dir
+// whose tree the repository still has. Anything else exports in full.
+func (x *exporter) usePrevious(dir string, prev *Previous) {
+	if prev == nil || filepath.Dir(filepath.Clean(prev.Dir)) != filepath.Dir(dir) || !plumbing.IsHash(prev.Tree) {
+		return
+	}
+	t, err := x.repo.TreeObject(plumbing.NewHash(prev.Tree))
+	if err != nil {
+		return
+	}
+	files := map[string]object.TreeEntry{}
+	w := object.NewTreeWalker(t, true, nil)
+	defer w.Close()
+	for {
+		name, e, err := w.Next()
+		if err != nil {
+			break // io.EOF, or a tree it cannot read: use what it found
+		}
+		if e.Mode == filemode.Regular || e.Mode == filemode.Deprecated || e.Mode == filemode.Executable {
+			files[name] = e
+		}
+	}
+	x.prevBase, x.prevFiles = filepath.Base(filepath.Clean(prev.Dir)), files
 }
 
 // tree writes the entries of t into the directory rel (slash-separated,
@@ -115,10 +182,17 @@ func (x *exporter) entry(ctx context.Context, e object.TreeEntry, name string) e
 	switch e.Mode {
 	case filemode.Dir:
 		return x.dir(ctx, e.Hash, name)
-	case filemode.Regular, filemode.Deprecated:
-		return x.file(e.Hash, name, 0o644)
-	case filemode.Executable:
-		return x.file(e.Hash, name, 0o755)
+	case filemode.Regular, filemode.Deprecated, filemode.Executable:
+		x.st.Files++
+		if x.link(e, name) {
+			x.st.Reused++
+			return nil
+		}
+		perm := fs.FileMode(0o644)
+		if e.Mode == filemode.Executable {
+			perm = 0o755
+		}
+		return x.file(e.Hash, name, perm)
 	case filemode.Symlink:
 		return x.symlink(e.Hash, name)
 	case filemode.Submodule:
@@ -135,13 +209,23 @@ func (x *exporter) dir(ctx context.Context, h plumbing.Hash, name string) error 
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if err := x.root.Mkdir(name, 0o755); err != nil {
+	if err := x.root.Mkdir(x.at(name), 0o755); err != nil {
 		return err
 	}
-	if err := x.root.Chmod(name, 0o755); err != nil { // undo the umask
+	if err := x.root.Chmod(x.at(name), 0o755); err != nil { // undo the umask
 		return err
 	}
 	return x.tree(ctx, sub, name)
+}
+
+// link hard-links name from the previous export if it holds the same
+// content with the same mode there; false: write it.
+func (x *exporter) link(e object.TreeEntry, name string) bool {
+	p, ok := x.prevFiles[name]
+	if !ok || p.Hash != e.Hash || (p.Mode == filemode.Executable) != (e.Mode == filemode.Executable) {
+		return false
+	}
+	return x.root.Link(path.Join(x.prevBase, name), x.at(name)) == nil
 }
 
 // file writes blob h to name with mode perm, whatever the umask.
@@ -155,7 +239,7 @@ func (x *exporter) file(h plumbing.Hash, name string, perm fs.FileMode) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer r.Close()
-	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := x.root.OpenFile(x.at(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}
@@ -189,7 +273,7 @@ func (x *exporter) symlink(h plumbing.Hash, name string) error {
 	if len(target) > maxLinkTarget {
 		return fmt.Errorf("link %s: target longer than %d bytes", name, maxLinkTarget)
 	}
-	return x.root.Symlink(string(target), name)
+	return x.root.Symlink(string(target), x.at(name))
 }
 
 // checkName rejects tree entry names that git itself refuses to check out.

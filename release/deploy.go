@@ -53,7 +53,9 @@ type Proxy interface {
 // Source resolves and exports commits of an app's repository.
 type Source interface {
 	Resolve(repo, rev string) (string, error)
-	Export(ctx context.Context, repo, sha, dir string) error
+	// Export writes the tree of sha into the empty dir, reusing the
+	// unchanged files of prev (nil: none).
+	Export(ctx context.Context, repo, sha, dir string, prev *hook.Previous) (hook.Exported, error)
 }
 
 // GitSource is the Source backed by the hook package (go-git).
@@ -63,8 +65,8 @@ type GitSource struct{}
 func (GitSource) Resolve(repo, rev string) (string, error) { return hook.Resolve(repo, rev) }
 
 // Export writes the tree of sha into dir.
-func (GitSource) Export(ctx context.Context, repo, sha, dir string) error {
-	return hook.Export(ctx, repo, sha, dir)
+func (GitSource) Export(ctx context.Context, repo, sha, dir string, prev *hook.Previous) (hook.Exported, error) {
+	return hook.ExportFrom(ctx, repo, sha, dir, prev)
 }
 
 // Deployer runs the pipeline of doc.go for one server configuration.

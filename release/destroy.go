@@ -57,6 +57,9 @@ func (d *Deployer) Destroy(ctx context.Context, app string, purgeData bool, out 
 			return fmt.Errorf("remove %s: %w", dir, err)
 		}
 	}
+	if err := d.removeContext(app); err != nil {
+		return err
+	}
 	if err := d.removeState(app, purgeData); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/hook"
 	"github.com/spf13/afero"
 )
 
@@ -60,6 +61,7 @@ type fakeSource struct {
 
 	mu       sync.Mutex
 	exported []string // dirs
+	prevs    []*hook.Previous
 }
 
 func (s *fakeSource) Resolve(repo, rev string) (string, error) {
@@ -69,22 +71,29 @@ func (s *fakeSource) Resolve(repo, rev string) (string, error) {
 	return s.sha, nil
 }
 
-func (s *fakeSource) Export(ctx context.Context, repo, sha, dir string) error {
+// Export writes the files; with a prev of the same commit (the fake's
+// tree hash is the commit's) it counts them all as reused.
+func (s *fakeSource) Export(ctx context.Context, repo, sha, dir string, prev *hook.Previous) (hook.Exported, error) {
 	s.mu.Lock()
 	s.exported = append(s.exported, dir)
+	s.prevs = append(s.prevs, prev)
 	s.mu.Unlock()
+	st := hook.Exported{Tree: sha, Files: len(s.files)}
 	if s.exportErr != nil {
-		return s.exportErr
+		return st, s.exportErr
 	}
 	for name, content := range s.files {
 		if err := s.fs.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			return err
+			return st, err
 		}
 		if err := afero.WriteFile(s.fs, filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
+			return st, err
 		}
 	}
-	return nil
+	if prev != nil && prev.Tree == sha {
+		st.Reused = st.Files
+	}
+	return st, nil
 }
 
 // fakeBuilder writes output to the build stream (not line-aligned) and

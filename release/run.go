@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -77,28 +76,31 @@ func (r *run) buildShared(ctx context.Context) error {
 
 func (r *run) build(ctx context.Context) error {
 	d := r.d
-	// Build contexts live under root, on the disk that holds the repos,
-	// not in a /tmp that may be a small tmpfs. They are on the real
-	// filesystem, not d.Fs: go-git writes them and the builder tars them.
-	tmp := filepath.Join(d.Config.Root, "tmp")
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return fmt.Errorf("build context: %w", err)
-	}
-	// "." cannot be in an app name: build-APP.* never matches another app.
-	dir, err := os.MkdirTemp(tmp, "build-"+r.app.Name+".")
+	dir, err := d.newBuildDir(r.app.Name)
 	if err != nil {
-		return fmt.Errorf("build context: %w", err)
+		return err
 	}
+	var st hook.Exported
+	exported := false
 	defer func() {
+		if exported {
+			err := d.keepContext(r.app.Name, dir, st.Tree)
+			if err == nil {
+				return
+			}
+			r.p.Fail("could not keep the build context for the next push: %v", err)
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			r.p.Fail("could not remove build context %s: %v", dir, err)
 		}
 	}()
 	done := r.p.Step("")
-	if err := d.Source.Export(ctx, d.repoPath(r.app.Name), r.rec.Commit, dir); err != nil {
+	st, err = d.Source.Export(ctx, d.repoPath(r.app.Name), r.rec.Commit, dir, d.previousContext(r.app.Name))
+	if err != nil {
 		return fmt.Errorf("export %s: %w", hook.Short(r.rec.Commit), err)
 	}
-	done(fmt.Sprintf("Exported %s", hook.Short(r.rec.Commit)))
+	exported = true
+	done(exportedLine(r.rec.Commit, st))
 	file, err := buildFile(dir, r.rec.Settings.Dockerfile)
 	if errors.Is(err, hook.ErrNoDockerfile) {
 		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))
