@@ -8,6 +8,7 @@ require (
 	github.com/containers/common v0.57.4
 	github.com/containers/podman/v4 v4.9.4
 	github.com/go-git/go-git/v5 v5.16.4
+	github.com/google/go-containerregistry v0.16.1
 	github.com/moby/buildkit v0.16.0
 	github.com/nginxinc/nginx-go-crossplane v0.4.1
 	github.com/opencontainers/runtime-spec v1.2.0
@@ -110,7 +111,6 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
-	github.com/google/go-containerregistry v0.16.1 // indirect
 	github.com/google/go-intervals v0.0.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/mux v1.8.1 // indirect

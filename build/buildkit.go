@@ -25,6 +25,11 @@ const answerTimeout = 3 * time.Second
 type BuildKit struct {
 	Address string // e.g. unix:///run/buildkit/buildkitd.sock
 	Podman  string // Podman API URI, where the image is loaded
+
+	// noRelay moves every image with the load path (tests of that path).
+	noRelay bool
+	// known, if set, replaces knownLayers (tests of the fallback).
+	known func(pctx context.Context, repo string) func(digest string) bool
 }
 
 // Name says which builder this is, for the push output.
@@ -44,6 +49,11 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 	if err != nil {
 		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", b.Podman, err)
 	}
+	if !b.noRelay {
+		if img, done, err := b.buildThroughRelay(ctx, c, pctx, req, out); done {
+			return img, err
+		}
+	}
 	opt, err := solveOpt(req)
 	if err != nil {
 		return Image{}, fmt.Errorf("build %s: %w", req.Tag, err)
@@ -55,7 +65,7 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 		Output: ld.open,
 	}}
 
-	solveErr := solve(ctx, c, opt, out)
+	_, solveErr := solve(ctx, c, opt, out)
 	res, loadErr := ld.wait(solveErr)
 	switch {
 	case loadErr != nil:
@@ -163,13 +173,14 @@ func frontendAttrs(req Request) map[string]string {
 }
 
 // solve runs the build and renders its status channel to out until BuildKit
-// closes it. The display drains the channel even after a cancel so that the
-// failing step's output is never cut short. Warnings (Dockerfile checks)
-// are already in the plain output, as "#N WARN: ..." lines.
-func solve(ctx context.Context, c *client.Client, opt client.SolveOpt, out io.Writer) error {
+// closes it, and returns what the exporter reported. The display drains
+// the channel even after a cancel so that the failing step's output is
+// never cut short. Warnings (Dockerfile checks) are already in the plain
+// output, as "#N WARN: ..." lines.
+func solve(ctx context.Context, c *client.Client, opt client.SolveOpt, out io.Writer) (map[string]string, error) {
 	disp, err := progressui.NewDisplay(out, progressui.PlainMode)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ch := make(chan *client.SolveStatus)
 	shown := make(chan error, 1)
@@ -177,12 +188,15 @@ func solve(ctx context.Context, c *client.Client, opt client.SolveOpt, out io.Wr
 		_, err := disp.UpdateFrom(context.WithoutCancel(ctx), ch)
 		shown <- err
 	}()
-	_, solveErr := c.Solve(ctx, nil, opt, ch) // closes ch
+	res, solveErr := c.Solve(ctx, nil, opt, ch) // closes ch
 	dispErr := <-shown
 	if solveErr != nil {
-		return solveErr
+		return nil, solveErr
 	}
-	return dispErr
+	if dispErr != nil {
+		return nil, dispErr
+	}
+	return res.ExporterResponse, nil
 }
 
 var grpcPrefix = regexp.MustCompile(`^(rpc error: code = \w+ desc = )+`)

@@ -33,7 +33,8 @@ func TestBuildKitReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	b := &BuildKit{Address: startBuildkitd(t, dir), Podman: startPodmanService(t, dir)}
+	// the subtests up to the relay's test the load path
+	b := &BuildKit{Address: startBuildkitd(t, dir), Podman: startPodmanService(t, dir), noRelay: true}
 	pctx, err := bindings.NewConnection(ctx, b.Podman)
 	if err != nil {
 		t.Fatal(err)
@@ -216,9 +217,95 @@ RUN ["/bin/busybox", "sh", "-c", "echo boom-from-the-app; exit 3"]
 		}
 	})
 
+	testRelay(t, b, pctx, filepath.Join(dir, "relayed"), repo+"-relay", build)
+
 	if err := Available(ctx, b.Address); err != nil {
 		t.Errorf("Available on the running buildkitd: %v", err)
 	}
+}
+
+type buildFunc func(t *testing.T, req Request) (Image, string, time.Duration, error)
+
+// testRelay moves images through the relay registry: only what Podman
+// lacks travels, and a relay that fails falls back to the load path.
+func testRelay(t *testing.T, b *BuildKit, pctx context.Context, app, repo string, build buildFunc) {
+	b.noRelay = false
+	defer func() { b.noRelay, b.known = true, nil }()
+	writeFiles(t, app, map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\nCOPY last.txt /last.txt\n",
+		"hello.txt":  repo + " hello\n",
+		"last.txt":   repo + " one\n",
+	})
+	req := Request{ContextDir: app, Dockerfile: "Dockerfile", Tag: repo + ":r1", Labels: map[string]string{"gitship.test": "relay"}}
+	moved := func(sent, skipped int) *regexp.Regexp {
+		return regexp.MustCompile(fmt.Sprintf(`(?m)^Loaded into podman in [0-9.]+s through a loopback registry \(%d blobs sent, %d layers podman had were not\)$`, sent, skipped))
+	}
+	check := func(t *testing.T, img Image) {
+		t.Helper()
+		got, err := images.GetImage(pctx, img.Tag, nil)
+		if err != nil || got.ID != img.ID || got.Config.Labels["gitship.test"] != "relay" {
+			t.Fatalf("podman's %s: %+v, %v; want %s labelled", img.Tag, got, err, img.ID)
+		}
+		for _, n := range append(got.RepoTags, got.RepoDigests...) {
+			if strings.HasPrefix(n, "127.0.0.1:") {
+				t.Errorf("the relay's name %s stayed on the image", n)
+			}
+		}
+	}
+	var first Image
+	t.Run("relay: a first build sends both layers and the config", func(t *testing.T) {
+		img, out, _, err := build(t, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !moved(3, 0).MatchString(out) {
+			t.Error("want 3 blobs sent, none skipped")
+		}
+		check(t, img)
+		first = img
+	})
+	t.Run("relay: an unchanged rebuild sends the config only", func(t *testing.T) {
+		req.Tag = repo + ":r2"
+		img, out, _, err := build(t, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !moved(1, 2).MatchString(out) || img.ID != first.ID {
+			t.Errorf("want the same image %s with only its config sent; got %s", first.ID, img.ID)
+		}
+		check(t, img)
+	})
+	t.Run("relay: one changed layer is the one layer sent", func(t *testing.T) {
+		writeFiles(t, app, map[string]string{"last.txt": repo + " two\n"})
+		req.Tag = repo + ":r3"
+		img, out, _, err := build(t, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !moved(2, 1).MatchString(out) || img.ID == first.ID {
+			t.Error("want a new image with one layer and its config sent")
+		}
+		check(t, img)
+	})
+	t.Run("relay: a layer claimed but missing falls back to the load", func(t *testing.T) {
+		// every layer "known": BuildKit sends none, Podman's pull misses
+		// the new one, the build loads the archive instead
+		b.known = func(context.Context, string) func(string) bool { return func(string) bool { return true } }
+		writeFiles(t, app, map[string]string{"last.txt": repo + " three\n"})
+		req.Tag = repo + ":r4"
+		img, out, _, err := build(t, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "Podman's pull from the relay registry failed") ||
+			!regexp.MustCompile(`(?m)^Loaded into podman in [0-9.]+s$`).MatchString(out) {
+			t.Error("want the pull to fail and the load to take over")
+		}
+		check(t, img)
+		if _, err := os.Stat(app + ".blobs"); !os.IsNotExist(err) {
+			t.Errorf("the relay's blob dir stayed: %v", err)
+		}
+	})
 }
 
 var stepLine = regexp.MustCompile(`(?m)^#(\d+) (\[[^\]]*\d+/\d+\] .*)$`)
