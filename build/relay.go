@@ -38,12 +38,12 @@ type relay struct {
 	// user cannot address (or overwrite) what BuildKit pushes, and the
 	// catalog that would list it is not served.
 	secret string
-	srv   *http.Server
-	dir   string                   // blobs BuildKit did send
-	known func(digest string) bool // "sha256:..." is a layer Podman has
-	sent  atomic.Int32    // blobs BuildKit sent (configs included)
-	mu    sync.Mutex
-	skips int // layers BuildKit did not send
+	srv    *http.Server
+	dir    string                   // blobs BuildKit did send
+	known  func(digest string) bool // "sha256:..." is a layer Podman has
+	sent   atomic.Int32             // blobs BuildKit sent (configs included)
+	mu     sync.Mutex
+	skips  int // layers BuildKit did not send
 }
 
 // startRelay serves a registry on a free loopback port, keeping the blobs
