@@ -58,3 +58,43 @@ func (c *Client) RemoveImage(ctx context.Context, name string) (deleted bool, er
 	}
 	return rep != nil && len(rep.Deleted) > 0, nil
 }
+
+// PruneDangling removes the images carrying all labels that have neither
+// a name nor a child: what a failed build leaves (its last successful
+// steps) and what remains of a chain whose image was removed. It is
+// Podman's own image prune, which never forces. With dryRun it only
+// counts them.
+func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, dryRun bool) (n int, size int64, err error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	filters := labelFilter(labels)
+	if dryRun {
+		filters["dangling"] = []string{"true"}
+		list, err := images.List(cctx, new(images.ListOptions).WithAll(true).WithFilters(filters))
+		if err != nil {
+			return 0, 0, fmt.Errorf("list dangling images: %w", err)
+		}
+		for _, l := range list {
+			n, size = n+1, size+l.Size
+		}
+		return n, size, nil
+	}
+	reps, err := images.Prune(cctx, new(images.PruneOptions).WithAll(false).WithFilters(filters))
+	if err != nil {
+		return 0, 0, fmt.Errorf("prune dangling images: %w", err)
+	}
+	var errs []error
+	for _, r := range reps {
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("%.12s: %w", r.Id, r.Err))
+			continue
+		}
+		n, size = n+1, size+int64(r.Size)
+	}
+	if len(errs) > 0 {
+		return n, size, fmt.Errorf("prune dangling images: %w", errors.Join(errs...))
+	}
+	return n, size, nil
+}

@@ -18,6 +18,9 @@ import (
 type ImagePruner interface {
 	Images(ctx context.Context, labels map[string]string) ([]container.Image, error)
 	RemoveImage(ctx context.Context, name string) (deleted bool, err error)
+	// PruneDangling removes (dryRun: counts) the images with labels that
+	// have no name and no child: build leftovers.
+	PruneDangling(ctx context.Context, labels map[string]string, dryRun bool) (n int, size int64, err error)
 }
 
 // keepSet is what prune must leave alone of one app: image name or
@@ -128,6 +131,10 @@ func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dr
 			errs = append(errs, err)
 		}
 	}
+	if err := d.pruneDangling(ctx, ip, own, p, &t); err != nil {
+		p.Fail("%v", err)
+		errs = append(errs, err)
+	}
 	p.Say("%s", t.summary())
 	return errors.Join(errs...)
 }
@@ -135,6 +142,7 @@ func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dr
 type pruneTotal struct {
 	dryRun           bool
 	images, untagged int
+	dangling         int
 	containers       int
 	freed            int64
 }
@@ -145,6 +153,9 @@ func (t pruneTotal) summary() string {
 		verb = "Would remove"
 	}
 	s := fmt.Sprintf("%s %d images and %d containers, freeing %s", verb, t.images, t.containers, size(t.freed))
+	if t.dangling > 0 {
+		s = fmt.Sprintf("%s %d images, %d build leftovers and %d containers, freeing %s", verb, t.images, t.dangling, t.containers, size(t.freed))
+	}
 	if t.untagged > 0 {
 		s += fmt.Sprintf(" (%d more images only lost gitship's name: other names keep them)", t.untagged)
 	}
@@ -152,6 +163,25 @@ func (t pruneTotal) summary() string {
 		s += " (dry run)"
 	}
 	return s
+}
+
+// pruneDangling removes the instance's build leftovers (images with its
+// root label, no name, no child) under the exclusive image lock.
+func (d *Deployer) pruneDangling(ctx context.Context, ip ImagePruner, own map[string]string, p *Progress, t *pruneTotal) error {
+	if !t.dryRun {
+		unlock, err := d.lockImagesExclusive(ctx, p)
+		if err != nil {
+			return fmt.Errorf("prune build leftovers: %w", err)
+		}
+		defer unlock()
+	}
+	n, freed, err := ip.PruneDangling(ctx, own, t.dryRun)
+	t.dangling += n
+	t.freed += freed
+	if n > 0 {
+		p.Info("%s %d build leftovers (unnamed images, %s)", removed(t.dryRun), n, size(freed))
+	}
+	return err
 }
 
 // pruneJob is one app to prune: keep < 0 means its keep setting; locked

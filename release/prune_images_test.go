@@ -48,11 +48,46 @@ func (f *fakePruner) RemoveImage(ctx context.Context, name string) (bool, error)
 		for j, n := range im.Names {
 			if n == name {
 				f.images[i].Names = append(append([]string(nil), im.Names[:j]...), im.Names[j+1:]...)
-				return len(f.images[i].Names) == 0, nil
+				if len(f.images[i].Names) > 0 {
+					return false, nil
+				}
+				f.images = append(f.images[:i], f.images[i+1:]...)
+				return true, nil
 			}
 		}
 	}
 	return false, fmt.Errorf("remove image %s: image not known", name)
+}
+
+// PruneDangling drops the images without names that carry labels.
+func (f *fakePruner) PruneDangling(ctx context.Context, labels map[string]string, dryRun bool) (int, int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, size := 0, int64(0)
+	var keep []container.Image
+	for _, im := range f.images {
+		if len(im.Names) == 0 && hasLabels(im.Labels, labels) {
+			n, size = n+1, size+im.Size
+			if !dryRun {
+				f.removed = append(f.removed, im.ID)
+				continue
+			}
+		}
+		keep = append(keep, im)
+	}
+	f.images = keep
+	return n, size, nil
+}
+
+func (f *fakePruner) ids() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, im := range f.images {
+		out = append(out, im.ID)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (f *fakePruner) names() []string {
@@ -199,6 +234,9 @@ func TestPruneImages(t *testing.T) {
 				// another instance on the same host, and not gitship at all
 				{ID: "o1", Names: []string{"localhost/gitship/demo:999999999999"}, Size: 6e6, Labels: label("demo", otherRoot)},
 				{ID: "x1", Names: []string{"docker.io/library/alpine:3"}, Size: 7e6},
+				// build leftovers: this instance's go, another's stay
+				{ID: "d1", Size: 8e6, Labels: label("demo", root)},
+				{ID: "d2", Size: 9e6, Labels: label("demo", otherRoot)},
 			}}
 			rt := &pruneRuntime{fakeRuntime: e.rt, states: []container.State{
 				{Name: "gitship-demo-v4", Status: "running", Running: true, Labels: label("demo", root)},
@@ -241,8 +279,13 @@ func TestPruneImages(t *testing.T) {
 			if dry {
 				verb = "Would remove"
 			}
-			// i1 and gone's image are deleted; i2 only loses its gitship name.
-			wantSummary := verb + " 2 images and 1 containers, freeing 6.0 MB (1 more images only lost gitship's name"
+			if got := fmt.Sprint(ip.ids()); got != fmt.Sprint(map[bool][]string{false: {"d2", "i2", "i3", "i4", "o1", "x1"},
+				true: {"d1", "d2", "g1", "i1", "i2", "i3", "i4", "o1", "x1"}}[dry]) {
+				t.Errorf("images left: %s", got)
+			}
+			// i1 and gone's image are deleted; i2 only loses its gitship name;
+			// d1 is a build leftover.
+			wantSummary := verb + " 2 images, 1 build leftovers and 1 containers, freeing 14.0 MB (1 more images only lost gitship's name"
 			if !strings.Contains(out.String(), wantSummary) {
 				t.Errorf("output lacks %q:\n%s", wantSummary, out.String())
 			}

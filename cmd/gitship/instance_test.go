@@ -192,14 +192,16 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 		// progress would take that build's working container with it.
 		// By name, not id: an image with two tags refuses removal by id.
 		names := podman(url, "images", "--filter", label, "--filter", "dangling=false", "--format", "{{.Repository}}:{{.Tag}}")
-		if names != "" {
-			err := removeImages(lock, func() error {
+		err := removeImages(lock, func() error {
+			if names != "" {
 				podman(url, append([]string{"rmi"}, strings.Fields(names)...)...)
-				return nil
-			})
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "warning: images of %s left behind: %v\n", root, err)
 			}
+			// and the build leftovers, as `gitship prune` does
+			podman(url, "image", "prune", "-f", "--filter", label)
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "warning: images of %s left behind: %v\n", root, err)
 		}
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		cmd.Wait()
