@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/containers/podman/v4/pkg/bindings/images"
@@ -61,40 +62,64 @@ func (c *Client) RemoveImage(ctx context.Context, name string) (deleted bool, er
 
 // PruneDangling removes the images carrying all labels that have neither
 // a name nor a child: what a failed build leaves (its last successful
-// steps) and what remains of a chain whose image was removed. It is
-// Podman's own image prune, which never forces. With dryRun it only
-// counts them.
+// steps) and what remains of a chain whose image was removed. Each goes
+// by ID and never by force; one a container uses stays. Removing one can
+// leave its parent dangling, so it goes round until nothing more goes.
+// With dryRun it only counts the first round.
+//
+// Not Podman's image prune: through the API (4.3) its label filter
+// matches on the key alone, and would take other instances' images.
 func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, dryRun bool) (n int, size int64, err error) {
 	cctx, err := c.conn(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	filters := labelFilter(labels)
-	if dryRun {
-		filters["dangling"] = []string{"true"}
-		list, err := images.List(cctx, new(images.ListOptions).WithAll(true).WithFilters(filters))
-		if err != nil {
-			return 0, 0, fmt.Errorf("list dangling images: %w", err)
-		}
-		for _, l := range list {
-			n, size = n+1, size+l.Size
-		}
-		return n, size, nil
-	}
-	reps, err := images.Prune(cctx, new(images.PruneOptions).WithAll(false).WithFilters(filters))
-	if err != nil {
-		return 0, 0, fmt.Errorf("prune dangling images: %w", err)
-	}
 	var errs []error
-	for _, r := range reps {
-		if r.Err != nil {
-			errs = append(errs, fmt.Errorf("%.12s: %w", r.Id, r.Err))
-			continue
+	for round := 0; round < 20; round++ {
+		list, err := images.List(cctx, new(images.ListOptions).WithAll(true).WithFilters(map[string][]string{"dangling": {"true"}}))
+		if err != nil {
+			return n, size, fmt.Errorf("list dangling images: %w", err)
 		}
-		n, size = n+1, size+int64(r.Size)
+		gone := 0
+		for _, l := range list {
+			if len(l.Names) > 0 || !hasLabels(l.Labels, labels) {
+				continue
+			}
+			if dryRun {
+				n, size = n+1, size+l.Size
+				continue
+			}
+			if _, rerrs := images.Remove(cctx, []string{l.ID}, new(images.RemoveOptions).WithForce(false)); len(rerrs) > 0 {
+				if err := errors.Join(rerrs...); !inUse(err) {
+					errs = append(errs, fmt.Errorf("%.12s: %w", l.ID, err))
+				}
+				continue
+			}
+			n, size, gone = n+1, size+l.Size, gone+1
+		}
+		if dryRun || gone == 0 {
+			break
+		}
 	}
 	if len(errs) > 0 {
-		return n, size, fmt.Errorf("prune dangling images: %w", errors.Join(errs...))
+		return n, size, fmt.Errorf("remove build leftovers: %w", errors.Join(errs...))
 	}
 	return n, size, nil
+}
+
+// hasLabels says whether have holds every label of want, value and all.
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// inUse is Podman refusing to remove an image a container or a child
+// image needs: not a failure of the prune, the image just stays.
+func inUse(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "in use") || strings.Contains(msg, "child")
 }
