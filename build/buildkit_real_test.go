@@ -270,8 +270,9 @@ func testRelay(t *testing.T, b *BuildKit, pctx context.Context, app, repo string
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !moved(1, 2).MatchString(out) || img.ID != first.ID {
-			t.Errorf("want the same image %s with only its config sent; got %s", first.ID, img.ID)
+		tagOnly := regexp.MustCompile(`(?m)^Loaded into podman in [0-9.]+s through a loopback registry \(1 blobs sent, 2 layers podman had were not; podman had image ` + first.ID[:12] + `: tagged only\)$`)
+		if !tagOnly.MatchString(out) || img.ID != first.ID {
+			t.Errorf("want the same image %s with only its config sent, and tagged only; got %s", first.ID, img.ID)
 		}
 		check(t, img)
 	})

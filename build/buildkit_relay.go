@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containers/podman/v4/pkg/bindings/images"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 )
@@ -64,13 +65,24 @@ func (b *BuildKit) buildThroughRelay(ctx context.Context, c *client.Client, pctx
 		return Image{}, false, nil
 	}
 	start := time.Now()
+	skipped, sent := rl.stats()
+	how := fmt.Sprintf("through a loopback registry (%d blobs sent, %d layers podman had were not", sent, skipped)
+	// An unchanged rebuild: Podman has the image (its ID is the config
+	// digest), so it only gets the tag, as on the load path.
+	id := strings.TrimPrefix(config, "sha256:")
+	if has, err := images.Exists(pctx, id, nil); err == nil && has {
+		img, err = tagged(pctx, req.Tag, &loaded{id: id})
+		if err != nil {
+			return Image{}, true, fmt.Errorf("build %s: %w", req.Tag, err)
+		}
+		fmt.Fprintf(out, "Loaded into podman in %.2fs %s; podman had image %.12s: tagged only)\n", time.Since(start).Seconds(), how, id)
+		return img, true, nil
+	}
 	img, err = pullFromRelay(pctx, ref, req.Tag, config)
 	if err != nil {
 		fmt.Fprintf(out, "Podman's pull from the relay registry failed (%s): loading the image instead\n", cleanBuildKitError(err))
 		return Image{}, false, nil
 	}
-	skipped, sent := rl.stats()
-	fmt.Fprintf(out, "Loaded into podman in %.2fs through a loopback registry (%d blobs sent, %d layers podman had were not)\n",
-		time.Since(start).Seconds(), sent, skipped)
+	fmt.Fprintf(out, "Loaded into podman in %.2fs %s)\n", time.Since(start).Seconds(), how)
 	return img, true, nil
 }
