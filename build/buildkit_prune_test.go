@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitship/gitship/internal/testenv"
 )
 
 func TestPruneCacheNegativeBudget(t *testing.T) {
@@ -35,10 +36,7 @@ func TestPruneCacheNoDaemon(t *testing.T) {
 // do not require removing anything. The images land in the host's Podman
 // store, so they are named after the run and removed by tag at the end.
 func TestPruneCacheReal(t *testing.T) {
-	for _, tool := range []string{"buildkitd", "podman", "runc"} {
-		_, err := exec.LookPath(tool)
-		require(t, tool, err)
-	}
+	testenv.Need(t, "scripts/lib.sh: install_buildkitd, install_packages", "buildkitd", "podman", "runc")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()

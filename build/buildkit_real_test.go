@@ -17,19 +17,16 @@ import (
 	"github.com/containers/podman/v4/pkg/bindings"
 	"github.com/containers/podman/v4/pkg/bindings/images"
 	"github.com/gitship/gitship/config"
+
+	"github.com/gitship/gitship/internal/testenv"
 )
 
 // TestBuildKitReal builds through a buildkitd and a Podman service of its
 // own, both under t.TempDir(); the image store is the host's, so every
 // image is named after the test run and removed by tag at the end.
 func TestBuildKitReal(t *testing.T) {
-	for _, tool := range []string{"buildkitd", "podman", "runc"} {
-		_, err := exec.LookPath(tool)
-		require(t, tool, err)
-	}
 	// RUN steps need a static shell: Debian's busybox-static.
-	_, err := os.Stat("/bin/busybox")
-	require(t, "/bin/busybox", err)
+	testenv.Need(t, "scripts/lib.sh: install_buildkitd, install_packages", "buildkitd", "podman", "runc", "/bin/busybox")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -321,18 +318,6 @@ func stepStates(out string) map[string]bool {
 	return states
 }
 
-// require skips without what the test needs, unless GITSHIP_E2E=1 demands it.
-func require(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("GITSHIP_E2E") == "1" {
-		t.Fatalf("GITSHIP_E2E=1 but %s is missing: %v (scripts/lib.sh: install_buildkitd, install_packages)", what, err)
-	}
-	t.Skipf("%s is missing: %v; set GITSHIP_E2E=1 to make this fatal", what, err)
-}
-
 // startBuildkitd runs a buildkitd with a private root and socket until the
 // test ends and returns its address.
 func startBuildkitd(t *testing.T, dir string) string {
@@ -395,16 +380,8 @@ func start(t *testing.T, logPath string, argv ...string) {
 // waitFor polls try until it succeeds or max passes, failing with the last error.
 func waitFor(t *testing.T, max time.Duration, try func() error) {
 	t.Helper()
-	deadline := time.Now().Add(max)
-	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
-		err := try()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", max, err)
-		}
-		time.Sleep(delay)
+	if err := testenv.Poll(max, try); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -5,11 +5,9 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/internal/pebble"
+	"github.com/gitship/gitship/internal/testenv"
 )
 
 // TestPebble runs the real certbot against Pebble, a private ACME server,
@@ -31,7 +30,7 @@ import (
 // in the certificate's renewal/NAME.conf, as an operator could: certbot
 // then finds it due on its own. Client has no test-only knob.
 func TestPebble(t *testing.T) {
-	requireTools(t, "certbot", "pebble", "pebble-challtestsrv")
+	testenv.Need(t, "apt-get install certbot pebble", "certbot", "pebble", "pebble-challtestsrv")
 	dir := t.TempDir()
 	webroot := filepath.Join(dir, "acme")
 	nginx := &challengeServer{webroot: webroot, refused: map[string]bool{}}
@@ -228,24 +227,4 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
-}
-
-// requireTools skips the test naming the missing tools, or fails it in CI
-// (GITSHIP_E2E=1) where they must be installed.
-func requireTools(t *testing.T, tools ...string) {
-	t.Helper()
-	var missing []string
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := fmt.Sprintf("needs %s on PATH (apt-get install certbot pebble)", strings.Join(missing, ", "))
-	if os.Getenv("GITSHIP_E2E") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }

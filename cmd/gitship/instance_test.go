@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/internal/testenv"
 	"github.com/gitship/gitship/release"
 	"github.com/gitship/gitship/scripts/load"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -36,7 +37,7 @@ func setupInstance(e *testscript.Env, sample string) error {
 	if err := startPodman(e, sock, root, imagesLock(root)); err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func setupInstance(e *testscript.Env, sample string) error {
 	if err := startNginx(e, ngx, port); err != nil {
 		return err
 	}
-	tlsPort, err := freePort()
+	tlsPort, err := testenv.FreePort()
 	if err != nil {
 		return err
 	}
@@ -150,15 +151,6 @@ authorized_keys = %q
 		filepath.Join(work, "ssh", "authorized_keys"))
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startPodman starts `podman system service` on sock and, at the end of the
 // script, removes every container and image of this instance, then stops it.
 func startPodman(e *testscript.Env, sock, root, lock string) error {
@@ -211,7 +203,7 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 		cmd.Wait()
 		logf.Close()
 	})
-	return waitFor(20*time.Second, func() error { return ping(sock) })
+	return testenv.Poll(20*time.Second, func() error { return ping(sock) })
 }
 
 // podman runs the podman CLI against the instance's service (cleanup only).
@@ -253,7 +245,7 @@ func startNginx(e *testscript.Env, dir string, port int) error {
 	e.Defer(func() {
 		exec.Command("nginx", "-p", dir, "-c", conf, "-s", "stop").Run()
 	})
-	return waitFor(10*time.Second, func() error {
+	return testenv.Poll(10*time.Second, func() error {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			c.Close()
@@ -282,23 +274,4 @@ http {
     include %[1]s/conf.d/*.conf;
 }
 `, dir, port)
-}
-
-// waitFor polls try until it succeeds or max passes, returning the last error.
-func waitFor(max time.Duration, try func() error) error {
-	deadline := time.Now().Add(max)
-	delay := 10 * time.Millisecond
-	for {
-		err := try()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s: %w", max, err)
-		}
-		time.Sleep(delay)
-		if delay < 200*time.Millisecond {
-			delay *= 2
-		}
-	}
 }

@@ -4,17 +4,15 @@ package main
 // started per script.
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gitship/gitship/internal/pebble"
+	"github.com/gitship/gitship/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -42,19 +40,7 @@ func startPebbleIn(dir string, httpPort int, deferFn func(func())) (*pebbleEnv, 
 // certificate from it through a stand-in for nginx, and the certificate
 // verifies against the issuing root startPebble saved.
 func TestPebbleHelper(t *testing.T) {
-	var missing []string
-	for _, tool := range []string{"certbot", "pebble", "pebble-challtestsrv", "openssl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) > 0 {
-		msg := fmt.Sprintf("needs %s on PATH", strings.Join(missing, ", "))
-		if os.Getenv("GITSHIP_E2E") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	testenv.Need(t, "apt-get install certbot pebble openssl", "certbot", "pebble", "pebble-challtestsrv", "openssl")
 	dir := t.TempDir()
 	script := filepath.Join(dir, "pebble.txtar")
 	if err := os.WriteFile(script, []byte(pebbleHelperScript), 0o644); err != nil {

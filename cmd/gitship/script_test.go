@@ -1,13 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/gitship/gitship/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -21,7 +20,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end scripts in testdata/script: real git,
 // a real Podman API service and a real nginx, started per script.
 func TestScripts(t *testing.T) {
-	requireTools(t, "git", "podman", "nginx", "runc", "go", "buildkitd", "certbot", "pebble", "pebble-challtestsrv", "ssh", "ssh-keygen")
+	testenv.Need(t, "scripts/test installs them", "git", "podman", "nginx", "runc", "go", "buildkitd", "certbot", "pebble", "pebble-challtestsrv", "ssh", "ssh-keygen")
 	sample := buildSample(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
@@ -48,26 +47,6 @@ func TestScripts(t *testing.T) {
 			"sshd":      cmdSSHD,
 		},
 	})
-}
-
-// requireTools fails (in CI, GITSHIP_E2E=1) or skips (elsewhere) when a
-// component the end-to-end tier drives is missing, naming it.
-func requireTools(t *testing.T, tools ...string) {
-	t.Helper()
-	var missing []string
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := fmt.Sprintf("end-to-end tests need %s on PATH (scripts/test installs them)", strings.Join(missing, ", "))
-	if os.Getenv("GITSHIP_E2E") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 // buildSample builds the sample app as a static binary, once per run.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/build"
+	"github.com/gitship/gitship/internal/testenv"
 	"github.com/gitship/gitship/scripts/load"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -61,7 +62,7 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	var err error
 	if wait {
-		err = waitFor(30*time.Second, try)
+		err = testenv.Poll(30*time.Second, try)
 	} else {
 		err = try()
 	}
@@ -169,7 +170,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		re, err = regexp.Compile("(?m)" + args[1])
 		ts.Check(err)
 	}
-	ts.Check(waitFor(60*time.Second, func() error {
+	ts.Check(testenv.Poll(60*time.Second, func() error {
 		b, err := os.ReadFile(path)
 		if err != nil || re == nil || re.Match(b) {
 			return err
@@ -188,7 +189,7 @@ func cmdWaitCount(ts *testscript.TestScript, neg bool, args []string) {
 	want, err := strconv.Atoi(args[2])
 	ts.Check(err)
 	dir := ts.MkAbs(args[0])
-	ts.Check(waitFor(60*time.Second, func() error {
+	ts.Check(testenv.Poll(60*time.Second, func() error {
 		matches, err := filepath.Glob(filepath.Join(dir, "*"+args[1]))
 		if err != nil {
 			return err
@@ -213,7 +214,7 @@ func cmdKillPid(ts *testscript.TestScript, neg bool, args []string) {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	ts.Check(err)
 	ts.Check(syscall.Kill(pid, syscall.SIGKILL))
-	ts.Check(waitFor(10*time.Second, func() error {
+	ts.Check(testenv.Poll(10*time.Second, func() error {
 		if err := syscall.Kill(pid, 0); err == nil {
 			return fmt.Errorf("process %d still exists", pid)
 		}
@@ -307,7 +308,7 @@ func cmdBuildkitd(ts *testscript.TestScript, neg bool, args []string) {
 		cmd.Wait()
 		logf.Close()
 	})
-	ts.Check(waitFor(20*time.Second, func() error {
+	ts.Check(testenv.Poll(20*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		return build.Available(ctx, addr)

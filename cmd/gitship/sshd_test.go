@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/gitship/gitship/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -112,7 +113,7 @@ func startSSHD(dir, authorizedKeys string, deferFn func(func())) (*sshdEnv, erro
 	// The port is free when picked but another process may take it before
 	// sshd binds; pick again then.
 	for attempt := 1; ; attempt++ {
-		if port, err = sshdFreePort(); err != nil {
+		if port, err = testenv.FreePort(); err != nil {
 			return fail(err)
 		}
 		if err := os.WriteFile(conf, []byte(sshdConfig(dir, hostKey, authorizedKeys, port)), 0o644); err != nil {
@@ -223,15 +224,6 @@ func sshShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func sshdFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // errSSHDExited marks sshd gone before its port opened (no point waiting).
 type errSSHDExited struct{ err error }
 
@@ -319,25 +311,10 @@ func (p *sshdProc) stop() {
 // TestSSHDHelper checks startSSHD: a key with a forced command and
 // `restrict` logs in, and gets that command, not a shell.
 func TestSSHDHelper(t *testing.T) {
-	var missing []string
-	if _, err := os.Stat(sshdBinary); err != nil {
-		missing = append(missing, sshdBinary)
-	}
-	for _, tool := range []string{"ssh", "ssh-keygen"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) > 0 {
-		msg := fmt.Sprintf("sshd helper needs %s (apt-get install openssh-server openssh-client)", strings.Join(missing, ", "))
-		if os.Getenv("GITSHIP_E2E") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	testenv.Need(t, "apt-get install openssh-server openssh-client", sshdBinary, "ssh", "ssh-keygen")
 	if os.Geteuid() != 0 {
 		msg := "sshd helper logs in as root: run as root"
-		if os.Getenv("GITSHIP_E2E") != "" {
+		if testenv.E2E() {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

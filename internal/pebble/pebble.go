@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gitship/gitship/internal/testenv"
 )
 
 // Env is a running private ACME server (Pebble + pebble-challtestsrv as
@@ -66,7 +68,7 @@ func Start(dir string, httpPort int, deferFn func(func())) (*Env, error) {
 	if err := writeServerCert(certPath, keyPath); err != nil {
 		return nil, fmt.Errorf("start pebble: TLS certificate: %w", err)
 	}
-	ports, err := freePorts(5)
+	ports, err := testenv.FreePorts(5)
 	if err != nil {
 		return nil, fmt.Errorf("start pebble: %w", err)
 	}
@@ -107,7 +109,7 @@ func Start(dir string, httpPort int, deferFn func(func())) (*Env, error) {
 		DNS:       dnsAddr,
 	}
 	var root []byte
-	err = waitUntil(time.Now().Add(30*time.Second), func() error {
+	err = testenv.Poll(30*time.Second, func() error {
 		if err := chall.exited(); err != nil {
 			return err
 		}
@@ -205,24 +207,6 @@ func resolves(addr string) error {
 	return nil
 }
 
-// waitUntil retries try, backing off, until it succeeds or deadline
-// passes; then it returns try's last error.
-func waitUntil(deadline time.Time, try func() error) error {
-	wait := 20 * time.Millisecond
-	for {
-		err := try()
-		if err == nil {
-			return nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return err
-		}
-		<-time.After(min(wait, left))
-		wait = min(2*wait, 500*time.Millisecond)
-	}
-}
-
 // proc is a background process, its output in a log file.
 type proc struct {
 	name string
@@ -286,21 +270,6 @@ func (p *proc) stop() {
 	// error is "already exited", which <-p.done confirms either way.
 	_ = p.cmd.Process.Kill()
 	<-p.done
-}
-
-// freePorts returns n distinct loopback TCP ports that were free a
-// moment ago (held open together, so none repeats).
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // writeServerCert writes a self-signed certificate for localhost and
