@@ -160,6 +160,9 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 	}
 	cmd := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// conmon inherits the working directory and writes a file "oom"
+	// there when a container is killed at its memory limit (limits.txtar)
+	cmd.Dir = filepath.Dir(sock)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
