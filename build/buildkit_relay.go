@@ -45,6 +45,9 @@ func (b *BuildKit) buildThroughRelay(ctx context.Context, c *client.Client, pctx
 		Type: client.ExporterImage,
 		Attrs: map[string]string{
 			"name": ref, "push": "true", "registry.insecure": "true",
+			// no image record in buildkitd (a containerd worker would keep
+			// one per push, holding its blobs): Podman has the image
+			"store": "false",
 			// diffIDs as blob digests: what Podman's store can match
 			"compression": "uncompressed", "force-compression": "true",
 			"oci-mediatypes": "true",
