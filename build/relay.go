@@ -1,6 +1,7 @@
 package build
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/containers/podman/v4/pkg/bindings/images"
+	"github.com/containers/podman/v4/pkg/domain/entities"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -136,9 +139,14 @@ func (c *countingBlobs) Put(ctx context.Context, repo string, h v1.Hash, rc io.R
 	return c.BlobHandler.(registry.BlobPutHandler).Put(ctx, repo, h, rc)
 }
 
-// knownLayers says which digests are diffIDs of the images of repo (no
-// tag) in Podman. Anything it cannot read leaves the set smaller: more is
-// sent, that is all.
+// knownImages is how many of an app's newest images knownLayers reads:
+// each is an API call, and the next build shares its layers with the
+// last ones, not with what a rollback target from long ago holds.
+const knownImages = 3
+
+// knownLayers says which digests are diffIDs of the newest images of repo
+// (no tag) in Podman. Anything it cannot read leaves the set smaller:
+// more is sent, that is all.
 func knownLayers(pctx context.Context, repo string) func(digest string) bool {
 	known := map[string]bool{}
 	has := func(d string) bool { return known[d] }
@@ -146,7 +154,8 @@ func knownLayers(pctx context.Context, repo string) func(digest string) bool {
 	if err != nil {
 		return has
 	}
-	for _, s := range sums {
+	slices.SortFunc(sums, func(a, b *entities.ImageSummary) int { return cmp.Compare(b.Created, a.Created) })
+	for _, s := range sums[:min(len(sums), knownImages)] {
 		img, err := images.GetImage(pctx, s.ID, nil)
 		if err != nil || img.RootFS == nil {
 			continue
