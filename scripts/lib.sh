@@ -65,6 +65,40 @@ start_podman_service() {
 	die "podman system service did not start on $sock (see $sock.log)"
 }
 
+# remove_instance_images SOCK ROOT: removes the containers and images
+# labelled gitship.root=ROOT through the Podman service on SOCK, never by
+# force, under gitship's image lock (what config.ImagesLock names for the
+# default [podman] storage): a removal takes the untagged parents of what
+# it removes, which a build in progress may be using as its cache.
+remove_instance_images() {
+	local sock=$1 root=$2
+	(
+		set +e
+		pmi() { podman --url "unix://$sock" "$@"; }
+		ids=$(pmi ps -aq --filter "label=gitship.root=$root" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$ids" ] && pmi rm -f $ids >/dev/null 2>&1
+		flock 9
+		# An image with two tags (a warm build gives the same image a new
+		# tag) cannot be removed by ID without -f, which would take other
+		# builds' containers with it: by name first. That takes their
+		# untagged parents; loop for what remains (build leftovers and
+		# intermediate images carry the label too).
+		ids=$(pmi images --filter "label=gitship.root=$root" --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>' | sort -u)
+		# shellcheck disable=SC2086
+		[ -n "$ids" ] && pmi rmi $ids >/dev/null 2>&1
+		for _ in 1 2 3 4 5 6; do
+			ids=$(pmi images -aq --filter "label=gitship.root=$root" 2>/dev/null | sort -u)
+			[ -z "$ids" ] && break
+			# shellcheck disable=SC2086
+			pmi rmi $ids >/dev/null 2>&1
+		done
+		ids=$(pmi images -aq --filter "label=gitship.root=$root" 2>/dev/null | sort -u)
+		[ -n "$ids" ] && printf 'warning: images labelled gitship.root=%s left behind: %s\n' "$root" "$(echo $ids)" >&2
+	) 9>>/var/lib/containers/gitship-images.lock || true
+	return 0
+}
+
 # free_port prints a free TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
