@@ -33,7 +33,9 @@ func Export(ctx context.Context, repoPath, sha, dir string) error {
 
 // Previous is an earlier export that ExportFrom may take files from: Dir
 // holds exactly the tree Tree (a hash) as Export wrote it, and nothing
-// changes it any more. It must be a sibling of the new dir.
+// changes it any more. Dir and the new dir must have a common ancestor
+// below "/" (both under gitship's root): every write and link stays in
+// that directory.
 type Previous struct {
 	Dir  string
 	Tree string
@@ -81,15 +83,26 @@ func export(ctx context.Context, repoPath, sha, dir string, prev *Previous) (Exp
 		return st, fmt.Errorf("tree: %w", err)
 	}
 	st.Tree = tree.Hash.String()
-	dir = filepath.Clean(dir)
-	// One root over dir's parent, so links from the sibling prev.Dir stay
-	// inside it too.
-	root, err := os.OpenRoot(filepath.Dir(dir))
+	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return st, err
 	}
-	x := &exporter{repo: repo, root: root, base: filepath.Base(dir), st: &st}
-	x.usePrevious(dir, prev)
+	// One root over dir and prev.Dir, so links from prev stay inside it.
+	top := filepath.Dir(dir)
+	if prev != nil {
+		if p, err := filepath.Abs(prev.Dir); err != nil || commonDir(dir, p) == "/" {
+			prev = nil // nothing below "/" contains both: no reuse
+		} else {
+			top = commonDir(dir, p)
+		}
+	}
+	root, err := os.OpenRoot(top)
+	if err != nil {
+		return st, err
+	}
+	base, _ := filepath.Rel(top, dir)
+	x := &exporter{repo: repo, root: root, base: filepath.ToSlash(base), st: &st}
+	x.usePrevious(top, prev)
 	if err := x.tree(ctx, tree, "."); err != nil {
 		root.Close()
 		return st, err
@@ -134,10 +147,28 @@ type exporter struct {
 // at is rel (slash-separated, relative to the export) as a name in root.
 func (x *exporter) at(rel string) string { return path.Join(x.base, rel) }
 
-// usePrevious indexes prev's files when prev can serve: a sibling of dir
-// whose tree the repository still has. Anything else exports in full.
-func (x *exporter) usePrevious(dir string, prev *Previous) {
-	if prev == nil || filepath.Dir(filepath.Clean(prev.Dir)) != filepath.Dir(dir) || !plumbing.IsHash(prev.Tree) {
+// commonDir is the deepest directory containing both absolute paths a
+// and b (neither of them: their parents at most).
+func commonDir(a, b string) string {
+	d := filepath.Dir(a)
+	for d != "/" && !strings.HasPrefix(filepath.Dir(b)+"/", d+"/") {
+		d = filepath.Dir(d)
+	}
+	return d
+}
+
+// usePrevious indexes prev's files when prev can serve: a directory under
+// top whose tree the repository still has. Anything else exports in full.
+func (x *exporter) usePrevious(top string, prev *Previous) {
+	if prev == nil || !plumbing.IsHash(prev.Tree) {
+		return
+	}
+	p, err := filepath.Abs(prev.Dir)
+	if err != nil {
+		return
+	}
+	rel, err := filepath.Rel(top, p)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return
 	}
 	t, err := x.repo.TreeObject(plumbing.NewHash(prev.Tree))
@@ -156,7 +187,7 @@ func (x *exporter) usePrevious(dir string, prev *Previous) {
 			files[name] = e
 		}
 	}
-	x.prevBase, x.prevFiles = filepath.Base(filepath.Clean(prev.Dir)), files
+	x.prevBase, x.prevFiles = filepath.ToSlash(rel), files
 }
 
 // tree writes the entries of t into the directory rel (slash-separated,

@@ -133,8 +133,8 @@ func TestExportFromReuses(t *testing.T) {
 }
 
 // TestExportFromDamagedPrevious: a previous export that lost a file, is
-// not a sibling, or names a tree the repository lacks still gives a
-// complete export.
+// empty, or names a tree the repository lacks still gives a complete
+// export.
 func TestExportFromDamagedPrevious(t *testing.T) {
 	work := filepath.Join(t.TempDir(), "work")
 	gitCLI(t, filepath.Dir(work), "init", "-q", "-b", "main", work)
@@ -154,7 +154,7 @@ func TestExportFromDamagedPrevious(t *testing.T) {
 	os.Remove(filepath.Join(first, "b.txt"))
 	for i, prev := range []*Previous{
 		{Dir: first, Tree: st.Tree},                                    // lost b.txt
-		{Dir: t.TempDir(), Tree: st.Tree},                              // not a sibling
+		{Dir: t.TempDir(), Tree: st.Tree},                              // empty
 		{Dir: first, Tree: "0123456789012345678901234567890123456789"}, // unknown tree
 		{Dir: first, Tree: "not a hash"},
 	} {
@@ -166,5 +166,36 @@ func TestExportFromDamagedPrevious(t *testing.T) {
 		if got := contents(t, dir); got != want {
 			t.Errorf("prev %+v: got\n%s\nwant\n%s", prev, got, want)
 		}
+	}
+}
+
+// TestExportFromElsewhere: the previous export may live in another
+// directory under a common one (the app's state dir, the build in tmp),
+// but not in one that shares only "/" with the new one.
+func TestExportFromElsewhere(t *testing.T) {
+	work := filepath.Join(t.TempDir(), "work")
+	gitCLI(t, filepath.Dir(work), "init", "-q", "-b", "main", work)
+	writeFile(t, work, "a.txt", "a\n", 0o644)
+	gitCLI(t, work, "add", "-A")
+	gitCLI(t, work, "commit", "-q", "-m", "one")
+	sha := gitCLI(t, work, "rev-parse", "HEAD")
+	root := t.TempDir()
+	kept := filepath.Join(root, "apps", "demo", "context")
+	build := filepath.Join(root, "tmp", "build-demo.1")
+	for _, d := range []string{kept, build} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := ExportFrom(context.Background(), work, sha, kept, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2, err := ExportFrom(context.Background(), work, sha, build, &Previous{Dir: kept, Tree: st.Tree})
+	if err != nil || st2.Reused != 1 {
+		t.Fatalf("export beside an elsewhere previous: %+v, %v; want 1 reused", st2, err)
+	}
+	if commonDir(build, "/nonexistent/x") != "/" || commonDir(build, kept) != root {
+		t.Errorf("commonDir: %s, %s", commonDir(build, "/nonexistent/x"), commonDir(build, kept))
 	}
 }

@@ -14,19 +14,19 @@ import (
 // not in a /tmp that may be a small tmpfs. They are on the real
 // filesystem, not d.Fs: go-git writes them and the builder tars them.
 //
-// Each build exports into a fresh build-APP.* dir. After the build that
-// dir becomes context-APP, the previous export the next build hard-links
-// its unchanged files from, and context-APP.tree names its tree. The
-// .tree file is removed before context-APP changes and written after it
-// is complete, so an interrupted swap leaves no context to reuse, never a
-// wrong one. "." cannot be in an app name: build-APP.* and context-APP*
-// never match another app's.
+// Each build exports into a fresh root/tmp/build-APP.* dir, which is gone
+// after the build: it becomes apps/APP/context, the previous export the
+// next build hard-links its unchanged files from, and apps/APP/context.tree
+// names its tree. The .tree file is removed before the context changes and
+// written after it is complete, so an interrupted swap leaves no context
+// to reuse, never a wrong one. "." cannot be in an app name: build-APP.*
+// never matches another app's.
 
 func (d *Deployer) tmpDir() string { return filepath.Join(d.Config.Root, "tmp") }
 
 // contextPaths are app's kept context and the file naming its tree.
 func (d *Deployer) contextPaths(app string) (dir, tree string) {
-	dir = filepath.Join(d.tmpDir(), "context-"+app)
+	dir = filepath.Join(d.appDir(app), "context")
 	return dir, dir + ".tree"
 }
 
