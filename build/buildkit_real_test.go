@@ -285,6 +285,40 @@ func testRelay(t *testing.T, b *BuildKit, pctx context.Context, app, repo string
 		}
 		check(t, img)
 	})
+	t.Run("relay: an image that is not what BuildKit built is refused", func(t *testing.T) {
+		// someone else's image at the name BuildKit pushes to
+		dir := t.TempDir()
+		rl, err := startRelay(dir, func(string) bool { return false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rl.close()
+		ref := rl.ref(repo + ":intruder")
+		// the intruder: the relay's first image, pushed by Podman itself
+		if err := images.Push(pctx, first.Tag, ref, new(images.PushOptions).WithSkipTLSVerify(true).WithQuiet(true)); err != nil {
+			t.Fatalf("push the intruder: %v", err)
+		}
+		want := "sha256:" + strings.Repeat("0", 64) // what BuildKit "built"
+		_, err = pullFromRelay(pctx, ref, repo+":intruder", want)
+		if err == nil || !strings.Contains(err.Error(), "BuildKit built 000000000000") {
+			t.Fatalf("pull of another image = %v, want a refusal naming what BuildKit built", err)
+		}
+		if ok, _ := images.Exists(pctx, repo+":intruder", nil); ok {
+			t.Error("the intruder got gitship's name")
+		}
+		if ok, _ := images.Exists(pctx, ref, nil); ok {
+			t.Error("the intruder kept the relay's name")
+		}
+		got, err := images.GetImage(pctx, first.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range got.RepoTags {
+			if strings.Contains(n, "intruder") {
+				t.Errorf("the image pulled as the intruder is named %s", n)
+			}
+		}
+	})
 	t.Run("relay: a layer claimed but missing falls back to the load", func(t *testing.T) {
 		// every layer "known": BuildKit sends none, Podman's pull misses
 		// the new one, the build loads the archive instead
