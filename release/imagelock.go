@@ -19,20 +19,17 @@ func (d *Deployer) imagesLockPath() string { return d.Config.ImagesLock() }
 
 // lockImagesShared is taken by a build.
 func (d *Deployer) lockImagesShared(ctx context.Context, p *Progress) (func(), error) {
-	unlock, err := d.Locker.RLock(ctx, d.imagesLockPath(), func() {
-		p.Say("Waiting for an image prune to finish")
-	})
-	if err != nil {
-		return nil, fmt.Errorf("image store lock: %w", err)
-	}
-	return unlock, nil
+	return d.lockImages(ctx, d.Locker.RLock, p, "Waiting for an image prune to finish")
 }
 
 // lockImagesExclusive is taken by whatever removes images.
 func (d *Deployer) lockImagesExclusive(ctx context.Context, p *Progress) (func(), error) {
-	unlock, err := d.Locker.Lock(ctx, d.imagesLockPath(), func() {
-		p.Say("Waiting for the builds in progress to finish before removing images")
-	})
+	return d.lockImages(ctx, d.Locker.Lock, p, "Waiting for the builds in progress to finish before removing images")
+}
+
+// lockImages takes the image lock with lock, saying why it waits.
+func (d *Deployer) lockImages(ctx context.Context, lock func(context.Context, string, func()) (func(), error), p *Progress, why string) (func(), error) {
+	unlock, err := lock(ctx, d.imagesLockPath(), func() { p.Say("%s", why) })
 	if err != nil {
 		return nil, fmt.Errorf("image store lock: %w", err)
 	}
