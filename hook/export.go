@@ -93,7 +93,7 @@ func export(ctx context.Context, repoPath, sha, dir string, prev *Previous) (Exp
 		if p, err := filepath.Abs(prev.Dir); err != nil || commonDir(dir, p) == "/" {
 			prev = nil // nothing below "/" contains both: no reuse
 		} else {
-			top = commonDir(dir, p)
+			top, prev = commonDir(dir, p), &Previous{Dir: p, Tree: prev.Tree}
 		}
 	}
 	root, err := os.OpenRoot(top)
@@ -158,16 +158,13 @@ func commonDir(a, b string) string {
 }
 
 // usePrevious indexes prev's files when prev can serve: a directory under
-// top whose tree the repository still has. Anything else exports in full.
+// top (prev.Dir absolute) whose tree the repository still has. Anything
+// else exports in full.
 func (x *exporter) usePrevious(top string, prev *Previous) {
 	if prev == nil || !plumbing.IsHash(prev.Tree) {
 		return
 	}
-	p, err := filepath.Abs(prev.Dir)
-	if err != nil {
-		return
-	}
-	rel, err := filepath.Rel(top, p)
+	rel, err := filepath.Rel(top, prev.Dir)
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return
 	}

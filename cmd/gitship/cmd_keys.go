@@ -21,20 +21,13 @@ func keysFor(cfg *config.Config) (*access.Keys, error) {
 
 func keysCommand() *cli.Command {
 	withKeys := func(min, max int, fn func(*cli.Context, *access.Keys) error) cli.ActionFunc {
-		return func(c *cli.Context) error {
-			if err := args(c, min, max); err != nil {
-				return err
-			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
+		return withConfig(min, max, func(c *cli.Context, cfg *config.Config) error {
 			k, err := keysFor(cfg)
 			if err != nil {
 				return err
 			}
 			return fn(c, k)
-		}
+		})
 	}
 	return &cli.Command{
 		Name:  "keys",

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/nginx"
 	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
@@ -30,18 +31,14 @@ func nginxCommand() *cli.Command {
 				Name:      "check",
 				Usage:     "run nginx -t against the main config",
 				UsageText: "nginx check",
-				Action: func(c *cli.Context) error {
-					cfg, err := loadConfig(c)
-					if err != nil {
-						return err
-					}
+				Action: withConfig(0, -1, func(c *cli.Context, cfg *config.Config) error {
 					m := &nginx.Manager{Binary: cfg.Nginx.Binary, Conf: cfg.Nginx.Conf, Prefix: cfg.Nginx.Prefix}
 					if err := m.Check(c.Context); err != nil {
 						return err
 					}
 					fmt.Fprintln(c.App.Writer, "nginx config is valid")
 					return nil
-				},
+				}),
 			},
 		},
 	}

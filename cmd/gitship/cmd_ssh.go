@@ -24,13 +24,9 @@ func sshCommand() *cli.Command {
 		Hidden:      true,
 		Description: "Allows git-receive-pack/git-upload-pack of an app's repository and the remote gitship\ncommands the key may run; refuses everything else with one line, and logs every try.",
 		Flags:       []cli.Flag{&cli.StringFlag{Name: "key", Required: true}},
-		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
+		Action: withConfig(0, -1, func(c *cli.Context, cfg *config.Config) error {
 			return serveSSH(c, cfg, c.String("key"), os.Getenv("SSH_ORIGINAL_COMMAND"))
-		},
+		}),
 	}
 }
 

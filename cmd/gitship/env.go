@@ -138,9 +138,9 @@ func pauser(root string) func(ctx context.Context, step string) {
 	}
 }
 
-// withDeployer is the Action of a command that takes min to max (-1: any)
-// positional arguments and works on the configured Deployer.
-func withDeployer(min, max int, fn func(c *cli.Context, d *release.Deployer) error) cli.ActionFunc {
+// withConfig is the Action of a command that takes min to max (-1: any)
+// positional arguments and works on the loaded configuration.
+func withConfig(min, max int, fn func(c *cli.Context, cfg *config.Config) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		if err := args(c, min, max); err != nil {
 			return err
@@ -149,12 +149,20 @@ func withDeployer(min, max int, fn func(c *cli.Context, d *release.Deployer) err
 		if err != nil {
 			return err
 		}
+		return fn(c, cfg)
+	}
+}
+
+// withDeployer is withConfig for a command that works on the configured
+// Deployer.
+func withDeployer(min, max int, fn func(c *cli.Context, d *release.Deployer) error) cli.ActionFunc {
+	return withConfig(min, max, func(c *cli.Context, cfg *config.Config) error {
 		d, err := deployer(cfg)
 		if err != nil {
 			return err
 		}
 		return fn(c, d)
-	}
+	})
 }
 
 // builderFor is the builder the config names: podman, buildkit (the image
