@@ -4,6 +4,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -207,6 +209,15 @@ func (c *Config) ReposDir() string { return filepath.Join(c.Root, "repos") }
 
 // AppsDir is where each app's state and data live.
 func (c *Config) AppsDir() string { return filepath.Join(c.Root, "apps") }
+
+// Instance is a short name of this instance, derived from its root: it
+// ends every container name, so two instances on one host (a real
+// install and the test suite, say) never pick the same name. Ownership
+// itself is the gitship.root label; the name only avoids collisions.
+func (c *Config) Instance() string {
+	sum := sha256.Sum256([]byte(filepath.Clean(c.Root)))
+	return hex.EncodeToString(sum[:3])
+}
 
 // ImagesLock is the lock file of Podman's image store: builds hold it
 // shared, image removals exclusively (see release/imagelock.go). It lies

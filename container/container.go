@@ -38,10 +38,18 @@ const (
 // ErrNotFound is returned when a container does not exist.
 var ErrNotFound = errors.New("no such container")
 
+// ErrForeign is returned for a container that is not this instance's: it
+// lacks the gitship.root label of the Client's Root. gitship never stops or
+// removes one.
+var ErrForeign = errors.New("not this gitship instance's container")
+
 // Client talks to one Podman API service.
 type Client struct {
 	// Socket is the service URI, e.g. unix:///run/podman/podman.sock.
 	Socket string
+	// Root is the instance (its gitship.root label): Stop and Remove touch
+	// only containers that carry it. Empty: no check (tools, tests).
+	Root string
 }
 
 // Spec describes one release container.
@@ -92,6 +100,9 @@ func (c *Client) Start(ctx context.Context, s Spec) error {
 		return err
 	}
 	if _, err := containers.CreateWithSpec(cctx, g, nil); err != nil {
+		if _, oerr := c.owned(cctx, s.Name); errors.Is(oerr, ErrForeign) {
+			return fmt.Errorf("create container %s: the name is taken by a container that is %w", s.Name, oerr)
+		}
 		return fmt.Errorf("create container %s: %w", s.Name, err)
 	}
 	if err := containers.Start(cctx, s.Name, nil); err != nil {
@@ -201,20 +212,56 @@ func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
 }
 
 // Stop sends SIGTERM and, after timeout seconds, SIGKILL. A missing or
-// already stopped container is not an error.
+// already stopped container is not an error; one of another instance is
+// ErrForeign and is left alone.
 func (c *Client) Stop(ctx context.Context, name string, timeout uint) error {
 	cctx, err := c.conn(ctx)
 	if err != nil {
 		return err
 	}
-	err = containers.Stop(cctx, name, new(containers.StopOptions).WithTimeout(timeout).WithIgnore(true))
+	id, err := c.owned(cctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop %s: %w", name, err)
+	}
+	err = containers.Stop(cctx, id, new(containers.StopOptions).WithTimeout(timeout).WithIgnore(true))
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("stop %s: %w", name, err)
 	}
 	return nil
 }
 
-// Remove force-removes the container; a missing one is not an error.
+// owned returns the ID of the container name when it is this instance's,
+// ErrNotFound when there is none, and ErrForeign when it belongs to
+// someone else. Acting on the ID afterwards means a container that
+// replaced it under the same name in the meantime is not touched either.
+func (c *Client) owned(cctx context.Context, name string) (string, error) {
+	d, err := containers.Inspect(cctx, name, nil)
+	if isNotFound(err) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("inspect: %w", err)
+	}
+	if c.Root != "" {
+		got := ""
+		if d.Config != nil {
+			got = d.Config.Labels[LabelRoot]
+		}
+		if got != c.Root {
+			if got == "" {
+				return "", fmt.Errorf("%w: it has no %s label", ErrForeign, LabelRoot)
+			}
+			return "", fmt.Errorf("%w: it belongs to the instance at %s", ErrForeign, got)
+		}
+	}
+	return d.ID, nil
+}
+
+// Remove force-removes the container; a missing one is not an error, one
+// of another instance (or not gitship's) is ErrForeign and stays.
 // A container that its restart policy is restarting at that moment can
 // refuse ("container state improper"): that is retried for a few seconds.
 func (c *Client) Remove(ctx context.Context, name string) error {
@@ -222,10 +269,17 @@ func (c *Client) Remove(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	id, err := c.owned(cctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
 	opts := new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithTimeout(0)
 	delay := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		_, err = containers.Remove(cctx, name, opts)
+		_, err = containers.Remove(cctx, id, opts)
 		if err == nil || isNotFound(err) {
 			return nil
 		}

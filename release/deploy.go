@@ -79,6 +79,10 @@ type Deployer struct {
 	Proxy   Proxy
 	Locker  Locker
 	Now     func() time.Time
+	// Instance ends the name of every container this instance creates
+	// (config.Config.Instance), so that another instance on the same
+	// Podman never picks the same name.
+	Instance string
 	// NginxGID is the group of nginx's worker user: socket and data dirs
 	// belong to it and release containers get it as a supplementary group.
 	NginxGID int

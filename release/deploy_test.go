@@ -528,7 +528,7 @@ func TestDeployUnhealthy(t *testing.T) {
 				t.Error("the new container was never probed")
 			}
 
-			name := ContainerName("demo", v)
+			name := ContainerName("demo", v, "")
 			calls := e.rt.callList()
 			if i := indexOf(calls, "start "+name); i < 0 || !slices.Contains(calls[i:], "remove "+name) {
 				t.Errorf("runtime calls %v: want %s removed after it failed its health check", calls, name)
@@ -693,8 +693,12 @@ func TestURL(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	if got := ContainerName("demo", 12); got != "gitship-demo-v12" {
+	if got := ContainerName("demo", 12, "3fa2c1"); got != "gitship-demo-v12-3fa2c1" {
 		t.Errorf("ContainerName = %q", got)
+	}
+	a, b := &config.Config{Root: "/var/lib/gitship"}, &config.Config{Root: "/tmp/gitship-demo"}
+	if a.Instance() == b.Instance() || len(a.Instance()) != 6 {
+		t.Errorf("instances of two roots: %q and %q, want two different 6-hex names", a.Instance(), b.Instance())
 	}
 	if got := ImageTag("demo", sha1); got != "localhost/gitship/demo:0123456789ab" {
 		t.Errorf("ImageTag = %q", got)

@@ -26,7 +26,7 @@ func (l leftovers) lay(t *testing.T, e *env) {
 	d := e.d
 	for v, st := range l.records {
 		r := &Record{App: "demo", Version: v, Kind: KindPush, Commit: sha1, Status: st,
-			Image: ImageTag("demo", sha1), Container: ContainerName("demo", v),
+			Image: ImageTag("demo", sha1), Container: ContainerName("demo", v, ""),
 			Socket:   filepath.Join(d.socketDir("demo", v), "web.sock"),
 			Settings: Settings{Branch: "main", Drain: durp(7 * time.Second)}}
 		if st == StatusLive || st == StatusRetired {
@@ -38,7 +38,7 @@ func (l leftovers) lay(t *testing.T, e *env) {
 	}
 	e.rt.mu.Lock()
 	for _, v := range l.running {
-		e.rt.running[ContainerName("demo", v)] = &http.Server{}
+		e.rt.running[ContainerName("demo", v, "")] = &http.Server{}
 	}
 	e.rt.mu.Unlock()
 	for _, v := range l.sockDirs {
@@ -229,7 +229,7 @@ func TestRecover(t *testing.T) {
 				t.Errorf("running %v, want %v", got, tt.running)
 			}
 			for _, v := range tt.l.running {
-				name := ContainerName("demo", v)
+				name := ContainerName("demo", v, "")
 				kept := slices.Contains(tt.running, name)
 				if stopped := e.rt.hasCall("stop " + name); stopped == kept {
 					t.Errorf("%s: stopped %v, want %v", name, stopped, !kept)

@@ -136,8 +136,15 @@ func ImageTag(app, sha string) string { return imagePrefix(app) + hook.Short(sha
 // destroy remove only names that start with it.
 func imagePrefix(app string) string { return "localhost/gitship/" + app + ":" }
 
-// ContainerName is the container of release v of app.
-func ContainerName(app string, v int) string { return fmt.Sprintf("gitship-%s-v%d", app, v) }
+// ContainerName is the container of release v of app in the instance
+// named instance (config.Config.Instance): two instances on one host never
+// pick the same name. An empty instance gives the name without a suffix.
+func ContainerName(app string, v int, instance string) string {
+	if instance == "" {
+		return fmt.Sprintf("gitship-%s-v%d", app, v)
+	}
+	return fmt.Sprintf("gitship-%s-v%d-%s", app, v, instance)
+}
 
 func (r *run) fail(ctx context.Context, cause error) error {
 	d := r.d

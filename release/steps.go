@@ -29,15 +29,16 @@ func (r *run) start(ctx context.Context) error {
 	if err := d.mkdirShared(d.dataDir(a.Name)); err != nil {
 		return err
 	}
-	rec.Container = ContainerName(a.Name, rec.Version)
+	rec.Container = ContainerName(a.Name, rec.Version, d.Instance)
 	rec.Socket = filepath.Join(sock, filepath.Base(container.SocketPath))
 	if err := d.Store().Save(rec); err != nil {
 		return err
 	}
 	// A container of this name can only be a leftover of a deploy that
-	// was killed before it recorded anything; it never served.
+	// was killed before it recorded anything; it never served. One that
+	// is not this instance's is refused by Remove and stays.
 	if err := d.Runtime.Remove(ctx, rec.Container); err != nil {
-		return err
+		return fmt.Errorf("a container named %s is in the way: %w", rec.Container, err)
 	}
 	mem, cpus, err := rec.Settings.limits()
 	if err != nil {

@@ -22,7 +22,7 @@ func logsCommand() *cli.Command {
 			if v := c.String("build"); v != "" {
 				return d.BuildLog(app, v, c.App.Writer)
 			}
-			ls := &container.Client{Socket: d.Config.Podman.Socket}
+			ls := &container.Client{Socket: d.Config.Podman.Socket, Root: d.Config.Root}
 			return d.Logs(c.Context, ls, app, c.String("release"), c.Int("lines"), c.Bool("follow"), c.App.Writer)
 		}),
 	}

@@ -34,7 +34,7 @@ func pruneCommand() *cli.Command {
 				}
 			}
 			dry := c.Bool("dry-run")
-			ip := &container.Client{Socket: d.Config.Podman.Socket}
+			ip := &container.Client{Socket: d.Config.Podman.Socket, Root: d.Config.Root}
 			if err := d.PruneImages(c.Context, ip, keep, dry, c.App.Writer); err != nil {
 				return err
 			}

@@ -57,10 +57,10 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		Config:  cfg,
 		Source:  release.GitSource{},
 		Builder: builderFor(cfg),
-		Runtime: &container.Client{Socket: cfg.Podman.Socket},
+		Runtime: &container.Client{Socket: cfg.Podman.Socket, Root: cfg.Root},
 		Proxy:   ngx,
 		Pause:   pause,
-		Images:  &container.Client{Socket: cfg.Podman.Socket},
+		Images:  &container.Client{Socket: cfg.Podman.Socket, Root: cfg.Root},
 		Certs: &certbot.Client{
 			Binary: cfg.Certbot.Binary, Email: cfg.Certbot.Email, Server: cfg.Certbot.Server,
 			Webroot: cfg.Certbot.Webroot, ConfigDir: cfg.Certbot.ConfigDir,
@@ -70,6 +70,7 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		Locker:      release.FileLock{},
 		Now:         time.Now,
 		NginxGID:    gid,
+		Instance:    cfg.Instance(),
 		StopTimeout: 10,
 	}, nil
 }

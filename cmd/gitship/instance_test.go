@@ -61,6 +61,9 @@ func setupInstance(e *testscript.Env, sample string) error {
 	e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	e.Setenv("GITSHIP_CONFIG", cfg)
 	e.Setenv("ROOT", root)
+	// INST ends the instance's container names (gitship-APP-vN-$INST).
+	inst := config.Config{Root: root}
+	e.Setenv("INST", inst.Instance())
 	e.Setenv("RUNDIR", filepath.Join(work, "run"))
 	e.Setenv("NGINX_PORT", fmt.Sprint(port))
 	e.Setenv("PODMAN_URL", "unix://"+sock)
@@ -171,13 +174,17 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 	url := "unix://" + sock
 	e.Defer(func() {
 		label := "label=gitship.root=" + root
-		// The store is shared with the scripts running in parallel: a
-		// removal can fail while another one works; try until none is left.
-		for try := 0; try < 5; try++ {
-			if podman(url, "ps", "-a", "-q", "--filter", label) == "" {
-				break
+		// Scripts play another instance at root/elsewhere (containers of
+		// a stranger that gitship must not touch): theirs go too.
+		for _, l := range []string{label, label + "/elsewhere"} {
+			// The store is shared with the scripts running in parallel: a
+			// removal can fail while another one works; try until none is left.
+			for try := 0; try < 5; try++ {
+				if podman(url, "ps", "-a", "-q", "--filter", l) == "" {
+					break
+				}
+				podman(url, "rm", "-f", "-t", "0", "--filter", l)
 			}
-			podman(url, "rm", "-f", "-t", "0", "--filter", label)
 		}
 		if left := podman(url, "ps", "-a", "--format", "{{.Names}}", "--filter", label); left != "" {
 			fmt.Fprintf(os.Stderr, "warning: containers of %s left behind: %s\n", root, left)
