@@ -67,6 +67,9 @@ func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, 
 	// working directory, not the context.
 	rep, err := images.Build(cctx, []string{filepath.Join(req.ContextDir, req.Dockerfile)}, opts)
 	if err != nil {
+		if storeChanged(err.Error()) {
+			return Image{}, fmt.Errorf("build %s: %w: %s", req.Tag, ErrStoreChanged, CleanError(err.Error()))
+		}
 		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(err.Error()))
 	}
 	if rep == nil || rep.ID == "" {

@@ -2,6 +2,7 @@ package release
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
 	"github.com/spf13/afero"
@@ -408,6 +410,41 @@ func TestDeployBuildFails(t *testing.T) {
 			if e.exists(t, e.b.reqs[0].ContextDir) {
 				t.Errorf("build context %s left behind", e.b.reqs[0].ContextDir)
 			}
+		})
+	}
+}
+
+// A build that lost a layer to someone else's image removal is built once
+// more; twice in a row fails with one line that says so. Any other build
+// error is not retried.
+func TestDeployBuildStoreChanged(t *testing.T) {
+	lost := fmt.Errorf("build localhost/gitship/demo:fedcba987654: %w: layer not known", build.ErrStoreChanged)
+	for _, tt := range []struct {
+		name   string
+		errs   []error
+		builds int
+		reason string // "" = live
+	}{
+		{"once", []error{lost}, 2, ""},
+		{"twice", []error{lost, lost}, 2, "lost layers during two builds in a row"},
+		{"other error", []error{errors.New("build x: exit status 2")}, 1, "exit status 2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newOsEnv(t)
+			e.seedLive(t)
+			e.b.errs = tt.errs
+			r, err, out := e.deploy(t, sha2)
+			if len(e.b.reqs) != tt.builds {
+				t.Errorf("%d builds, want %d", len(e.b.reqs), tt.builds)
+			}
+			if tt.reason != "" {
+				checkFailed(t, e, r, err, out, 2, tt.reason, "v1")
+				return
+			}
+			if err != nil || r.Status != StatusLive {
+				t.Fatalf("Deploy: %v, status %s\noutput:\n%s", err, r.Status, out)
+			}
+			wantLines(t, out, `!     Building once more`)
 		})
 	}
 }

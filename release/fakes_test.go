@@ -101,6 +101,8 @@ func (s *fakeSource) Export(ctx context.Context, repo, sha, dir string, prev *ho
 type fakeBuilder struct {
 	output string
 	err    error
+	// errs, when set, are the errors of the first builds, one each, before err.
+	errs []error
 
 	mu   sync.Mutex
 	reqs []build.Request
@@ -122,6 +124,10 @@ func (b *fakeBuilder) Build(ctx context.Context, req build.Request, out io.Write
 		b.contextHadDockerfile = append(b.contextHadDockerfile, ok)
 	}
 	during := b.during
+	ferr := b.err
+	if len(b.errs) > 0 {
+		ferr, b.errs = b.errs[0], b.errs[1:]
+	}
 	b.mu.Unlock()
 	if during != nil {
 		during()
@@ -133,8 +139,8 @@ func (b *fakeBuilder) Build(ctx context.Context, req build.Request, out io.Write
 			return build.Image{}, err
 		}
 	}
-	if b.err != nil {
-		return build.Image{}, b.err
+	if ferr != nil {
+		return build.Image{}, ferr
 	}
 	return build.Image{ID: "sha256:feedface", Tag: req.Tag}, nil
 }

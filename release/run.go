@@ -112,21 +112,38 @@ func (r *run) build(ctx context.Context) error {
 	tag := ImageTag(r.app.Name, r.rec.Commit)
 	r.p.Say("Building %s from %s with %s", tag, file, d.Builder.Name())
 	done = r.p.Step("")
-	w, flush := r.p.Indent()
-	img, err := d.Builder.Build(ctx, build.Request{
+	req := build.Request{
 		ContextDir: dir, Dockerfile: file, Tag: tag, Args: r.rec.Settings.BuildArgs,
 		// No commit label on the image: a label is a build step, and one
 		// that changes with every commit would defeat the layer cache on
 		// a push that changed nothing else. The tag names the commit.
 		Labels: map[string]string{container.LabelApp: r.app.Name, container.LabelRoot: d.Config.Root},
-	}, w)
-	flush()
+	}
+	img, err := r.buildOnce(ctx, req)
+	// Podman's store is shared with other tools: one that removes images
+	// during the build can take a layer the build was using. Once more,
+	// then say so.
+	if errors.Is(err, build.ErrStoreChanged) {
+		r.p.Fail("%v", err)
+		r.p.Fail("Building once more")
+		img, err = r.buildOnce(ctx, req)
+		if errors.Is(err, build.ErrStoreChanged) {
+			return fmt.Errorf("build %s: Podman's image store lost layers during two builds in a row: is another tool removing images? (%w)", tag, err)
+		}
+	}
 	if err != nil {
 		return err
 	}
 	done(fmt.Sprintf("Built %s", tag))
 	r.rec.Image, r.rec.ImageID = img.Tag, img.ID
 	return nil
+}
+
+// buildOnce runs the builder once, its output indented under the step.
+func (r *run) buildOnce(ctx context.Context, req build.Request) (build.Image, error) {
+	w, flush := r.p.Indent()
+	defer flush()
+	return r.d.Builder.Build(ctx, req, w)
 }
 
 // ImageTag is the image name of app at commit sha.
