@@ -193,16 +193,18 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 		// image, and a cached layer shared with another script's build in
 		// progress would take that build's working container with it.
 		// By name, not id: an image with two tags refuses removal by id.
-		names := podman(url, "images", "--filter", label, "--filter", "dangling=false", "--format", "{{.Repository}}:{{.Tag}}")
 		err := removeImages(lock, func() error {
-			if names != "" {
-				podman(url, append([]string{"rmi"}, strings.Fields(names)...)...)
-			}
-			// and the build leftovers, as `gitship prune` does; with the
-			// local CLI: through the API (Podman 4.3) the prune's label
-			// filter matches the key only and takes other scripts' too
-			if out, err := exec.Command("podman", "image", "prune", "-f", "--filter", label).CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "warning: prune build leftovers of %s: %v: %s\n", root, err, out)
+			for _, l := range []string{label, label + "/elsewhere"} {
+				names := podman(url, "images", "--filter", l, "--filter", "dangling=false", "--format", "{{.Repository}}:{{.Tag}}")
+				if names != "" {
+					podman(url, append([]string{"rmi"}, strings.Fields(names)...)...)
+				}
+				// and the build leftovers, as `gitship prune` does; with the
+				// local CLI: through the API (Podman 4.3) the prune's label
+				// filter matches the key only and takes other scripts' too
+				if out, err := exec.Command("podman", "image", "prune", "-f", "--filter", l).CombinedOutput(); err != nil {
+					fmt.Fprintf(os.Stderr, "warning: prune build leftovers of %s: %v: %s\n", root, err, out)
+				}
 			}
 			return nil
 		})
