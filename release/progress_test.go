@@ -225,7 +225,7 @@ func TestProgressMasksMultiLineSecrets(t *testing.T) {
 		"-----> Building\n",
 		"       STEP 3/4: RUN cat key.pem\n",
 		"       ***\n",
-		"       ------\n",       // a separator line masks nothing
+		"       ------\n",        // a separator line masks nothing
 		"       Zm9v=\n",         // nor does a line under minSecret
 		"------ done Zm9v= ok\n", // so common text stays
 		"       whole value: ***\n",
