@@ -221,11 +221,11 @@ func onOff(b bool) string {
 }
 
 // minCPUs is the smallest CPU limit: 1 ms of CPU time per 100 ms period,
-// the kernel's minimum quota (Podman's --cpus takes the same).
+// the kernel's minimum CFS quota (Docker's --cpus range starts there too).
 const minCPUs = 0.01
 
 // cpuCores parses a CPU limit in cores: a finite number from minCPUs to
-// host (the host's cores, as Podman's --cpus checks; 0 for no check: a
+// host (the host's cores, as Docker's --cpus checks; 0 for no check: a
 // stored value stays valid when the host shrinks). NaN, Inf, 0 and
 // negatives would mean "no limit" or worse, so they are refused.
 func cpuCores(v string, host int) (float64, error) {
