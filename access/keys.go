@@ -42,12 +42,17 @@ type Keys struct {
 	Path   string
 	Bin    string // absolute path of the gitship binary (sshd's environment has no useful PATH)
 	Config string // absolute path of the server config
+	// CheckApp, when set, refuses an app that does not exist (access does
+	// not know where apps live: the caller does). Without it any valid
+	// name is taken.
+	CheckApp func(app string) error
 }
 
-// Add appends a key for name. It refuses an invalid name or app, a key that
-// is not exactly one public key without options, a name already used, and a
-// key already present in the file (sshd uses the first matching line, so a
-// second line would be dead or, before it, would shadow ours).
+// Add appends a key for name. It refuses an invalid name or app, an app
+// CheckApp refuses, a key that is not exactly one public key without
+// options, a name already used, and a key already present in the file
+// (sshd uses the first matching line, so a second line would be dead or,
+// before it, would shadow ours).
 func (k *Keys) Add(name string, apps []string, admin bool, pubkey []byte) error {
 	if !keyName.MatchString(name) {
 		return fmt.Errorf("key name %q: use [a-z][a-z0-9-]{0,30}", name)
@@ -58,6 +63,11 @@ func (k *Keys) Add(name string, apps []string, admin bool, pubkey []byte) error 
 	for _, a := range apps {
 		if !appName.MatchString(a) {
 			return fmt.Errorf("key %s: app name %q: use [a-z][a-z0-9-]{0,29}", name, a)
+		}
+		if k.CheckApp != nil && !admin {
+			if err := k.CheckApp(a); err != nil {
+				return fmt.Errorf("key %s: %w", name, err)
+			}
 		}
 	}
 	pk, err := parsePublicKey(pubkey)

@@ -3,6 +3,7 @@ package access
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -205,5 +206,31 @@ func TestKeysQuoting(t *testing.T) {
 		if err := bad.Add("bob", []string{"a"}, false, pubkey(t, 2)); err == nil {
 			t.Errorf("Add with Bin %q Config %q succeeded", bad.Bin, bad.Config)
 		}
+	}
+}
+
+// TestKeysAddRefusesUnknownApp: a key for an app CheckApp refuses is not
+// written, with one line naming the app; admin keys name no app.
+func TestKeysAddRefusesUnknownApp(t *testing.T) {
+	fs := afero.NewMemMapFs()
+	k := newKeys(fs)
+	k.CheckApp = func(app string) error {
+		if app != "web" {
+			return fmt.Errorf("app %s: no such app", app)
+		}
+		return nil
+	}
+	err := k.Add("bob", []string{"web", "nosuchapp"}, false, pubkey(t, 3))
+	if err == nil || err.Error() != "key bob: app nosuchapp: no such app" {
+		t.Fatalf("Add = %v, want key bob: app nosuchapp: no such app", err)
+	}
+	if ok, _ := afero.Exists(fs, k.Path); ok {
+		t.Errorf("%s written for a refused key", k.Path)
+	}
+	if err := k.Add("bob", []string{"web"}, false, pubkey(t, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Add("root", []string{"gone"}, true, pubkey(t, 4)); err != nil {
+		t.Fatalf("admin key: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -244,8 +243,8 @@ func (s Settings) limits() (memory int64, cpus float64, err error) {
 		}
 	}
 	if s.CPUs != "" {
-		if cpus, err = strconv.ParseFloat(s.CPUs, 64); err != nil {
-			return 0, 0, fmt.Errorf("invalid cpus %q", s.CPUs)
+		if cpus, err = cpuCores(s.CPUs, 0); err != nil {
+			return 0, 0, err
 		}
 	}
 	return memory, cpus, nil

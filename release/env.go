@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -23,6 +24,19 @@ func checkEnvKey(k string) error {
 	return nil
 }
 
+// checkEnvValue refuses what app.json (JSON, UTF-8) or an environment
+// cannot hold as given: JSON would store invalid UTF-8 as U+FFFD, and a
+// NUL byte ends a variable.
+func checkEnvValue(k, v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("invalid value for %s: not valid UTF-8 (base64-encode binary values)", k)
+	}
+	if strings.ContainsRune(v, 0) {
+		return fmt.Errorf("invalid value for %s: a NUL byte, which an environment variable cannot hold", k)
+	}
+	return nil
+}
+
 // SetEnv sets KEY=VAL pairs in app's environment. Unless restart is
 // false, the change is a new release with the same image (no build),
 // switched without a failed request; with restart false it is stored for
@@ -35,6 +49,9 @@ func (d *Deployer) SetEnv(ctx context.Context, app string, pairs []string, resta
 			return fmt.Errorf("invalid %q: use KEY=VALUE", kv)
 		}
 		if err := checkEnvKey(k); err != nil {
+			return err
+		}
+		if err := checkEnvValue(k, v); err != nil {
 			return err
 		}
 		vals[k] = v

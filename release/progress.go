@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // Progress writes the push output: `-----> ` step lines with durations,
@@ -18,7 +19,8 @@ type Progress struct {
 	W   io.Writer
 	Now func() time.Time
 	// Secrets are replaced by *** in everything written: the values of
-	// the app's environment of 6 characters or more.
+	// the app's environment of 6 characters or more and, for a multi-line
+	// value, each of its lines that is (see hide).
 	Secrets []string
 
 	mu  sync.Mutex
@@ -116,17 +118,38 @@ func (w *indenter) flush() {
 	}
 }
 
-// minSecret is the shortest value masked: shorter ones ("1", "true",
-// "prod") would blank out ordinary words of the output.
+// minSecret is the shortest value (or line of a multi-line value) masked:
+// shorter ones ("1", "true", "prod", a PEM's last "Zm9v=") would blank out
+// ordinary words of the output.
 const minSecret = 6
 
-// hide makes p mask the values of env.
+// hide makes p mask the values of env. A multi-line value (a PEM key, a
+// JSON credential) is masked whole and line by line, since its lines reach
+// the output one output line each (build output is split into lines, a
+// shell's echo $KEY joins them with spaces). A line counts when, without
+// its surrounding white space, it has minSecret characters or more and a
+// letter or digit: blank lines, short tails and separators ("-----",
+// "}") would otherwise mask common text everywhere, even the step
+// prefix "-----> ".
 func (p *Progress) hide(env map[string]string) {
+	add := func(s string) {
+		if len(s) >= minSecret && !slices.Contains(p.Secrets, s) {
+			p.Secrets = append(p.Secrets, s)
+		}
+	}
 	for _, v := range env {
-		if len(v) >= minSecret && !slices.Contains(p.Secrets, v) {
-			p.Secrets = append(p.Secrets, v)
+		add(v)
+		if !strings.ContainsAny(v, "\r\n") {
+			continue
+		}
+		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l = strings.TrimSpace(l); strings.IndexFunc(l, isAlnum) >= 0 {
+				add(l)
+			}
 		}
 	}
 	// Longest first, so a secret containing another is masked whole.
 	slices.SortFunc(p.Secrets, func(a, b string) int { return len(b) - len(a) })
 }
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

@@ -180,3 +180,61 @@ func TestProgressMasksSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressMasksMultiLineSecrets: a PEM-like value reaches the output
+// line by line, in chunks that split its lines anywhere; every line of it
+// that could identify it is masked, trivial lines (blank, short, only
+// dashes) mask nothing, and the output's own prefixes stay intact.
+func TestProgressMasksMultiLineSecrets(t *testing.T) {
+	pem := "-----BEGIN PRIVATE KEY-----\r\n" +
+		"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\r\n" +
+		"\r\n" +
+		"qOdQ3lY8fK2m+9XbZ7aT1pQwErTyUiOpAsDfGhJkLzXcVbNmQwEr\r\n" +
+		"  indented-line-xyz  \r\n" +
+		"------\r\n" +
+		"Zm9v=\r\n" +
+		"-----END PRIVATE KEY-----\r\n"
+	body := []string{
+		"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7",
+		"qOdQ3lY8fK2m+9XbZ7aT1pQwErTyUiOpAsDfGhJkLzXcVbNmQwEr",
+		"indented-line-xyz",
+	}
+	// What a build step printing the key (cat key.pem) and the app's
+	// echo $KEY (lines joined by spaces) look like, cut every 7 bytes.
+	stream := "STEP 3/4: RUN cat key.pem\n" + strings.ReplaceAll(pem, "\r\n", "\n") +
+		"echo: " + strings.Join(strings.Fields(pem), " ") + "\n------ done Zm9v= ok\n"
+
+	var out strings.Builder
+	p := NewProgress(&out)
+	p.hide(map[string]string{"TLS_KEY": pem, "FLAG": "yes"})
+	p.Say("Building")
+	w, flush := p.Indent()
+	for i := 0; i < len(stream); i += 7 {
+		io.WriteString(w, stream[i:min(i+7, len(stream))])
+	}
+	flush()
+	p.Info("whole value: %s", pem)
+	got := out.String()
+
+	for _, l := range body {
+		if strings.Contains(got, l) {
+			t.Errorf("line %q of the secret leaked:\n%s", l, got)
+		}
+	}
+	for _, want := range []string{
+		"-----> Building\n",
+		"       STEP 3/4: RUN cat key.pem\n",
+		"       ***\n",
+		"       ------\n",        // a separator line masks nothing
+		"       Zm9v=\n",         // nor does a line under minSecret
+		"------ done Zm9v= ok\n", // so common text stays
+		"       whole value: ***\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "-----> "); n != 1 {
+		t.Errorf("%d step prefixes, want 1:\n%s", n, got)
+	}
+}

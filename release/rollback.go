@@ -10,12 +10,21 @@ import (
 	"github.com/gitship/gitship/hook"
 )
 
+// RollbackOptions are the choices of a rollback.
+type RollbackOptions struct {
+	// KeepEnv releases the target's image and settings with today's
+	// environment instead of the target's.
+	KeepEnv bool
+}
+
 // Rollback releases an earlier release of app again, as a new release
 // number: its image (no build), its environment and its settings, walking
 // the pipeline from "starting". target is "vN", or "" for the release
-// that was live before the current one. On success the app's settings and
-// environment become the target's, so the next push keeps them.
-func (d *Deployer) Rollback(ctx context.Context, app, target string, out io.Writer) (*Record, error) {
+// that was live before the current one. The output names the environment
+// keys and settings the rollback changes (never values). On success the
+// app's settings and environment become the release's, so the next push
+// keeps them.
+func (d *Deployer) Rollback(ctx context.Context, app, target string, opt RollbackOptions, out io.Writer) (*Record, error) {
 	p := &Progress{W: out, Now: d.Now}
 	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
@@ -35,17 +44,22 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, out io.Writ
 	}
 	p.hide(a.Env)
 	p.hide(tgt.Env)
+	env := tgt.Env
+	if opt.KeepEnv {
+		env = a.Env
+	}
 	r := &Record{App: app, Kind: KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
-		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: tgt.Env}
+		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: env}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
 		return nil, err
 	}
 	p.Say("Rolling back %s to %s (%s) as %s: no build, image %s", app, tgt.Name(), hook.Short(tgt.Commit), r.Name(), tgt.Image)
+	sayChanges(p, a, tgt, opt.KeepEnv)
 	if err := run.pipeline(ctx, false); err != nil {
 		return r, run.fail(ctx, err)
 	}
-	a.Settings, a.Env = tgt.Settings, tgt.Env
+	a.Settings, a.Env = tgt.Settings, env
 	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
 		return r, fmt.Errorf("rollback of %s is live, but its settings were not saved for the next push: %w", app, err)
 	}
@@ -130,4 +144,57 @@ func (d *Deployer) rollbackable(ctx context.Context, app string, cands []*Record
 		return "no release of " + app + " can be rolled back to"
 	}
 	return "releases you can roll back to: " + strings.Join(ok, ", ")
+}
+
+// sayChanges names what the rollback to tgt changes in a's environment
+// and settings: a release's environment is part of it, so rolling back to
+// one without SECRET_KEY drops it, and the pusher must hear of it. Names
+// only: values may be secrets.
+func sayChanges(p *Progress, a *App, tgt *Record, keepEnv bool) {
+	envDiff := changes(a.Env, tgt.Env)
+	switch {
+	case keepEnv && len(envDiff) > 0:
+		p.Say("Environment: today's kept (--keep-env); %s's would have: %s", tgt.Name(), strings.Join(envDiff, ", "))
+	case keepEnv:
+		p.Say("Environment: today's kept (--keep-env), the same as %s's", tgt.Name())
+	case len(envDiff) > 0:
+		p.Say("Environment: %s (run with --keep-env to keep today's environment)", strings.Join(envDiff, ", "))
+	}
+	if setDiff := changes(settingsMap(a.Settings), settingsMap(tgt.Settings)); len(setDiff) > 0 {
+		p.Say("Settings: %s", strings.Join(setDiff, ", "))
+	}
+}
+
+// changes lists the keys that differ from now to then, as "K removed",
+// "K changed", "K added": removals first, as they break the most.
+func changes(now, then map[string]string) []string {
+	var removed, changed, added []string
+	for _, k := range keys(now) {
+		v, ok := then[k]
+		switch {
+		case !ok:
+			removed = append(removed, k+" removed")
+		case v != now[k]:
+			changed = append(changed, k+" changed")
+		}
+	}
+	for _, k := range keys(then) {
+		if _, ok := now[k]; !ok {
+			added = append(added, k+" added")
+		}
+	}
+	return append(append(removed, changed...), added...)
+}
+
+// settingsMap is s as `gitship set` names it, with the domains.
+func settingsMap(s Settings) map[string]string {
+	m := map[string]string{}
+	for _, kv := range s.Describe() {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	if len(s.Domains) > 0 {
+		m["domains"] = strings.Join(s.Domains, " ")
+	}
+	return m
 }

@@ -20,7 +20,7 @@ const rbSha3 = "aaaabbbbccccddddeeeeffff0000111122223333"
 func (e *env) rollback(t *testing.T, target string) (*Record, error, string) {
 	t.Helper()
 	var out strings.Builder
-	r, err := e.d.Rollback(t.Context(), "demo", target, &out)
+	r, err := e.d.Rollback(t.Context(), "demo", target, RollbackOptions{}, &out)
 	if held := e.lk.stillHeld(); len(held) > 0 {
 		t.Errorf("locks still held after Rollback: %v", held)
 	}
@@ -367,11 +367,75 @@ func TestRollbackAfterUnconfirmedSwitch(t *testing.T) {
 		t.Fatalf("setup: v1 %s v2 %s, want both live", e.status(t, 1), e.status(t, 2))
 	}
 	var out strings.Builder
-	r, err := e.d.Rollback(context.Background(), "demo", "v1", &out)
+	r, err := e.d.Rollback(context.Background(), "demo", "v1", RollbackOptions{}, &out)
 	if err != nil {
 		t.Fatalf("Rollback v1: %v\n%s", err, out.String())
 	}
 	if r.RollbackOf != 1 || e.live(t) != "v3" {
 		t.Errorf("rollback of %d, live %s; want a rollback of v1 live as v3", r.RollbackOf, e.live(t))
+	}
+}
+
+// TestRollbackSaysWhatChanges: the rollback names the environment keys
+// and settings it removes, changes or adds, never a value.
+func TestRollbackSaysWhatChanges(t *testing.T) {
+	e := newOsEnv(t)
+	twoReleases(t, e)
+	e.editApp(t, func(a *App) { a.Env["SECRET_KEY"] = "s3cr3t-value-42" }) // set since, with --no-restart
+	_, err, out := e.rollback(t, "v1")
+	if err != nil {
+		t.Fatalf("Rollback: %v\n%s", err, out)
+	}
+	wantLines(t, out,
+		`-----> Environment: EXTRA removed, SECRET_KEY removed, GREETING changed \(run with --keep-env to keep today's environment\)`,
+		`-----> Settings: domains removed, drain changed, health_path changed`)
+	for _, v := range []string{"s3cr3t", "one", "two", "/up"} {
+		if strings.Contains(out, v) {
+			t.Errorf("output shows the value %q:\n%s", v, out)
+		}
+	}
+	if _, ok := e.app(t).Env["SECRET_KEY"]; ok {
+		t.Errorf("SECRET_KEY still in the app's environment after a rollback to v1 without it")
+	}
+}
+
+// TestRollbackKeepEnv: --keep-env releases the target's image and
+// settings with today's environment, and keeps it for the next push.
+func TestRollbackKeepEnv(t *testing.T) {
+	e := newOsEnv(t)
+	set1, _, _, env2 := twoReleases(t, e)
+	var b strings.Builder
+	r, err := e.d.Rollback(t.Context(), "demo", "v1", RollbackOptions{KeepEnv: true}, &b)
+	out := b.String()
+	if err != nil {
+		t.Fatalf("Rollback: %v\n%s", err, out)
+	}
+	wantLines(t, out,
+		`-----> Environment: today's kept \(--keep-env\); v1's would have: EXTRA removed, GREETING changed`,
+		`-----> Settings: domains removed, drain changed, health_path changed`)
+	if !reflect.DeepEqual(r.Env, env2) || !reflect.DeepEqual(r.Settings, set1) {
+		t.Errorf("record env %v settings %+v; want today's env %v and v1's settings %+v", r.Env, r.Settings, env2, set1)
+	}
+	spec := e.rt.specs[len(e.rt.specs)-1]
+	if spec.Env["GREETING"] != "two" || spec.Env["EXTRA"] != "x" {
+		t.Errorf("container env %v; want today's GREETING=two EXTRA=x", spec.Env)
+	}
+	if a := e.app(t); !reflect.DeepEqual(a.Env, env2) || !reflect.DeepEqual(a.Settings, set1) {
+		t.Errorf("app env %v settings %+v after; want today's env and v1's settings", a.Env, a.Settings)
+	}
+}
+
+// TestRollbackSameEnvSaysNothing: no environment line when nothing in it
+// changes.
+func TestRollbackSameEnvSaysNothing(t *testing.T) {
+	e := newOsEnv(t)
+	e.mustDeploy(t, sha1)
+	e.mustDeploy(t, sha2)
+	_, err, out := e.rollback(t, "v1")
+	if err != nil {
+		t.Fatalf("Rollback: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "Environment:") || strings.Contains(out, "Settings:") {
+		t.Errorf("a rollback that changes neither says it does:\n%s", out)
 	}
 }

@@ -2,7 +2,9 @@ package release
 
 import (
 	"fmt"
+	"math"
 	"path"
+	"runtime"
 	"strconv"
 
 	"github.com/gitship/gitship/hook"
@@ -44,9 +46,8 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 		return nil
 	},
 	"cpus": func(s *Settings, v string) error {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1024 {
-			return fmt.Errorf("invalid cpus %q: a number of cores, e.g. 0.5 or 2", v)
+		if _, err := cpuCores(v, runtime.NumCPU()); err != nil {
+			return err
 		}
 		s.CPUs = v
 		return nil
@@ -217,6 +218,26 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// minCPUs is the smallest CPU limit: 1 ms of CPU time per 100 ms period,
+// the kernel's minimum CFS quota (Docker's --cpus range starts there too).
+const minCPUs = 0.01
+
+// cpuCores parses a CPU limit in cores: a finite number from minCPUs to
+// host (the host's cores, as Docker's --cpus checks; 0 for no check: a
+// stored value stays valid when the host shrinks). NaN, Inf, 0 and
+// negatives would mean "no limit" or worse, so they are refused.
+func cpuCores(v string, host int) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	max := 1024.0
+	if host > 0 {
+		max = float64(host)
+	}
+	if err != nil || math.IsNaN(f) || f < minCPUs || f > max {
+		return 0, fmt.Errorf("invalid cpus %q: a number of cores from %g to %g, e.g. 0.5", v, minCPUs, max)
+	}
+	return f, nil
 }
 
 // memoryBytes parses a memory limit as Podman does: a number with an

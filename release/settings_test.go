@@ -2,6 +2,8 @@ package release
 
 import (
 	"reflect"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,23 @@ func TestSetRefused(t *testing.T) {
 		{"unknown key", []string{"port=8080"}, `invalid setting "port=8080": use KEY=VALUE with KEY one of ` + settingKeyList},
 		{"no =", []string{"drain"}, `invalid setting "drain": use KEY=VALUE with KEY one of ` + settingKeyList},
 		{"key case", []string{"Drain=5s"}, `invalid setting "Drain=5s"`},
+		// Numbers that parse but mean nothing, or "no limit", or overflow.
+		{"cpus NaN", []string{"cpus=NaN"}, `invalid cpus "NaN": a number of cores from 0.01 to `},
+		{"cpus Inf", []string{"cpus=Inf"}, `invalid cpus "Inf"`},
+		{"cpus -Inf", []string{"cpus=-Inf"}, `invalid cpus "-Inf"`},
+		{"cpus negative", []string{"cpus=-1"}, `invalid cpus "-1"`},
+		{"cpus 0", []string{"cpus=0"}, `invalid cpus "0"`},
+		{"cpus under a quota of 1ms", []string{"cpus=0.001"}, `invalid cpus "0.001"`},
+		{"cpus over float64", []string{"cpus=1e400"}, `invalid cpus "1e400"`},
+		{"cpus more than the host has", []string{"cpus=" + strconv.Itoa(runtime.NumCPU()+1)}, `invalid cpus "` + strconv.Itoa(runtime.NumCPU()+1) + `"`},
+		{"memory negative", []string{"memory=-512m"}, `invalid memory "-512m"`},
+		{"memory 0", []string{"memory=0"}, `invalid memory "0"`},
+		{"memory overflow", []string{"memory=99999999999g"}, `invalid memory "99999999999g"`},
+		{"memory over int64", []string{"memory=99999999999999999999"}, `invalid memory "99999999999999999999"`},
+		{"keep negative", []string{"keep=-1"}, `invalid keep "-1"`},
+		{"keep over int", []string{"keep=99999999999999999999"}, `invalid keep "99999999999999999999"`},
+		{"health_timeout negative", []string{"health_timeout=-5s"}, `invalid duration "-5s"`},
+		{"drain overflow", []string{"drain=9999999999h"}, `invalid duration "9999999999h"`},
 		// All or none: the good pairs before and after a bad one are not
 		// stored either.
 		{"good then bad", []string{"drain=5s", "branch=dev", "health_timeout=0s"}, `invalid duration "0s"`},
@@ -266,5 +285,26 @@ func TestSetBuildArgs(t *testing.T) {
 	}
 	if got := e.app(t).BuildArgs; len(got) != 1 || got["EMPTY"] != "" {
 		t.Errorf("after unset: %v", got)
+	}
+}
+
+// TestSetCPUsBounds: from 0.01 core (a quota of 1 ms per 100 ms) to the
+// host's cores is taken; a stored value Set would refuse today (NaN, from
+// before the check) fails the release instead of meaning "no limit".
+func TestSetCPUsBounds(t *testing.T) {
+	e := newMemEnv(t)
+	for _, v := range []string{"0.01", "0.5", strconv.Itoa(runtime.NumCPU())} {
+		a, err := e.d.Set("demo", []string{"cpus=" + v})
+		if err != nil {
+			t.Fatalf("cpus=%s: %v", v, err)
+		}
+		if _, cpus, err := a.Settings.limits(); err != nil || strconv.FormatFloat(cpus, 'g', -1, 64) != v {
+			t.Errorf("cpus=%s: limits = %v, %v", v, cpus, err)
+		}
+	}
+	for _, v := range []string{"NaN", "0", "-2"} {
+		if _, _, err := (Settings{CPUs: v}).limits(); err == nil {
+			t.Errorf("limits of stored cpus=%s succeeded", v)
+		}
 	}
 }

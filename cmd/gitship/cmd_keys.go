@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitship/gitship/access"
 	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/release"
 	"github.com/spf13/afero"
 	"github.com/urfave/cli/v2"
 )
@@ -16,7 +17,12 @@ func keysFor(cfg *config.Config) (*access.Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &access.Keys{Fs: afero.NewOsFs(), Path: cfg.SSH.AuthorizedKeys, Bin: bin, Config: cfg.Path}, nil
+	fs := afero.NewOsFs()
+	return &access.Keys{Fs: fs, Path: cfg.SSH.AuthorizedKeys, Bin: bin, Config: cfg.Path,
+		CheckApp: func(app string) error {
+			_, err := release.LoadApp(fs, cfg.AppsDir(), app)
+			return err
+		}}, nil
 }
 
 func keysCommand() *cli.Command {
