@@ -113,6 +113,52 @@ func (d *Deployer) claimDomains(ctx context.Context, app string, want, have []st
 	return unlock, nil
 }
 
+// leaveOutTaken drops from tgt's settings (a copy read for this
+// rollback) the domains that another app serves now, saying so: the
+// rollback still happens, and the other app keeps its domain. Holding the
+// domains lock until the rollback is recorded (the returned func), it
+// refuses only when nothing of the target's names is left to serve.
+func (d *Deployer) leaveOutTaken(ctx context.Context, a *App, tgt *Record, p *Progress) (func(), error) {
+	have, err := d.heldDomains(a.Name, a)
+	if err != nil {
+		return nil, err
+	}
+	if len(newNames(tgt.Settings.served(a.Name, d.Config.Domain), have)) == 0 {
+		return func() {}, nil
+	}
+	unlock, err := d.lockDomains(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	owners, err := d.domainOwners(a.Name)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	set := tgt.Settings
+	set.Domains = nil
+	var left []string
+	for _, dom := range tgt.Settings.Domains {
+		if o := owners[dom]; o != "" {
+			left = append(left, fmt.Sprintf("domain %s is now served by %s: left out", dom, o))
+			continue
+		}
+		set.Domains = append(set.Domains, dom)
+	}
+	// Without a domain left the app falls back to APP.<domain>.
+	for _, dom := range set.served(a.Name, d.Config.Domain) {
+		if o := owners[dom]; o != "" {
+			unlock()
+			return nil, fmt.Errorf("cannot roll back %s to %s: %s is served by app %s now", a.Name, tgt.Name(), dom, o)
+		}
+	}
+	for _, l := range left {
+		p.Say("%s", l)
+	}
+	tgt.Settings = set
+	return unlock, nil
+}
+
 // newNames are the names of want that are not in have.
 func newNames(want, have []string) []string {
 	var out []string
