@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"path/filepath"
 	"strings"
 
@@ -197,6 +198,10 @@ func (c *Config) Validate() error {
 	c.Buildkit.CacheBudgetBytes = n
 	if c.Domain == "" {
 		return errors.New("domain must not be empty")
+	}
+	// APP.<an IP address> is no host name a browser sends.
+	if _, err := netip.ParseAddr(strings.Trim(c.Domain, "[].")); err == nil {
+		return fmt.Errorf("domain must be a host name, not an IP address, got %q", c.Domain)
 	}
 	if !strings.HasPrefix(c.Podman.Socket, "unix://") && !strings.HasPrefix(c.Podman.Socket, "tcp://") {
 		return fmt.Errorf("podman.socket must start with unix:// or tcp://, got %q", c.Podman.Socket)

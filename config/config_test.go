@@ -52,6 +52,8 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{name: "bad builder", file: "builder = \"docker\"\n", wantErr: "builder must be auto, podman or buildkit"},
+		{name: "IP address domain", file: "domain = \"203.0.113.7\"\n", wantErr: `domain must be a host name, not an IP address, got "203.0.113.7"`},
+		{name: "IPv6 domain", file: "domain = \"[2001:db8::1]\"\n", wantErr: "not an IP address"},
 		{name: "bad socket", file: "[podman]\nsocket = \"/run/p.sock\"\n", wantErr: "podman.socket must start with unix://"},
 	}
 	for _, tt := range tests {

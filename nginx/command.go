@@ -32,18 +32,46 @@ func (e *RejectedError) Unwrap() error { return e.Err }
 
 // test runs nginx -t. file names the per-app file for the error message.
 func (m *Manager) test(ctx context.Context, file string) error {
+	_, err := m.testOutput(ctx, file)
+	return err
+}
+
+// testOutput runs nginx -t and returns its output (warnings) too.
+func (m *Manager) testOutput(ctx context.Context, file string) ([]byte, error) {
 	out, err := m.run(ctx, m.testArgv())
 	if err == nil {
-		return nil
+		return out, nil
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("nginx -t: %w", ctxErr)
+		return out, fmt.Errorf("nginx -t: %w", ctxErr)
 	}
 	line := firstErrorLine(out)
 	if line == "" {
-		return fmt.Errorf("run nginx -t: %w", err)
+		return out, fmt.Errorf("run nginx -t: %w", err)
 	}
-	return &RejectedError{File: file, Line: line, Err: err}
+	return out, &RejectedError{File: file, Line: line, Err: err}
+}
+
+// ConflictError is a host name that two server blocks claim: nginx -t
+// passes with a warning, and nginx serves the name with the first block
+// only (the wrong app, perhaps).
+type ConflictError struct {
+	Line string // nginx's warning
+}
+
+// Error is one line with nginx's warning.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("nginx check: two server blocks claim one host name, only the first is served: %s", e.Line)
+}
+
+// conflictLine returns nginx's first "conflicting server name" warning.
+func conflictLine(out []byte) string {
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "conflicting server name") {
+			return tidyLogLine(strings.TrimSpace(l))
+		}
+	}
+	return ""
 }
 
 // reload runs the Reload argv, or the default one.

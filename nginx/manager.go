@@ -127,10 +127,16 @@ func (m *Manager) Remove(ctx context.Context, app string) error {
 }
 
 // Check runs nginx -t against the main config and returns its error as one
-// line (a *RejectedError when nginx reported one).
+// line (a *RejectedError when nginx reported one). A config nginx accepts
+// with a "conflicting server name" warning is a *ConflictError: one of
+// the two blocks is never served.
 func (m *Manager) Check(ctx context.Context) error {
-	if err := m.test(ctx, ""); err != nil {
+	out, err := m.testOutput(ctx, "")
+	if err != nil {
 		return opError("check", "nginx", err)
+	}
+	if l := conflictLine(out); l != "" {
+		return &ConflictError{Line: l}
 	}
 	return nil
 }

@@ -309,6 +309,31 @@ func TestCheck(t *testing.T) {
 	checkCalls(t, f, testArgv, testArgv)
 }
 
+// TestCheckConflict: nginx -t passes a host name that two server blocks
+// claim, with a warning; Check fails on it, in one line.
+func TestCheckConflict(t *testing.T) {
+	m, _ := newManager(t)
+	m.Run = func(ctx context.Context, argv []string) ([]byte, error) {
+		return []byte("2026/11/25 12:11:23 [warn] 10842#10842: conflicting server name \"shop.example.org\" on 127.0.0.1:18080, ignored\n"), nil
+	}
+	err := m.Check(context.Background())
+	var conflict *nginx.ConflictError
+	if !errors.As(err, &conflict) {
+		t.Fatalf("Check: %v, want a *ConflictError", err)
+	}
+	want := `nginx check: two server blocks claim one host name, only the first is served: nginx: [warn] conflicting server name "shop.example.org" on 127.0.0.1:18080, ignored`
+	if err.Error() != want {
+		t.Errorf("Check:\n got %v\nwant %s", err, want)
+	}
+	// other warnings pass
+	m.Run = func(ctx context.Context, argv []string) ([]byte, error) {
+		return []byte("nginx: [warn] the \"http2\" directive is deprecated\n"), nil
+	}
+	if err := m.Check(context.Background()); err != nil {
+		t.Errorf("Check with an unrelated warning: %v", err)
+	}
+}
+
 func TestCheckCannotRun(t *testing.T) {
 	m, _ := newManager(t)
 	m.Run = nil

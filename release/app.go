@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -88,9 +89,14 @@ func ValidateName(name string) error {
 var label = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // ValidateDomain checks a host name: dot-separated DNS labels, at most 253
-// characters, at least two labels, no trailing dot, no wildcard.
+// characters, at least two labels, no trailing dot, no wildcard, and not an
+// IP address (nginx would serve the app for every request to that
+// address that names no other host).
 func ValidateDomain(d string) error {
 	bad := func(why string) error { return fmt.Errorf("invalid domain %q: %s", d, why) }
+	if isIP(d) {
+		return bad("an IP address, not a host name")
+	}
 	if d == "" || len(d) > 253 {
 		return bad("must be 1-253 characters")
 	}
@@ -107,6 +113,23 @@ func ValidateDomain(d string) error {
 		}
 	}
 	return nil
+}
+
+// isIP says whether d is an IP address in any form a browser or nginx
+// reads as one: v4 or v6, in brackets, with a trailing dot, or ending in
+// a numeric label (WHATWG URLs read "1.2.3", "0x7f.1" and "010.0.0.1" as
+// IPv4; no top-level domain is numeric).
+func isIP(d string) bool {
+	h := strings.TrimSuffix(d, ".")
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if hex, ok := strings.CutPrefix(strings.ToLower(last), "0x"); ok {
+		return strings.Trim(hex, "0123456789abcdef") == ""
+	}
+	return last != "" && strings.Trim(last, "0123456789") == ""
 }
 
 // ServedDomains returns the app's domains, or APP.<base> when it has none.

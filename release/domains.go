@@ -14,16 +14,11 @@ import (
 const KindConfig = "config"
 
 // AddDomain adds domain to app. A domain that another app serves is
-// refused naming it. With a live release, the change is a new release
-// (same image, new settings), switched like any other.
+// refused naming it (see owner.go). With a live release, the change is a
+// new release (same image, new settings), switched like any other.
 func (d *Deployer) AddDomain(ctx context.Context, app, domain string, out io.Writer) error {
 	if err := ValidateDomain(domain); err != nil {
 		return err
-	}
-	if owner, err := d.domainOwner(domain, app); err != nil {
-		return err
-	} else if owner != "" {
-		return fmt.Errorf("domain %s is served by app %s already (remove it there first)", domain, owner)
 	}
 	return d.Reconfigure(ctx, app, "domains add "+domain, out, func(a *App) error {
 		cur := a.ServedDomains(d.Config.Domain)
@@ -59,27 +54,6 @@ func (d *Deployer) Domains(app string) ([]string, error) {
 	return a.ServedDomains(d.Config.Domain), nil
 }
 
-// domainOwner names the app other than except that serves domain.
-func (d *Deployer) domainOwner(domain, except string) (string, error) {
-	names, err := ListApps(d.Fs, d.Config.AppsDir())
-	if err != nil {
-		return "", err
-	}
-	for _, n := range names {
-		if n == except {
-			continue
-		}
-		a, err := LoadApp(d.Fs, d.Config.AppsDir(), n)
-		if err != nil {
-			return "", err
-		}
-		if slices.Contains(a.ServedDomains(d.Config.Domain), domain) {
-			return n, nil
-		}
-	}
-	return "", nil
-}
-
 // Reconfigure changes app's settings under its lock and, when a release
 // is live, releases them as a new release with the live image (kind
 // config): started, checked and switched like a push, no build. Without a
@@ -99,10 +73,22 @@ func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Wri
 		return err
 	}
 	p.hide(a.Env)
+	have, err := d.heldDomains(app, a)
+	if err != nil {
+		return err
+	}
 	if err := change(a); err != nil {
 		return err
 	}
 	p.hide(a.Env)
+	// A change that adds a host name (domains add, or domains remove
+	// falling back to APP.<domain>) holds the domains lock until the
+	// app's state records it.
+	unlock, err := d.claimDomains(ctx, app, a.ServedDomains(d.Config.Domain), have, p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	live, err := d.Store().Live(app)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -18,7 +19,9 @@ type InitResult struct {
 // Init creates app: its bare repository with the post-receive hook (which
 // runs bin with the config at cfgPath), its state and data dirs, and its
 // settings. Running it again changes nothing but the domains, when given.
-func (d *Deployer) Init(name string, domains []string, bin, cfgPath string) (*InitResult, error) {
+// A domain another app serves, given or the implicit APP.<domain>, is
+// refused before anything is created.
+func (d *Deployer) Init(ctx context.Context, name string, domains []string, bin, cfgPath string) (*InitResult, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -27,15 +30,27 @@ func (d *Deployer) Init(name string, domains []string, bin, cfgPath string) (*In
 			return nil, err
 		}
 	}
+	var have []string // the names an existing app holds
 	a, err := LoadApp(d.Fs, d.Config.AppsDir(), name)
 	if errors.Is(err, ErrNoApp) {
 		a = &App{Name: name, Settings: Settings{Branch: "main"}, Created: d.Now()}
 	} else if err != nil {
 		return nil, err
+	} else if have, err = d.heldDomains(name, a); err != nil {
+		return nil, err
 	}
 	if len(domains) > 0 {
 		a.Domains = domains
 	}
+	unlock, err := d.claimDomains(ctx, name, a.ServedDomains(d.Config.Domain), have, nil)
+	if err != nil {
+		var taken *TakenError
+		if errors.As(err, &taken) && len(domains) == 0 {
+			return nil, fmt.Errorf("cannot init %s: it would be served at %s, which app %s serves already (give %s a --domain)", name, taken.Domain, taken.Owner, name)
+		}
+		return nil, fmt.Errorf("cannot init %s: %w", name, err)
+	}
+	defer unlock()
 	repo := d.repoPath(name)
 	created, err := hook.InitRepo(repo, a.Branch, hook.HookScript(bin, cfgPath))
 	if err != nil {

@@ -19,7 +19,7 @@ func newInitDeployer(t *testing.T, root string) *Deployer {
 	cfg := config.Default()
 	cfg.Root, cfg.RunDir = root, filepath.Join(root, "run")
 	cfg.SSH.Remote = "git@host"
-	return &Deployer{Fs: afero.NewOsFs(), Config: &cfg, Now: newClock().Now, NginxGID: os.Getgid()}
+	return &Deployer{Fs: afero.NewOsFs(), Config: &cfg, Now: newClock().Now, NginxGID: os.Getgid(), Locker: FileLock{}}
 }
 
 const (
@@ -30,7 +30,7 @@ const (
 func TestInit(t *testing.T) {
 	root := t.TempDir()
 	d := newInitDeployer(t, root)
-	res, err := d.Init("demo", []string{"demo.example.org", "www.demo.example.org"}, initBin, initCfg)
+	res, err := d.Init(t.Context(), "demo", []string{"demo.example.org", "www.demo.example.org"}, initBin, initCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestInit(t *testing.T) {
 func TestInitAgain(t *testing.T) {
 	root := t.TempDir()
 	d := newInitDeployer(t, root)
-	if _, err := d.Init("demo", []string{"demo.example.org"}, initBin, initCfg); err != nil {
+	if _, err := d.Init(t.Context(), "demo", []string{"demo.example.org"}, initBin, initCfg); err != nil {
 		t.Fatal(err)
 	}
 	first, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
@@ -85,7 +85,7 @@ func TestInitAgain(t *testing.T) {
 
 	// Again without domains: nothing changes, the hook is rewritten for
 	// a moved binary.
-	res, err := d.Init("demo", nil, "/opt/gitship", initCfg)
+	res, err := d.Init(t.Context(), "demo", nil, "/opt/gitship", initCfg)
 	if err != nil {
 		t.Fatalf("second Init: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestInitAgain(t *testing.T) {
 	}
 
 	// Again with domains: only the domains change.
-	if _, err := d.Init("demo", []string{"new.example.org"}, initBin, initCfg); err != nil {
+	if _, err := d.Init(t.Context(), "demo", []string{"new.example.org"}, initBin, initCfg); err != nil {
 		t.Fatal(err)
 	}
 	third, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
@@ -144,7 +144,7 @@ func TestInitRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			d := newInitDeployer(t, root)
-			_, err := d.Init(tt.app, tt.domains, initBin, initCfg)
+			_, err := d.Init(t.Context(), tt.app, tt.domains, initBin, initCfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Init = %v, want an error with %q", err, tt.want)
 			}
@@ -172,7 +172,7 @@ func TestInitRemote(t *testing.T) {
 		t.Run(tt.remote, func(t *testing.T) {
 			d := newInitDeployer(t, t.TempDir())
 			d.Config.SSH.Remote = tt.remote
-			res, err := d.Init("demo", nil, initBin, initCfg)
+			res, err := d.Init(t.Context(), "demo", nil, initBin, initCfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func TestInitRemote(t *testing.T) {
 func TestInitKeepsUnreadableApp(t *testing.T) {
 	root := t.TempDir()
 	d := newInitDeployer(t, root)
-	if _, err := d.Init("demo", []string{"demo.example.org"}, initBin, initCfg); err != nil {
+	if _, err := d.Init(t.Context(), "demo", []string{"demo.example.org"}, initBin, initCfg); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(d.Config.AppsDir(), "demo", "app.json")
@@ -199,7 +199,7 @@ func TestInitKeepsUnreadableApp(t *testing.T) {
 	if err := os.WriteFile(path, bad, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Init("demo", nil, initBin, initCfg); err == nil {
+	if _, err := d.Init(t.Context(), "demo", nil, initBin, initCfg); err == nil {
 		t.Fatal("Init over an unreadable app.json succeeded")
 	}
 	got, err := os.ReadFile(path)

@@ -42,6 +42,11 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := d.leaveOutTaken(ctx, a, tgt, p)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	p.hide(a.Env)
 	p.hide(tgt.Env)
 	env := tgt.Env

@@ -25,7 +25,7 @@ func initCommand() *cli.Command {
 				return err
 			}
 			name := c.Args().First()
-			res, err := d.Init(name, c.StringSlice("domain"), bin, d.Config.Path)
+			res, err := d.Init(c.Context, name, c.StringSlice("domain"), bin, d.Config.Path)
 			if err != nil {
 				return err
 			}
