@@ -72,3 +72,29 @@ func TestNoConfigFileSaysSo(t *testing.T) {
 		t.Errorf("with a config file: stderr %q", stderr)
 	}
 }
+
+// writeConfig writes a config whose every path is under a temp dir.
+func writeConfig(t *testing.T, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	cfg := "root = \"" + filepath.Join(dir, "root") + "\"\n" + extra +
+		"[ssh]\nauthorized_keys = \"" + filepath.Join(dir, "authorized_keys") + "\"\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The ssh front door's refusals are prefixed once.
+func TestSSHRefusalIsPrefixedOnce(t *testing.T) {
+	cfg := writeConfig(t, "")
+	if err := os.MkdirAll(filepath.Join(filepath.Dir(cfg), "root"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSH_ORIGINAL_COMMAND", "gitship apps")
+	code, _, stderr := runMain(t, "", "--config", cfg, "ssh", "--key", "nobody")
+	if want := "gitship: refused: unknown key nobody\n"; code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, stderr, want)
+	}
+}
