@@ -51,6 +51,8 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
+		{name: "keep too many", file: "keep = 100000\n", wantErr: "keep must be 0 to 1000, got 100000"},
+		{name: "keep negative", file: "keep = -1\n", wantErr: "keep must be 0 to 1000, got -1"},
 		{name: "bad builder", file: "builder = \"docker\"\n", wantErr: "builder must be auto, podman or buildkit"},
 		{name: "bad socket", file: "[podman]\nsocket = \"/run/p.sock\"\n", wantErr: "podman.socket must start with unix://"},
 	}

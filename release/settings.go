@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 
+	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/hook"
 	"regexp"
 	"sort"
@@ -53,8 +54,8 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 	},
 	"keep": func(s *Settings, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 1000 {
-			return fmt.Errorf("invalid keep %q: how many rollback images to keep, 0 or more", v)
+		if err != nil || n < 0 || n > config.MaxKeep {
+			return fmt.Errorf("invalid keep %q: how many rollback images to keep, 0 to %d", v, config.MaxKeep)
 		}
 		s.Keep = &n
 		return nil
