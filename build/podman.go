@@ -45,6 +45,9 @@ func (p *Podman) Name() string { return "podman" }
 func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, error) {
 	cctx, err := bindings.NewConnection(ctx, p.Socket)
 	if err != nil {
+		if short := apiError(p.Socket, err); short != err {
+			return Image{}, short
+		}
 		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", p.Socket, err)
 	}
 	opts := entities.BuildOptions{BuildOptions: define.BuildOptions{
@@ -67,7 +70,7 @@ func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, 
 	// working directory, not the context.
 	rep, err := images.Build(cctx, []string{filepath.Join(req.ContextDir, req.Dockerfile)}, opts)
 	if err != nil {
-		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(err.Error()))
+		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(apiError(p.Socket, err).Error()))
 	}
 	if rep == nil || rep.ID == "" {
 		return Image{}, fmt.Errorf("build %s: podman returned no image id", req.Tag)
