@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // apiError shortens an error of a request to the Podman API service: the
@@ -34,7 +35,8 @@ func (e *podmanAPIError) Error() string {
 	why := e.err.Error()
 	var se *os.SyscallError
 	switch {
-	case errors.Is(e.err, io.EOF) || errors.Is(e.err, io.ErrUnexpectedEOF) || errors.Is(e.err, io.ErrClosedPipe):
+	case errors.Is(e.err, io.EOF) || errors.Is(e.err, io.ErrUnexpectedEOF) || errors.Is(e.err, io.ErrClosedPipe) ||
+		errors.Is(e.err, syscall.EPIPE) || errors.Is(e.err, syscall.ECONNRESET):
 		why = "the connection closed"
 	case errors.As(e.err, &se):
 		why = se.Err.Error() // "connection refused", without "dial unix PATH: connect:"
