@@ -34,7 +34,7 @@ func TestAllow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := Parse(tt.cmd, root)
+			req, err := Parse(tt.cmd, repos)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tt.cmd, err)
 			}

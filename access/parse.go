@@ -61,10 +61,12 @@ func refusef(format string, a ...any) error {
 
 // Parse parses SSH_ORIGINAL_COMMAND without any shell. It accepts git's
 // `git-receive-pack 'APP.git'` and `git-upload-pack ...` with the path as
-// 'APP.git', 'APP', '/APP.git', '/APP' or '<root>/repos/APP.git' (only when
-// root is not empty), and `[gitship] CMD ARGS...` for the remote commands.
-// It does not check that the app exists or that the key may use it: see Allow.
-func Parse(cmd, root string) (Request, error) {
+// 'APP.git', 'APP', '/APP.git', '/APP' or 'REPOS/APP.git', where repos is
+// the absolute directory that holds the repositories (config's
+// <root>/repos; the full form is refused when repos is empty), and
+// `[gitship] CMD ARGS...` for the remote commands. It does not check that
+// the app exists or that the key may use it: see Allow.
+func Parse(cmd, repos string) (Request, error) {
 	if err := checkRaw(cmd); err != nil {
 		return Request{}, err
 	}
@@ -80,7 +82,7 @@ func Parse(cmd, root string) (Request, error) {
 	}
 	switch words[0] {
 	case "git-receive-pack", "git-upload-pack":
-		return parseGit(words, root)
+		return parseGit(words, repos)
 	case "gitship":
 		words = words[1:]
 	}
@@ -144,11 +146,11 @@ func split(cmd string) ([]string, error) {
 	return words, nil
 }
 
-func parseGit(words []string, root string) (Request, error) {
+func parseGit(words []string, repos string) (Request, error) {
 	if len(words) != 2 {
 		return Request{}, refusef("%s takes exactly one repository", words[0])
 	}
-	app, err := repoApp(words[1], root)
+	app, err := repoApp(words[1], repos)
 	if err != nil {
 		return Request{}, err
 	}
@@ -157,17 +159,19 @@ func parseGit(words []string, root string) (Request, error) {
 
 // repoApp maps the path git sends to an app name: the forms of
 // `git push HOST:APP.git`, `HOST:APP`, `ssh://HOST/APP.git` and the
-// repository's own path under the gitship root.
-func repoApp(p, root string) (string, error) {
+// repository's own path, directly in repos: nothing nested, nothing
+// elsewhere.
+func repoApp(p, repos string) (string, error) {
 	name := p
 	if strings.HasPrefix(p, "/") {
-		repos := ""
-		if root != "" && path.IsAbs(root) {
-			repos = path.Join(root, "repos") + "/"
+		dir := ""
+		if repos != "" && path.IsAbs(repos) {
+			dir = path.Clean(repos) + "/"
 		}
 		switch {
-		case repos != "" && strings.HasPrefix(p, repos) && strings.HasSuffix(p, ".git"):
-			name = strings.TrimPrefix(p, repos)
+		case dir != "" && strings.HasPrefix(p, dir) && strings.HasSuffix(p, ".git") &&
+			!strings.Contains(strings.TrimPrefix(p, dir), "/"):
+			name = strings.TrimPrefix(p, dir)
 		case strings.Count(p, "/") == 1:
 			name = p[1:]
 		default:

@@ -7,7 +7,9 @@ import (
 	"testing"
 )
 
-const root = "/var/lib/gitship"
+// repos is the repositories' directory of a gitship whose root is
+// /var/lib/gitship: what `gitship ssh` passes to Parse.
+const repos = "/var/lib/gitship/repos"
 
 func TestParseAccepts(t *testing.T) {
 	tests := []struct {
@@ -19,6 +21,7 @@ func TestParseAccepts(t *testing.T) {
 		{`git-receive-pack '/myapp.git'`, Request{Git: "git-receive-pack", App: "myapp"}},
 		{`git-receive-pack '/myapp'`, Request{Git: "git-receive-pack", App: "myapp"}},
 		{`git-receive-pack '/var/lib/gitship/repos/myapp.git'`, Request{Git: "git-receive-pack", App: "myapp"}},
+		{`git-upload-pack '/var/lib/gitship/repos/myapp.git'`, Request{Git: "git-upload-pack", App: "myapp"}},
 		{`git-upload-pack 'my-app2.git'`, Request{Git: "git-upload-pack", App: "my-app2"}},
 		{`git-upload-pack "a.git"`, Request{Git: "git-upload-pack", App: "a"}},
 		{"git-upload-pack\tmyapp.git", Request{Git: "git-upload-pack", App: "myapp"}},
@@ -45,7 +48,7 @@ func TestParseAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
-			got, err := Parse(tt.cmd, root)
+			got, err := Parse(tt.cmd, repos)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tt.cmd, err)
 			}
@@ -93,6 +96,11 @@ func TestParseRefuses(t *testing.T) {
 		{"other abs repo", "git-receive-pack '/tmp/x.git'", "not a gitship repository"},
 		{"root without repos", "git-receive-pack '/var/lib/gitship/x.git'", "not a gitship repository"},
 		{"nested under repos", "git-receive-pack '/var/lib/gitship/repos/a/b.git'", "not a gitship repository"},
+		{"repos twice", "git-upload-pack '/var/lib/gitship/repos/repos/a.git'", "not a gitship repository"},
+		{"repos without .git", "git-upload-pack '/var/lib/gitship/repos/a'", "not a gitship repository"},
+		{"other root", "git-upload-pack '/srv/gitship/repos/a.git'", "not a gitship repository"},
+		{"repos prefix of another dir", "git-upload-pack '/var/lib/gitship/repos2/a.git'", "not a gitship repository"},
+		{"double slash", "git-upload-pack '//a.git'", "not a gitship repository"},
 		{"relative subdir", "git-receive-pack 'a/b.git'", "not a gitship repository"},
 		{"bad app", "git-receive-pack 'My_App.git'", "not a gitship repository"},
 		{"app too long", "git-receive-pack '" + strings.Repeat("a", 31) + ".git'", "not a gitship repository"},
@@ -120,7 +128,7 @@ func TestParseRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Parse(tt.cmd, root)
+			got, err := Parse(tt.cmd, repos)
 			if err == nil {
 				t.Fatalf("Parse(%q) = %#v, want refusal", tt.cmd, got)
 			}
@@ -139,20 +147,21 @@ func TestParseRefuses(t *testing.T) {
 
 func TestParseNoRoot(t *testing.T) {
 	if _, err := Parse("git-receive-pack '/var/lib/gitship/repos/a.git'", ""); err == nil {
-		t.Error("full repo path accepted without a root")
+		t.Error("full repo path accepted without a repos dir")
 	}
 }
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"", "git-receive-pack 'a.git'", "git-upload-pack '/a.git'",
-		"git-receive-pack '/var/lib/gitship/repos/a.git'", "gitship rollback app v3",
+		"git-receive-pack '/var/lib/gitship/repos/a.git'", "git-upload-pack '/var/lib/gitship/repos/repos/a.git'",
+		"gitship rollback app v3",
 		"config set app 'A=b c'", "gitship apps; id", "rollback $(id)", "'\"", "../x.git",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, cmd string) {
-		req, err := Parse(cmd, root)
+		req, err := Parse(cmd, repos)
 		if err != nil {
 			if !errors.Is(err, ErrRefused) {
 				t.Fatalf("Parse(%q) error %v is not ErrRefused", cmd, err)
@@ -174,6 +183,14 @@ func FuzzParse(f *testing.F) {
 			}
 			if !appName.MatchString(req.App) || req.Args != nil {
 				t.Fatalf("Parse(%q) = %#v: git request without a valid app", cmd, req)
+			}
+			// the repository is named in one of the accepted forms
+			words, _ := split(cmd)
+			a := req.App
+			switch words[len(words)-1] {
+			case a, a + ".git", "/" + a, "/" + a + ".git", repos + "/" + a + ".git":
+			default:
+				t.Fatalf("Parse(%q) = %#v: repository %q is none of the accepted forms", cmd, req, words[len(words)-1])
 			}
 		case len(req.Args) == 0:
 			t.Fatalf("Parse(%q) = %#v: neither git nor gitship", cmd, req)

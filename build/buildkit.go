@@ -47,6 +47,9 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 	defer c.Close()
 	pctx, err := bindings.NewConnection(ctx, b.Podman)
 	if err != nil {
+		if short := apiError(b.Podman, err); short != err {
+			return Image{}, short
+		}
 		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", b.Podman, err)
 	}
 	if !b.noRelay {
@@ -70,7 +73,7 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 	switch {
 	case loadErr != nil:
 		// A failed load breaks BuildKit's pipe too; Podman's words say why.
-		return Image{}, fmt.Errorf("build %s: load into podman: %s", req.Tag, cleanBuildKitError(loadErr))
+		return Image{}, fmt.Errorf("build %s: load into podman: %s", req.Tag, cleanBuildKitError(apiError(b.Podman, loadErr)))
 	case solveErr != nil:
 		return Image{}, fmt.Errorf("build %s: %s", req.Tag, cleanBuildKitError(solveErr))
 	case res == nil:
@@ -79,7 +82,7 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 	tagStart := time.Now()
 	img, err := tagged(pctx, req.Tag, res)
 	if err != nil {
-		return Image{}, fmt.Errorf("build %s: %w", req.Tag, err)
+		return Image{}, fmt.Errorf("build %s: %w", req.Tag, apiError(b.Podman, err))
 	}
 	// The load overlaps the export, so this is the whole move from
 	// BuildKit to Podman: first byte to Podman's answer, plus the tag.

@@ -45,6 +45,9 @@ func (p *Podman) Name() string { return "podman" }
 func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, error) {
 	cctx, err := bindings.NewConnection(ctx, p.Socket)
 	if err != nil {
+		if short := apiError(p.Socket, err); short != err {
+			return Image{}, short
+		}
 		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", p.Socket, err)
 	}
 	opts := entities.BuildOptions{BuildOptions: define.BuildOptions{
@@ -70,7 +73,7 @@ func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, 
 		if storeChanged(err.Error()) {
 			return Image{}, fmt.Errorf("build %s: %w: %s", req.Tag, ErrStoreChanged, CleanError(err.Error()))
 		}
-		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(err.Error()))
+		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(apiError(p.Socket, err).Error()))
 	}
 	if rep == nil || rep.ID == "" {
 		return Image{}, fmt.Errorf("build %s: podman returned no image id", req.Tag)
@@ -87,14 +90,53 @@ func labelList(m map[string]string) []string {
 	return out
 }
 
-var structNoise = regexp.MustCompile(`:?\s*&[a-z]+\.[A-Z][A-Za-z]*\{.*$`)
+// structStart finds a Go value printed with %#v (`&imagebuilder.Step{`,
+// `copier.request{`) and the words that lead to it.
+var structStart = regexp.MustCompile(`(\s+for)?:?\s*&?[a-z][a-z0-9]*\.[A-Za-z_][A-Za-z0-9_]*\{`)
 
-// CleanError trims what the Podman service appends to a build error (Go
-// struct dumps such as `&imagebuilder.Step{...}`) and keeps one line.
+// CleanError trims what the Podman service puts into a build error (Go
+// struct dumps such as `&imagebuilder.Step{...}` or `for
+// copier.request{...}`, kilobytes long) and keeps the first line, with
+// the words before and after each dump.
 func CleanError(msg string) string {
 	msg = strings.TrimSpace(msg)
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
-	return strings.TrimSpace(structNoise.ReplaceAllString(msg, ""))
+	for {
+		loc := structStart.FindStringIndex(msg)
+		if loc == nil {
+			break
+		}
+		end := closingBrace(msg, loc[1]-1)
+		if end < 0 {
+			msg = msg[:loc[0]]
+			break
+		}
+		msg = msg[:loc[0]] + msg[end+1:]
+	}
+	return strings.TrimSpace(msg)
+}
+
+// closingBrace returns the index of the brace that closes the one at
+// open, skipping quoted strings, or -1.
+func closingBrace(s string, open int) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }

@@ -9,6 +9,11 @@ func TestCleanError(t *testing.T) {
 		{"building at STEP \"RUN false\": while running runtime: exit status 1: &imagebuilder.Step{Env:[]string{\"A=b\"}}",
 			`building at STEP "RUN false": while running runtime: exit status 1`},
 		{"first line\nsecond line", "first line"},
+		// COPY of a symlink that leaves the context (Podman 4.3), the
+		// struct shortened
+		{`building at STEP "COPY leak /leak": reading "/var/tmp/b/build/leak": error during bulk transfer for copier.request{Request:"GET", Root:"/", Globs:[]string{"/leak"}, StatOptions:copier.StatOptions{CheckForArchives:false}, GetOptions:copier.GetOptions{ChownDirs:(*idtools.IDPair)(0xc00048eca0), Rename:map[string]string(nil)}, Note:"a } in a \"string\" {"}: copier: get: lstat "/leak"("/etc/hostname"): lstat /etc/hostname: no such file or directory`,
+			`building at STEP "COPY leak /leak": reading "/var/tmp/b/build/leak": error during bulk transfer: copier: get: lstat "/leak"("/etc/hostname"): lstat /etc/hostname: no such file or directory`},
+		{`step failed: &imagebuilder.Step{Env:[]string{"A`, `step failed`},
 	}
 	for _, tt := range tests {
 		if got := CleanError(tt.in); got != tt.want {

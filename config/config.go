@@ -17,6 +17,10 @@ import (
 	"github.com/spf13/afero"
 )
 
+// MaxKeep is the most rollback images an app may keep (config keep, `set
+// APP keep=N`, `prune --keep N`).
+const MaxKeep = 1000
+
 // DefaultPath is where the server config lives unless --config or
 // GITSHIP_CONFIG say otherwise.
 const DefaultPath = "/etc/gitship/config.toml"
@@ -183,8 +187,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("builder must be auto, podman or buildkit, got %q", c.Builder)
 	}
-	if c.Keep < 0 {
-		return fmt.Errorf("keep must be 0 or more, got %d", c.Keep)
+	if c.Keep < 0 || c.Keep > MaxKeep {
+		return fmt.Errorf("keep must be 0 to %d, got %d", MaxKeep, c.Keep)
 	}
 	free, err := ParseSize(c.Podman.MinFree)
 	if err != nil {

@@ -51,6 +51,8 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
+		{name: "keep too many", file: "keep = 100000\n", wantErr: "keep must be 0 to 1000, got 100000"},
+		{name: "keep negative", file: "keep = -1\n", wantErr: "keep must be 0 to 1000, got -1"},
 		{name: "bad builder", file: "builder = \"docker\"\n", wantErr: "builder must be auto, podman or buildkit"},
 		{name: "IP address domain", file: "domain = \"203.0.113.7\"\n", wantErr: `domain must be a host name, not an IP address, got "203.0.113.7"`},
 		{name: "IPv6 domain", file: "domain = \"[2001:db8::1]\"\n", wantErr: "not an IP address"},

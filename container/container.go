@@ -84,6 +84,9 @@ type State struct {
 func (c *Client) conn(ctx context.Context) (context.Context, error) {
 	cctx, err := bindings.NewConnection(ctx, c.Socket)
 	if err != nil {
+		if short := apiError(c.Socket, err); short != err {
+			return nil, short
+		}
 		return nil, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", c.Socket, err)
 	}
 	return cctx, nil
@@ -103,10 +106,10 @@ func (c *Client) Start(ctx context.Context, s Spec) error {
 		if _, oerr := c.owned(cctx, s.Name); errors.Is(oerr, ErrForeign) {
 			return fmt.Errorf("create container %s: the name is taken by a container that is %w", s.Name, oerr)
 		}
-		return fmt.Errorf("create container %s: %w", s.Name, err)
+		return fmt.Errorf("create container %s: %w", s.Name, apiError(c.Socket, err))
 	}
 	if err := containers.Start(cctx, s.Name, nil); err != nil {
-		return fmt.Errorf("start container %s: %w", s.Name, err)
+		return fmt.Errorf("start container %s: %w", s.Name, apiError(c.Socket, err))
 	}
 	return nil
 }
@@ -196,7 +199,7 @@ func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
 		if isNotFound(err) {
 			return State{}, fmt.Errorf("inspect %s: %w", name, ErrNotFound)
 		}
-		return State{}, fmt.Errorf("inspect %s: %w", name, err)
+		return State{}, fmt.Errorf("inspect %s: %w", name, apiError(c.Socket, err))
 	}
 	st := State{Name: strings.TrimPrefix(d.Name, "/"), Image: d.ImageName}
 	if d.State != nil {
@@ -228,7 +231,7 @@ func (c *Client) Stop(ctx context.Context, name string, timeout uint) error {
 	}
 	err = containers.Stop(cctx, id, new(containers.StopOptions).WithTimeout(timeout).WithIgnore(true))
 	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("stop %s: %w", name, err)
+		return fmt.Errorf("stop %s: %w", name, apiError(c.Socket, err))
 	}
 	return nil
 }
@@ -243,7 +246,7 @@ func (c *Client) owned(cctx context.Context, name string) (string, error) {
 		return "", ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("inspect: %w", err)
+		return "", fmt.Errorf("inspect: %w", apiError(c.Socket, err))
 	}
 	if c.Root != "" {
 		got := ""
@@ -284,11 +287,11 @@ func (c *Client) Remove(ctx context.Context, name string) error {
 			return nil
 		}
 		if attempt == 8 {
-			return fmt.Errorf("remove %s: %w", name, err)
+			return fmt.Errorf("remove %s: %w", name, apiError(c.Socket, err))
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("remove %s: %w", name, err)
+			return fmt.Errorf("remove %s: %w", name, apiError(c.Socket, err))
 		case <-time.After(delay):
 		}
 		delay *= 2
@@ -304,7 +307,7 @@ func (c *Client) List(ctx context.Context, labels map[string]string) ([]State, e
 	opts := new(containers.ListOptions).WithAll(true).WithFilters(labelFilter(labels))
 	list, err := containers.List(cctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, fmt.Errorf("list containers: %w", apiError(c.Socket, err))
 	}
 	out := make([]State, 0, len(list))
 	for _, l := range list {
@@ -347,7 +350,7 @@ func (c *Client) ImageExists(ctx context.Context, image string) (bool, error) {
 	}
 	ok, err := images.Exists(cctx, image, nil)
 	if err != nil {
-		return false, fmt.Errorf("look up image %s: %w", image, err)
+		return false, fmt.Errorf("look up image %s: %w", image, apiError(c.Socket, err))
 	}
 	return ok, nil
 }
@@ -379,7 +382,7 @@ func (c *Client) Follow(ctx context.Context, name string, n int, follow bool, w 
 		}
 	}
 	if err := <-done; err != nil && ctx.Err() == nil {
-		return fmt.Errorf("logs of %s: %w", name, err)
+		return fmt.Errorf("logs of %s: %w", name, apiError(c.Socket, err))
 	}
 	if werr != nil {
 		return fmt.Errorf("logs of %s: %w", name, werr)

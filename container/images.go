@@ -30,7 +30,7 @@ func (c *Client) Images(ctx context.Context, labels map[string]string) ([]Image,
 	opts := new(images.ListOptions).WithAll(false).WithFilters(labelFilter(labels))
 	list, err := images.List(cctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("list images: %w", err)
+		return nil, fmt.Errorf("list images: %w", apiError(c.Socket, err))
 	}
 	out := make([]Image, 0, len(list))
 	for _, l := range list {
@@ -55,7 +55,7 @@ func (c *Client) RemoveImage(ctx context.Context, name string) (deleted bool, er
 	}
 	rep, errs := images.Remove(cctx, []string{name}, new(images.RemoveOptions).WithForce(false))
 	if len(errs) > 0 {
-		return false, fmt.Errorf("remove image %s: %w", name, errors.Join(errs...))
+		return false, fmt.Errorf("remove image %s: %w", name, apiError(c.Socket, errors.Join(errs...)))
 	}
 	return rep != nil && len(rep.Deleted) > 0, nil
 }
@@ -78,7 +78,7 @@ func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, dr
 	for round := 0; round < 20; round++ {
 		list, err := images.List(cctx, new(images.ListOptions).WithAll(true).WithFilters(map[string][]string{"dangling": {"true"}}))
 		if err != nil {
-			return n, size, fmt.Errorf("list dangling images: %w", err)
+			return n, size, fmt.Errorf("list dangling images: %w", apiError(c.Socket, err))
 		}
 		gone := 0
 		for _, l := range list {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/hook"
 	"regexp"
 	"sort"
@@ -54,8 +55,8 @@ var settingKeys = map[string]func(s *Settings, val string) error{
 	},
 	"keep": func(s *Settings, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 1000 {
-			return fmt.Errorf("invalid keep %q: how many rollback images to keep, 0 or more", v)
+		if err != nil || n < 0 || n > config.MaxKeep {
+			return fmt.Errorf("invalid keep %q: how many rollback images to keep, 0 to %d", v, config.MaxKeep)
 		}
 		s.Keep = &n
 		return nil

@@ -88,6 +88,8 @@ func TestSetRefused(t *testing.T) {
 		want  string
 	}{
 		{"branch a//b", []string{"branch=a//b"}, `invalid branch "a//b"`},
+		{"keep too many", []string{"keep=100000"}, `invalid keep "100000": how many rollback images to keep, 0 to 1000`},
+		{"keep negative", []string{"keep=-1"}, `invalid keep "-1": how many rollback images to keep, 0 to 1000`},
 		{"branch a/", []string{"branch=a/"}, `invalid branch "a/"`},
 		{"branch x.lock/y", []string{"branch=x.lock/y"}, `invalid branch "x.lock/y"`},
 		{"health_timeout 0s", []string{"health_timeout=0s"}, `invalid duration "0s": use Go's form (30s, 2m) between 1s and 1h0m0s`},

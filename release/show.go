@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -41,7 +42,9 @@ func (d *Deployer) WriteReleases(w io.Writer, app string) error {
 	return tw.Flush()
 }
 
-// WriteApps prints every app with its live release.
+// WriteApps prints every app with its live release. It lists every app,
+// and then fails when the container of any live release is gone, naming
+// them and the command that brings them back.
 func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 	names, err := ListApps(d.Fs, d.Config.AppsDir())
 	if err != nil {
@@ -53,6 +56,7 @@ func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tRELEASE\tCOMMIT\tCONTAINER\tLIVE SINCE\tURL")
+	var gone []string
 	for _, n := range names {
 		a, err := LoadApp(d.Fs, d.Config.AppsDir(), n)
 		if err != nil {
@@ -67,14 +71,28 @@ func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", n, url)
 			continue
 		}
+		state, err := d.containerState(ctx, live)
+		if err != nil {
+			gone = append(gone, n+" "+live.Name())
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n, live.Name(), hook.Short(live.Commit),
-			d.containerState(ctx, live.Container), since(live.LiveSince, d.Now()), url)
+			state, since(live.LiveSince, d.Now()), url)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	switch len(gone) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("the container of %s is gone: `gitship boot` starts it again", gone[0])
+	}
+	return fmt.Errorf("the containers of %s are gone: `gitship boot` starts them again", strings.Join(gone, ", "))
 }
 
 // WriteStatus prints what runs for app: live release, since when, its
-// container's state, domains and URL.
+// container's state, domains and URL. When the live release's container
+// is gone it says so and fails with the command that brings it back.
 func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) error {
 	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
@@ -97,17 +115,29 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 	fmt.Fprintf(tw, "release:\t%s (%s, %s)\n", live.Name(), live.Kind, hook.Short(live.Commit))
 	fmt.Fprintf(tw, "live since:\t%s (%s)\n", live.LiveSince.Local().Format(timeFormat), since(live.LiveSince, d.Now()))
 	fmt.Fprintf(tw, "image:\t%s\n", live.Image)
-	fmt.Fprintf(tw, "container:\t%s %s\n", live.Container, d.containerState(ctx, live.Container))
+	state, gone := d.containerState(ctx, live)
+	fmt.Fprintf(tw, "container:\t%s %s\n", live.Container, state)
 	fmt.Fprintf(tw, "socket:\t%s\n", live.Socket)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return gone
 }
 
-func (d *Deployer) containerState(ctx context.Context, name string) string {
-	st, err := d.Runtime.Inspect(ctx, name)
-	if err != nil {
-		return "unknown (" + oneLine(err.Error()) + ")"
+// containerState describes the container of the live release rec. When
+// the container is gone (a reboot that lost it, someone's `podman rm`)
+// it says "gone" and returns an error that says which command brings it
+// back: boot starts the live release again from its record.
+func (d *Deployer) containerState(ctx context.Context, rec *Record) (string, error) {
+	st, err := d.Runtime.Inspect(ctx, rec.Container)
+	if errors.Is(err, container.ErrNotFound) {
+		return "gone", fmt.Errorf("%s %s's container %s is gone: `gitship boot` starts it again",
+			rec.App, rec.Name(), rec.Container)
 	}
-	return describeState(st)
+	if err != nil {
+		return "unknown (" + oneLine(err.Error()) + ")", nil
+	}
+	return describeState(st), nil
 }
 
 // describeState is a container's status and how often its restart

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gitship/gitship/config"
 	"github.com/urfave/cli/v2"
 )
 
@@ -19,7 +20,11 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // run is main without the exit, so deferred work runs and tests call it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
+	return runApp(ctx, newApp(stdin, stdout, stderr), args, stderr)
+}
+
+// runApp runs app (newApp's) with args and returns the exit status.
+func runApp(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
 	err := app.RunContext(ctx, reorder(app, args))
 	if err == nil {
 		return 0
@@ -41,7 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:            "gitship",
 		Usage:           "git push to deploy containers behind nginx on one server",
 		Reader:          stdin,
@@ -49,13 +54,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err.Error()}
-		},
+		OnUsageError:    onUsageError("gitship"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:    "config",
 				Usage:   "server config `FILE`",
+				Value:   config.DefaultPath,
 				EnvVars: []string{"GITSHIP_CONFIG"},
 			},
 		},
@@ -64,6 +68,26 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
 		},
+	}
+	setUsageErrors(app.Commands, "gitship")
+	return app
+}
+
+// setUsageErrors gives every command (urfave/cli does not pass the app's
+// OnUsageError down) a one-line usage error instead of its whole help.
+func setUsageErrors(cmds []*cli.Command, parent string) {
+	for _, cmd := range cmds {
+		name := parent + " " + cmd.Name
+		cmd.OnUsageError = onUsageError(name)
+		setUsageErrors(cmd.Subcommands, name)
+	}
+}
+
+// onUsageError makes a bad flag of the command name one line that points
+// at its help: exit status 2.
+func onUsageError(name string) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		return usagef("%s; see `%s --help`", err, name)
 	}
 }
 

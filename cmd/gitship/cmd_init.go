@@ -15,11 +15,11 @@ func initCommand() *cli.Command {
 		Description: "Creates the bare repository APP.git with its post-receive hook, the app's state\n" +
 			"and data dirs, and prints the git remote to add. Running it again is harmless;\n" +
 			"--domain replaces the app's domains. Without a domain the app is served at\n" +
-			"APP.<domain from the config>.",
+			"APP.<domain from the config>. It refuses to run without a config file.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "domain", Usage: "a domain the app is served at (repeatable)"},
 		},
-		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
+		Action: needConfigFile(1, 1, withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			bin, err := selfPath()
 			if err != nil {
 				return err
@@ -39,6 +39,6 @@ func initCommand() *cli.Command {
 			fmt.Fprintf(w, "  git remote add server %s\n", res.Remote)
 			fmt.Fprintf(w, "  git push server main\n")
 			return nil
-		}),
+		})),
 	}
 }

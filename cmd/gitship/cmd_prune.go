@@ -1,9 +1,8 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/gitship/gitship/build"
+	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
@@ -21,7 +20,8 @@ func pruneCommand() *cli.Command {
 			"are never touched.\n" +
 			"Then removes the least recently used BuildKit cache entries until the cache fits in\n" +
 			"[buildkit] cache_budget, and nothing when it fits already (a warm cache stays warm).\n" +
-			"Without a buildkitd answering at [buildkit] address there is no cache to prune.",
+			"Without a buildkitd answering at [buildkit] address there is no cache to prune; with\n" +
+			"builder = \"podman\" this step is skipped.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be pruned"},
 			&cli.IntFlag{Name: "keep", Usage: "rollback images to keep per app (default: config keep)"},
@@ -29,14 +29,18 @@ func pruneCommand() *cli.Command {
 		Action: withDeployer(0, 0, func(c *cli.Context, d *release.Deployer) error {
 			keep := -1 // each app's keep setting, else the config's
 			if c.IsSet("keep") {
-				if keep = c.Int("keep"); keep < 0 {
-					return cli.Exit(errors.New("--keep must be 0 or more"), 2)
+				if keep = c.Int("keep"); keep < 0 || keep > config.MaxKeep {
+					return usagef("--keep must be 0 to %d, got %d", config.MaxKeep, keep)
 				}
 			}
 			dry := c.Bool("dry-run")
 			ip := &container.Client{Socket: d.Config.Podman.Socket, Root: d.Config.Root}
 			if err := d.PruneImages(c.Context, ip, keep, dry, c.App.Writer); err != nil {
 				return err
+			}
+			if d.Config.Builder == "podman" {
+				// no BuildKit: no build cache of ours to prune
+				return nil
 			}
 			bk := &build.BuildKit{Address: d.Config.Buildkit.Address, Podman: d.Config.Podman.Socket}
 			if err := build.Available(c.Context, bk.Address); err != nil {

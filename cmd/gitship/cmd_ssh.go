@@ -42,7 +42,7 @@ func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error
 	}
 	refuse := func(err error) error {
 		audit(err.Error())
-		return cli.Exit("gitship: "+err.Error(), 1)
+		return cli.Exit(err.Error(), 1) // run prefixes "gitship: "
 	}
 	key, err := findKey(cfg, keyName)
 	if err != nil {

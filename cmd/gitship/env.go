@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -20,20 +22,47 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// loadConfig reads --config, GITSHIP_CONFIG or the default path.
-func loadConfig(c *cli.Context) (*config.Config, error) {
-	path, explicit := c.String("config"), true
-	if path == "" {
-		path, explicit = config.DefaultPath, false
+// configPath is the config file gitship reads: --config, GITSHIP_CONFIG
+// (explicit) or the flag's default, /etc/gitship/config.toml. An empty
+// GITSHIP_CONFIG is the default.
+func configPath(c *cli.Context) (path string, explicit bool) {
+	if path = c.String("config"); path == "" {
+		return config.DefaultPath, false
 	}
+	return path, c.IsSet("config")
+}
+
+// loadConfig reads the config file. Without one at the default path it
+// says, in one line on stderr, which file it looked for, and goes on with
+// the defaults.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	path, explicit := configPath(c)
 	cfg, err := config.Load(afero.NewOsFs(), path, explicit)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Path == "" {
+		fmt.Fprintf(c.App.ErrWriter, "gitship: no config at %s (set --config or GITSHIP_CONFIG); using the defaults\n", path)
 		cfg.Path = path
 	}
 	return cfg, nil
+}
+
+// needConfigFile runs next only when the config file exists: what init
+// creates (a hook that names the config, repos and state under root)
+// must not be made from the defaults by mistake.
+func needConfigFile(min, max int, next cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := args(c, min, max); err != nil {
+			return err
+		}
+		if path, explicit := configPath(c); !explicit {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("no config at %s: write one (see the README) or name it with --config or GITSHIP_CONFIG", path)
+			}
+		}
+		return next(c)
+	}
 }
 
 // deployer wires the real components for cfg.

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+// runMain runs gitship with args as main does, with the default config
+// path moved to defaultConfig and GITSHIP_CONFIG unset.
+func runMain(t *testing.T, defaultConfig string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	t.Setenv("GITSHIP_CONFIG", "")
+	os.Unsetenv("GITSHIP_CONFIG")
+	var out, errOut strings.Builder
+	app := newApp(strings.NewReader(""), &out, &errOut)
+	app.Flags[0].(*cli.StringFlag).Value = defaultConfig
+	code = runApp(context.Background(), app, append([]string{"gitship"}, args...), &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// A flag that no command knows is one line that points at the command's
+// help, exit status 2, for every command and subcommand.
+func TestUnknownFlagIsOneLine(t *testing.T) {
+	var paths [][]string
+	var walk func(cmds []*cli.Command, parent []string)
+	walk = func(cmds []*cli.Command, parent []string) {
+		for _, c := range cmds {
+			p := append(append([]string{}, parent...), c.Name)
+			paths = append(paths, p)
+			walk(c.Subcommands, p)
+		}
+	}
+	walk(newApp(nil, nil, nil).Commands, nil)
+	paths = append(paths, nil) // gitship itself
+	missing := filepath.Join(t.TempDir(), "config.toml")
+	for _, p := range paths {
+		args := append(append([]string{}, p...), "-rf", "demo")
+		code, stdout, stderr := runMain(t, missing, args...)
+		want := "gitship: flag provided but not defined: -rf; see `" + strings.Join(append([]string{"gitship"}, p...), " ") + " --help`\n"
+		if code != 2 || stdout != "" || stderr != want {
+			t.Errorf("gitship %s: exit %d\nstdout %q\nstderr %q\nwant   %q", strings.Join(args, " "), code, stdout, stderr, want)
+		}
+	}
+}
+
+// Without a config file at the default path, gitship says which file it
+// looked for and goes on with the defaults; init refuses.
+func TestNoConfigFileSaysSo(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "config.toml")
+	notice := "gitship: no config at " + missing + " (set --config or GITSHIP_CONFIG); using the defaults\n"
+	_, _, stderr := runMain(t, missing, "releases", "nosuchapp")
+	if !strings.HasPrefix(stderr, notice) {
+		t.Errorf("releases: stderr %q, want it to start with %q", stderr, notice)
+	}
+
+	code, stdout, stderr := runMain(t, missing, "init", "demo")
+	want := "gitship: no config at " + missing + ": write one (see the README) or name it with --config or GITSHIP_CONFIG\n"
+	if code != 1 || stdout != "" || stderr != want {
+		t.Errorf("init: exit %d\nstdout %q\nstderr %q\nwant   %q", code, stdout, stderr, want)
+	}
+
+	// with the file there: no notice
+	if err := os.WriteFile(missing, []byte("root = \""+t.TempDir()+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, stderr := runMain(t, missing, "releases", "nosuchapp"); strings.Contains(stderr, "no config") {
+		t.Errorf("with a config file: stderr %q", stderr)
+	}
+}
+
+// writeConfig writes a config whose every path is under a temp dir.
+func writeConfig(t *testing.T, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	cfg := "root = \"" + filepath.Join(dir, "root") + "\"\n" + extra +
+		"[ssh]\nauthorized_keys = \"" + filepath.Join(dir, "authorized_keys") + "\"\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The ssh front door's refusals are prefixed once.
+func TestSSHRefusalIsPrefixedOnce(t *testing.T) {
+	cfg := writeConfig(t, "")
+	if err := os.MkdirAll(filepath.Join(filepath.Dir(cfg), "root"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSH_ORIGINAL_COMMAND", "gitship apps")
+	code, _, stderr := runMain(t, "", "--config", cfg, "ssh", "--key", "nobody")
+	if want := "gitship: refused: unknown key nobody\n"; code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, stderr, want)
+	}
+}
