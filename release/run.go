@@ -109,7 +109,10 @@ func (r *run) build(ctx context.Context) error {
 		return fmt.Errorf("commit %s: %w", hook.Short(r.rec.Commit), err)
 	}
 	d.pause(ctx, "build")
-	tag := ImageTag(r.app.Name, r.rec.Commit)
+	tag, err := r.buildTag(ctx)
+	if err != nil {
+		return err
+	}
 	r.p.Say("Building %s from %s with %s", tag, file, d.Builder.Name())
 	done = r.p.Step("")
 	w, flush := r.p.Indent()
@@ -127,6 +130,31 @@ func (r *run) build(ctx context.Context) error {
 	done(fmt.Sprintf("Built %s", tag))
 	r.rec.Image, r.rec.ImageID = img.Tag, img.ID
 	return nil
+}
+
+// buildTag is the name this build gets: ImageTag, or, when an image of
+// that name exists already (the same commit built again: a changed
+// dockerfile setting or build args, a redeploy), ImageTag-vN. A build never
+// moves a name: releases start their image by ID, and the name stays what
+// `gitship releases` shows and prune goes by.
+func (r *run) buildTag(ctx context.Context) (string, error) {
+	tag := ImageTag(r.app.Name, r.rec.Commit)
+	cands := []string{tag, tag + "-" + r.rec.Name()}
+	// -vN is this release's own; only another instance with an app of
+	// the same name can have it.
+	for i := 2; i <= 9; i++ {
+		cands = append(cands, fmt.Sprintf("%s-%s-%d", tag, r.rec.Name(), i))
+	}
+	for _, t := range cands {
+		ok, err := r.d.Runtime.ImageExists(ctx, t)
+		if err != nil {
+			return "", fmt.Errorf("choose the image name: %w", err)
+		}
+		if !ok {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("images %s to %s exist already: remove some (`gitship prune`)", cands[0], cands[len(cands)-1])
 }
 
 // ImageTag is the image name of app at commit sha.
