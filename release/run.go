@@ -154,7 +154,8 @@ func (r *run) buildTag(ctx context.Context) (string, error) {
 			return t, nil
 		}
 	}
-	return "", fmt.Errorf("images %s to %s exist already: remove some (`gitship prune`)", cands[0], cands[len(cands)-1])
+	return "", fmt.Errorf("no free image name: %s to %s exist already (another gitship instance with an app %s on this host?)",
+		cands[0], cands[len(cands)-1], r.app.Name)
 }
 
 // ImageTag is the image name of app at commit sha.
