@@ -65,11 +65,12 @@ func (c *Client) RemoveImage(ctx context.Context, name string) (deleted bool, er
 // steps) and what remains of a chain whose image was removed. Each goes
 // by ID and never by force; one a container uses stays. Removing one can
 // leave its parent dangling, so it goes round until nothing more goes.
-// With dryRun it only counts the first round.
+// An image for which keep says yes stays: a release may still run it by
+// ID after its name went. With dryRun it only counts the first round.
 //
 // Not Podman's image prune: through the API (4.3) its label filter
 // matches on the key alone, and would take other instances' images.
-func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, dryRun bool) (n int, size int64, err error) {
+func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, keep func(Image) bool, dryRun bool) (n int, size int64, err error) {
 	cctx, err := c.conn(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -83,6 +84,9 @@ func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, dr
 		gone := 0
 		for _, l := range list {
 			if len(l.Names) > 0 || !hasLabels(l.Labels, labels) {
+				continue
+			}
+			if keep != nil && keep(Image{ID: l.ID, Size: l.Size, Created: time.Unix(l.Created, 0), Labels: l.Labels}) {
 				continue
 			}
 			if dryRun {

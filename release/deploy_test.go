@@ -66,6 +66,7 @@ func newEnvWith(t *testing.T, fsys afero.Fs, cfg *config.Config) *env {
 		px:  &fakeProxy{},
 		lk:  &fakeLocker{},
 	}
+	e.b.rt = e.rt
 	e.d = &Deployer{
 		Fs: fsys, Config: cfg, Source: e.src, Builder: e.b, Runtime: e.rt, Proxy: e.px, Locker: e.lk,
 		Now: newClock().Now, NginxGID: os.Getgid(), StopTimeout: 10,
@@ -166,7 +167,7 @@ func TestDeployFirst(t *testing.T) {
 	dataDir := filepath.Join(cfg.Root, "apps", "demo", "data")
 	wantRec := Record{
 		Version: 1, App: "demo", Kind: "push", Commit: sha1,
-		Image: "localhost/gitship/demo:0123456789ab", ImageID: "sha256:feedface", Builder: "fake",
+		Image: "localhost/gitship/demo:0123456789ab", ImageID: "sha256:feedface0001", Builder: "fake",
 		Container: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Status: StatusLive,
 		// The release bundles the app's settings, for rollback.
 		Settings: Settings{Branch: "main", HealthTimeout: Duration(2 * time.Second)},
@@ -218,7 +219,7 @@ func TestDeployFirst(t *testing.T) {
 		t.Fatalf("%d starts, want 1", len(e.rt.specs))
 	}
 	wantSpec := container.Spec{
-		Name: "gitship-demo-v1", Image: wantRec.Image, SocketDir: sockDir, DataDir: dataDir,
+		Name: "gitship-demo-v1", Image: "feedface0001", SocketDir: sockDir, DataDir: dataDir,
 		Env: map[string]string{
 			"GITSHIP_APP": "demo", "GITSHIP_RELEASE": "v1", "GITSHIP_COMMIT": sha1,
 			"GITSHIP_SOCKET": "/run/gitship/web.sock", "GITSHIP_DATA": "/data",

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,6 +113,8 @@ type fakeBuilder struct {
 	contextHadDockerfile []bool
 	// during, if set, runs in the middle of every build.
 	during func()
+	// rt, if set, gets each built image: its tag and its ID exist.
+	rt *fakeRuntime
 }
 
 func (b *fakeBuilder) Name() string { return "fake" }
@@ -142,7 +145,15 @@ func (b *fakeBuilder) Build(ctx context.Context, req build.Request, out io.Write
 	if ferr != nil {
 		return build.Image{}, ferr
 	}
-	return build.Image{ID: "sha256:feedface", Tag: req.Tag}, nil
+	b.mu.Lock()
+	// Each build makes a new image: the same tag built twice must not
+	// look like the same image.
+	id := fmt.Sprintf("sha256:feedface%04d", len(b.reqs))
+	b.mu.Unlock()
+	if b.rt != nil {
+		b.rt.addImage(req.Tag, id)
+	}
+	return build.Image{ID: id, Tag: req.Tag}, nil
 }
 
 // fakeRuntime starts a real HTTP server on a unix socket at
@@ -161,13 +172,17 @@ type fakeRuntime struct {
 	calls   []string // "start NAME", "stop NAME", "remove NAME", ...
 	specs   []container.Spec
 	running map[string]*http.Server
-	pruned  map[string]bool // images ImageExists denies
+	pruned  map[string]bool // images ImageExists denies (by tag or ID)
 	hosts   []string        // Host headers seen by any started container
 	paths   []string
+
+	// images are the tags in the store and the IDs they name; an ID
+	// names itself.
+	images map[string]string
 }
 
 func newRuntime(t *testing.T) *fakeRuntime {
-	rt := &fakeRuntime{t: t, running: map[string]*http.Server{}}
+	rt := &fakeRuntime{t: t, running: map[string]*http.Server{}, images: map[string]string{}}
 	t.Cleanup(func() {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
@@ -277,11 +292,34 @@ func (rt *fakeRuntime) List(ctx context.Context, labels map[string]string) ([]co
 	return out, nil
 }
 
-// ImageExists says no for images listed in pruned.
+// ImageExists says yes for images built (or added) and not listed in
+// pruned by any of their names.
 func (rt *fakeRuntime) ImageExists(ctx context.Context, image string) (bool, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return !rt.pruned[image], nil
+	id, known := rt.images[image]
+	if !known {
+		return false, nil
+	}
+	if rt.pruned[image] || rt.pruned[id] {
+		return false, nil
+	}
+	for p := range rt.pruned {
+		if rt.images[p] == id {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// addImage puts the image id in the store under tag, taking the tag from
+// any image that had it (what podman build and podman tag do).
+func (rt *fakeRuntime) addImage(tag, id string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.images[tag] = id
+	rt.images[id] = id
+	rt.images[strings.TrimPrefix(id, "sha256:")] = id
 }
 
 func (rt *fakeRuntime) callList() []string {

@@ -19,13 +19,16 @@ type ImagePruner interface {
 	Images(ctx context.Context, labels map[string]string) ([]container.Image, error)
 	RemoveImage(ctx context.Context, name string) (deleted bool, err error)
 	// PruneDangling removes (dryRun: counts) the images with labels that
-	// have no name and no child: build leftovers.
-	PruneDangling(ctx context.Context, labels map[string]string, dryRun bool) (n int, size int64, err error)
+	// have no name and no child (build leftovers), except those keep
+	// says to keep.
+	PruneDangling(ctx context.Context, labels map[string]string, keep func(container.Image) bool, dryRun bool) (n int, size int64, err error)
 }
 
-// keepSet is what prune must leave alone of one app: image name or
-// container name -> why.
+// keepSet is what prune must leave alone of one app: image ID, image
+// name (records from before image IDs were recorded) or container name
+// -> why.
 type keepSet struct {
+	ids        map[string]string
 	images     map[string]string
 	containers map[string]string
 }
@@ -36,7 +39,7 @@ type keepSet struct {
 // images count once, by their newest use. Releases of a deploy in flight
 // (or one that died halfway, for recovery to look at) keep theirs too.
 func planKeep(list []*Record, keep int) keepSet {
-	ks := keepSet{images: map[string]string{}, containers: map[string]string{}}
+	ks := keepSet{ids: map[string]string{}, images: map[string]string{}, containers: map[string]string{}}
 	var live *Record
 	for _, r := range list {
 		switch r.Status {
@@ -52,27 +55,41 @@ func planKeep(list []*Record, keep int) keepSet {
 	n := 0
 	for i := len(list) - 1; i >= 0 && n < keep; i-- {
 		r := list[i]
-		if r == live || r.LiveSince.IsZero() || r.Image == "" {
+		if r == live || r.LiveSince.IsZero() || r.startImage() == "" {
 			continue
 		}
-		if _, ok := ks.images[r.Image]; ok {
-			continue
+		if ks.keepImage(r, "rollback target "+r.Name()) {
+			n++
 		}
-		ks.images[r.Image] = "rollback target " + r.Name()
-		n++
 	}
 	return ks
 }
 
 func (ks keepSet) keep(r *Record, why string) {
-	if r.Image != "" {
-		if _, ok := ks.images[r.Image]; !ok {
-			ks.images[r.Image] = why
-		}
-	}
+	ks.keepImage(r, why)
 	if r.Container != "" {
 		ks.containers[r.Container] = why
 	}
+}
+
+// keepImage keeps the image r starts by the ID it recorded, so an image
+// that lost its name stays, and by its name, which may have moved to
+// another image before releases started images by ID. It says whether r
+// adds an image to keep.
+func (ks keepSet) keepImage(r *Record, why string) bool {
+	added := false
+	if id := imageID(r.ImageID); id != "" {
+		if _, ok := ks.ids[id]; !ok {
+			ks.ids[id], added = why, true
+		}
+	}
+	if r.Image != "" {
+		if _, ok := ks.images[r.Image]; !ok {
+			ks.images[r.Image] = why
+			added = added || r.ImageID == ""
+		}
+	}
+	return added
 }
 
 // PruneImages removes what gitship owns in this instance (label
@@ -99,7 +116,16 @@ func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dr
 	if err != nil {
 		return fmt.Errorf("prune containers: %w", err)
 	}
+	// Apps without a named image or a container too: an image that lost
+	// its name is kept for a release that starts it by ID.
+	inited, err := ListApps(d.Fs, d.Config.AppsDir())
+	if err != nil {
+		return fmt.Errorf("prune images: %w", err)
+	}
 	apps := map[string]bool{}
+	for _, a := range inited {
+		apps[a] = true
+	}
 	for _, im := range imgs {
 		apps[im.Labels[container.LabelApp]] = true
 	}
@@ -117,7 +143,7 @@ func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dr
 		what = fmt.Sprintf("its keep setting's (default %d)", d.Config.Keep)
 	}
 	p.Say("Pruning gitship images and stopped containers of %s: keeping each app's live image and %s newest rollback images", d.Config.Root, what)
-	t := pruneTotal{dryRun: dryRun}
+	t := pruneTotal{dryRun: dryRun, keepIDs: map[string]bool{}, keepApps: map[string]bool{}}
 	var errs []error
 	for _, app := range names {
 		if err := ctx.Err(); err != nil {
@@ -145,6 +171,11 @@ type pruneTotal struct {
 	dangling         int
 	containers       int
 	freed            int64
+	// keepIDs and keepApps are what the prune of build leftovers leaves
+	// alone: the images releases start by ID (named or not), and every
+	// image of an app whose releases were not read (busy, unreadable).
+	keepIDs  map[string]bool
+	keepApps map[string]bool
 }
 
 func (t pruneTotal) summary() string {
@@ -175,7 +206,10 @@ func (d *Deployer) pruneDangling(ctx context.Context, ip ImagePruner, own map[st
 		}
 		defer unlock()
 	}
-	n, freed, err := ip.PruneDangling(ctx, own, t.dryRun)
+	keep := func(im container.Image) bool {
+		return t.keepIDs[imageID(im.ID)] || t.keepApps[im.Labels[container.LabelApp]]
+	}
+	n, freed, err := ip.PruneDangling(ctx, own, keep, t.dryRun)
 	t.dangling += n
 	t.freed += freed
 	if n > 0 {
@@ -199,13 +233,22 @@ type pruneJob struct {
 func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, job pruneJob,
 	imgs []container.Image, ctrs []container.State, p *Progress, t *pruneTotal) error {
 	app, keep := job.app, job.keep
+	// Until its releases say what they need, no build leftover of the app
+	// goes either.
+	t.keepApps[app] = true
 	var list []*Record
-	if keep < 0 {
-		keep = d.Config.Keep
-	}
 	if ValidateName(app) == nil {
-		if a, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err == nil {
-			if a.Keep != nil && keep == d.Config.Keep {
+		a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+		switch {
+		case errors.Is(err, ErrNoApp):
+			// destroyed: none of its images is needed
+		case err != nil:
+			// Only a missing app is gone: one whose state cannot be read
+			// may have releases that need every image.
+			p.Fail("skipped %s, its images are kept: %v", app, err)
+			return nil
+		default:
+			if keep < 0 && a.Keep != nil { // --keep wins over the app's
 				keep = *a.Keep
 			}
 			if !job.locked {
@@ -223,7 +266,14 @@ func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, job pruneJob,
 			}
 		}
 	}
+	if keep < 0 {
+		keep = d.Config.Keep
+	}
 	ks := planKeep(list, keep)
+	delete(t.keepApps, app)
+	for id := range ks.ids {
+		t.keepIDs[id] = true
+	}
 	// Containers first: an image a stopped container uses cannot go.
 	for _, c := range ctrs {
 		name := strings.TrimPrefix(c.Name, "/")
@@ -274,7 +324,7 @@ func (d *Deployer) pruneAppImages(ctx context.Context, ip ImagePruner, app strin
 	}()
 	prefix := imagePrefix(app)
 	for _, im := range imgs {
-		if im.Labels[container.LabelApp] != app {
+		if im.Labels[container.LabelApp] != app || ks.ids[imageID(im.ID)] != "" {
 			continue
 		}
 		var gone []string
@@ -309,7 +359,7 @@ func (d *Deployer) pruneAppImages(ctx context.Context, ip ImagePruner, app strin
 			}
 		}
 		if !t.dryRun {
-			d.markPruned(list, gone, p)
+			d.markPruned(list, im, gone, deleted, p)
 		}
 		if deleted {
 			t.images++
@@ -330,11 +380,17 @@ func removed(dryRun bool) string {
 	return "removed"
 }
 
-// markPruned records that the images named gone are gone, so `gitship
-// releases` says which releases can no longer be rolled back to.
-func (d *Deployer) markPruned(list []*Record, gone []string, p *Progress) {
+// markPruned records which releases lost their image, so `gitship
+// releases` says which can no longer be rolled back to: those that
+// recorded im's ID if it was deleted, and those from before image IDs
+// that named it by one of the names gone.
+func (d *Deployer) markPruned(list []*Record, im container.Image, gone []string, deleted bool, p *Progress) {
 	for _, r := range list {
-		if r.Pruned || !slices.Contains(gone, r.Image) {
+		lost := slices.Contains(gone, r.Image)
+		if r.ImageID != "" {
+			lost = deleted && imageID(r.ImageID) == imageID(im.ID)
+		}
+		if r.Pruned || !lost {
 			continue
 		}
 		r.Pruned = true

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/container"
+	"github.com/spf13/afero"
 )
 
 // fakePruner is an image store: RemoveImage drops one name, and the image
@@ -59,14 +60,15 @@ func (f *fakePruner) RemoveImage(ctx context.Context, name string) (bool, error)
 	return false, fmt.Errorf("remove image %s: image not known", name)
 }
 
-// PruneDangling drops the images without names that carry labels.
-func (f *fakePruner) PruneDangling(ctx context.Context, labels map[string]string, dryRun bool) (int, int64, error) {
+// PruneDangling drops the images without names that carry labels,
+// except those keep keeps.
+func (f *fakePruner) PruneDangling(ctx context.Context, labels map[string]string, keepIt func(container.Image) bool, dryRun bool) (int, int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n, size := 0, int64(0)
 	var keep []container.Image
 	for _, im := range f.images {
-		if len(im.Names) == 0 && hasLabels(im.Labels, labels) {
+		if len(im.Names) == 0 && hasLabels(im.Labels, labels) && (keepIt == nil || !keepIt(im)) {
 			n, size = n+1, size+im.Size
 			if !dryRun {
 				f.removed = append(f.removed, im.ID)
@@ -292,3 +294,140 @@ func TestPruneImages(t *testing.T) {
 		})
 	}
 }
+
+// pruneEnv is an instance whose app demo has records list and whose
+// store holds imgs (labelled demo of this instance), no containers.
+func pruneEnv(t *testing.T, list []*Record, imgs ...container.Image) (*env, *fakePruner) {
+	t.Helper()
+	e := newMemEnv(t)
+	for _, r := range list {
+		if err := e.store.Save(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	labels := map[string]string{container.LabelApp: "demo", container.LabelRoot: e.d.Config.Root}
+	for i := range imgs {
+		imgs[i].Labels = labels
+	}
+	e.d.Runtime = &pruneRuntime{fakeRuntime: e.rt}
+	return e, &fakePruner{images: imgs}
+}
+
+// withID is r recording the image ID id.
+func withID(r *Record, id string) *Record { r.ImageID = "sha256:" + id; return r }
+
+func (e *env) prune(t *testing.T, ip *fakePruner, keep int) string {
+	t.Helper()
+	var out strings.Builder
+	if err := e.d.PruneImages(t.Context(), ip, keep, false, &out); err != nil {
+		t.Fatalf("prune: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+// A release keeps its image by the ID it recorded as well as by name: an
+// image whose name a later build took (before builds stopped taking
+// names) is not a build leftover, whatever keep says about rollbacks.
+func TestPruneKeepsImagesByID(t *testing.T) {
+	list := []*Record{
+		withID(pruneRec(1, KindPush, pruneImg(1), StatusRetired, true), "aaa1"),
+		withID(pruneRec(2, KindPush, pruneImg(2), StatusLive, true), "aaa2"),
+	}
+	imgs := func() []container.Image {
+		return []container.Image{
+			{ID: "aaa1"}, // v1's, its name taken by bbb1
+			{ID: "bbb1", Names: []string{pruneImg(1)}},
+			{ID: "aaa2"}, // the live one lost its name too, and no container runs it (a reboot)
+			{ID: "ccc3"}, // a build leftover
+		}
+	}
+	for _, tt := range []struct {
+		keep int
+		want []string
+	}{
+		{1, []string{"aaa1", "aaa2", "bbb1"}},
+		{0, []string{"aaa2"}},
+	} {
+		t.Run(fmt.Sprintf("keep=%d", tt.keep), func(t *testing.T) {
+			e, ip := pruneEnv(t, list, imgs()...)
+			out := e.prune(t, ip, tt.keep)
+			if got := ip.ids(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("images left %v, want %v\n%s", got, tt.want, out)
+			}
+		})
+	}
+}
+
+// Only a missing app is gone: an app whose state cannot be read keeps
+// every image, and prune says so.
+func TestPruneSkipsUnreadableApp(t *testing.T) {
+	list := []*Record{
+		withID(pruneRec(1, KindPush, pruneImg(1), StatusRetired, true), "aaa1"),
+		withID(pruneRec(2, KindPush, pruneImg(2), StatusLive, true), "aaa2"),
+	}
+	t.Run("unreadable", func(t *testing.T) {
+		e, ip := pruneEnv(t, list, container.Image{ID: "aaa1", Names: []string{pruneImg(1)}},
+			container.Image{ID: "aaa2", Names: []string{pruneImg(2)}}, container.Image{ID: "ddd1"})
+		if err := afero.WriteFile(e.d.Fs, appPath(e.d.Config.AppsDir(), "demo"), []byte("{not json"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := e.prune(t, ip, 0)
+		if got, want := ip.ids(), []string{"aaa1", "aaa2", "ddd1"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("images left %v, want all of %v\n%s", got, want, out)
+		}
+		if !strings.Contains(out, "!     skipped demo, its images are kept: read app demo: ") {
+			t.Errorf("no warning about demo:\n%s", out)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		e, ip := pruneEnv(t, list, container.Image{ID: "aaa1", Names: []string{pruneImg(1)}},
+			container.Image{ID: "aaa2", Names: []string{pruneImg(2)}}, container.Image{ID: "ddd1"})
+		if err := e.d.Fs.Remove(appPath(e.d.Config.AppsDir(), "demo")); err != nil {
+			t.Fatal(err)
+		}
+		out := e.prune(t, ip, 0)
+		if got := ip.ids(); len(got) != 0 {
+			t.Errorf("images of a destroyed app left: %v\n%s", got, out)
+		}
+	})
+}
+
+// The command line's --keep wins over the app's keep setting, even when
+// it equals the config's; without it the app's setting wins, and keep=0
+// keeps the live image only.
+func TestPruneKeepPrecedence(t *testing.T) {
+	list := []*Record{
+		withID(pruneRec(1, KindPush, pruneImg(1), StatusRetired, true), "aaa1"),
+		withID(pruneRec(2, KindPush, pruneImg(2), StatusRetired, true), "aaa2"),
+		withID(pruneRec(3, KindPush, pruneImg(3), StatusRetired, true), "aaa3"),
+		withID(pruneRec(4, KindPush, pruneImg(4), StatusLive, true), "aaa4"),
+	}
+	for _, tt := range []struct {
+		name         string
+		config, flag int // flag -1: not given
+		app          *int
+		want         []string
+	}{
+		{"flag equal to the config beats the app's 0", 1, 1, ptr(0), []string{"aaa3", "aaa4"}},
+		{"flag beats the app's 3", 1, 0, ptr(3), []string{"aaa4"}},
+		{"app's 0 beats the config", 2, -1, ptr(0), []string{"aaa4"}},
+		{"app's 2 beats the config", 0, -1, ptr(2), []string{"aaa2", "aaa3", "aaa4"}},
+		{"config without an app setting", 1, -1, nil, []string{"aaa3", "aaa4"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var imgs []container.Image
+			for i := 1; i <= 4; i++ {
+				imgs = append(imgs, container.Image{ID: fmt.Sprintf("aaa%d", i), Names: []string{pruneImg(i)}})
+			}
+			e, ip := pruneEnv(t, list, imgs...)
+			e.d.Config.Keep = tt.config
+			e.editApp(t, func(a *App) { a.Keep = tt.app })
+			out := e.prune(t, ip, tt.flag)
+			if got := ip.ids(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("images left %v, want %v\n%s", got, tt.want, out)
+			}
+		})
+	}
+}
+
+func ptr(n int) *int { return &n }

@@ -94,7 +94,7 @@ func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*Rec
 	if err != nil {
 		return nil, err
 	}
-	ok, err := d.Runtime.ImageExists(ctx, tgt.Image)
+	ok, err := d.Runtime.ImageExists(ctx, tgt.startImage())
 	if err != nil {
 		return nil, fmt.Errorf("rollback %s: %w", app, err)
 	}
@@ -141,7 +141,7 @@ func (d *Deployer) rollbackable(ctx context.Context, app string, cands []*Record
 		if r == not {
 			continue
 		}
-		if exists, err := d.Runtime.ImageExists(ctx, r.Image); err == nil && exists {
+		if exists, err := d.Runtime.ImageExists(ctx, r.startImage()); err == nil && exists {
 			ok = append(ok, r.Name())
 		}
 	}

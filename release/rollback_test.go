@@ -124,11 +124,12 @@ func TestRollbackDefaultTarget(t *testing.T) {
 		t.Errorf("live %s, v3 running %v, v2 running %v; want only v3", e.live(t), e.rt.isRunning("gitship-demo-v3"), e.rt.isRunning("gitship-demo-v2"))
 	}
 
-	// The container runs v1's image with v1's environment and is probed
-	// as v1 was (v1's health path and domain, not v2's).
+	// The container runs v1's image (by the ID v1 recorded) with v1's
+	// environment and is probed as v1 was (v1's health path and domain,
+	// not v2's).
 	spec := e.rt.specs[len(e.rt.specs)-1]
-	if spec.Name != "gitship-demo-v3" || spec.Image != v1.Image || spec.Env["GREETING"] != "one" || spec.Env["EXTRA"] != "" {
-		t.Errorf("spec %+v; want gitship-demo-v3 of %s with GREETING=one and no EXTRA", spec, v1.Image)
+	if want := imageID(v1.ImageID); spec.Name != "gitship-demo-v3" || want == "" || spec.Image != want || spec.Env["GREETING"] != "one" || spec.Env["EXTRA"] != "" {
+		t.Errorf("spec %+v; want gitship-demo-v3 of %s with GREETING=one and no EXTRA", spec, want)
 	}
 	if spec.Labels[container.LabelRelease] != "v3" || spec.Env["GITSHIP_RELEASE"] != "v3" {
 		t.Errorf("spec labels %v env %v; want release v3", spec.Labels, spec.Env)

@@ -109,7 +109,10 @@ func (r *run) build(ctx context.Context) error {
 		return fmt.Errorf("commit %s: %w", hook.Short(r.rec.Commit), err)
 	}
 	d.pause(ctx, "build")
-	tag := ImageTag(r.app.Name, r.rec.Commit)
+	tag, err := r.buildTag(ctx)
+	if err != nil {
+		return err
+	}
 	r.p.Say("Building %s from %s with %s", tag, file, d.Builder.Name())
 	done = r.p.Step("")
 	req := build.Request{
@@ -144,6 +147,32 @@ func (r *run) buildOnce(ctx context.Context, req build.Request) (build.Image, er
 	w, flush := r.p.Indent()
 	defer flush()
 	return r.d.Builder.Build(ctx, req, w)
+}
+
+// buildTag is the name this build gets: ImageTag, or, when an image of
+// that name exists already (the same commit built again: a changed
+// dockerfile setting or build args, a redeploy), ImageTag-vN. A build never
+// moves a name: releases start their image by ID, and the name stays what
+// `gitship releases` shows and prune goes by.
+func (r *run) buildTag(ctx context.Context) (string, error) {
+	tag := ImageTag(r.app.Name, r.rec.Commit)
+	cands := []string{tag, tag + "-" + r.rec.Name()}
+	// -vN is this release's own; only another instance with an app of
+	// the same name can have it.
+	for i := 2; i <= 9; i++ {
+		cands = append(cands, fmt.Sprintf("%s-%s-%d", tag, r.rec.Name(), i))
+	}
+	for _, t := range cands {
+		ok, err := r.d.Runtime.ImageExists(ctx, t)
+		if err != nil {
+			return "", fmt.Errorf("choose the image name: %w", err)
+		}
+		if !ok {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("no free image name: %s to %s exist already (another gitship instance with an app %s on this host?)",
+		cands[0], cands[len(cands)-1], r.app.Name)
 }
 
 // ImageTag is the image name of app at commit sha.

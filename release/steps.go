@@ -47,7 +47,7 @@ func (r *run) start(ctx context.Context) error {
 	done := r.p.Step("")
 	r.started = true
 	err = d.Runtime.Start(ctx, container.Spec{
-		Name: rec.Container, Image: rec.Image, SocketDir: sock, DataDir: d.dataDir(a.Name),
+		Name: rec.Container, Image: rec.startImage(), SocketDir: sock, DataDir: d.dataDir(a.Name),
 		Env: r.env(),
 		Labels: map[string]string{
 			container.LabelApp: a.Name, container.LabelRelease: rec.Name(),

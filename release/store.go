@@ -62,6 +62,19 @@ const (
 // Name is the release's name, e.g. "v7".
 func (r *Record) Name() string { return "v" + strconv.Itoa(r.Version) }
 
+// startImage is what a container of the release runs: the image it
+// recorded by ID, so a later build that took its tag changes nothing.
+// Records from before IDs were kept fall back to the tag.
+func (r *Record) startImage() string {
+	if r.ImageID != "" {
+		return imageID(r.ImageID)
+	}
+	return r.Image
+}
+
+// imageID is id without the "sha256:" some APIs put in front of it.
+func imageID(id string) string { return strings.TrimPrefix(id, "sha256:") }
+
 // Duration is how long the deploy took (0 while it runs).
 func (r *Record) Duration() time.Duration {
 	if r.Finished.IsZero() {
