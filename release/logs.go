@@ -164,13 +164,22 @@ func (l *pushLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// tee writes to the pusher and, best effort, to the kept log.
+// tee writes to the pusher and, best effort, to the kept log. A pusher
+// that went away (Ctrl-C, a lost connection: the write fails) is written
+// to no more, but the kept log goes on to the end: a tee never fails.
+// Progress serialises its writes.
 type tee struct {
-	out io.Writer
-	log *pushLog
+	out    io.Writer
+	outErr error // the first failed write to out
+	log    *pushLog
 }
 
-func (t tee) Write(b []byte) (int, error) {
+func (t *tee) Write(b []byte) (int, error) {
 	t.log.Write(b)
-	return t.out.Write(b)
+	if t.outErr == nil {
+		if _, err := t.out.Write(b); err != nil {
+			t.outErr = err
+		}
+	}
+	return len(b), nil
 }

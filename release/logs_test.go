@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gitship/gitship/container"
+	"github.com/spf13/afero"
 )
 
 // goneStreamer is the Podman log stream of containers that no longer
@@ -78,5 +80,65 @@ func TestLastLines(t *testing.T) {
 		if got := lastLines(tt.s, tt.n); got != tt.want {
 			t.Errorf("lastLines(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
 		}
+	}
+}
+
+// TestTeePusherGone: once a write to the pusher fails (EPIPE: the client
+// went away), the pusher is written to no more, but every line still goes
+// to the kept log and Progress goes on.
+func TestTeePusherGone(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	out := &failWriter{ok: 2, err: syscall.EPIPE}
+	p := &Progress{W: &tee{out: out, log: &pushLog{fs: fsys, path: "/v1.log"}}, Now: newClock().Now}
+	for i := 1; i <= 5; i++ {
+		p.Say("step %d", i)
+	}
+	w, flush := p.Indent()
+	io.WriteString(w, "build output\nlast")
+	flush()
+	if err := p.Err(); err != nil {
+		t.Errorf("Progress.Err = %v: a gone pusher must not stop the output", err)
+	}
+	if got, want := string(out.buf), "-----> step 1\n-----> step 2\n"; got != want {
+		t.Errorf("pusher got %q, want %q", got, want)
+	}
+	if out.writes != 3 {
+		t.Errorf("%d writes to the pusher, want 3 (none after the failed one)", out.writes)
+	}
+	kept, err := afero.ReadFile(fsys, "/v1.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "-----> step 1\n-----> step 2\n-----> step 3\n-----> step 4\n-----> step 5\n       build output\n       last\n"
+	if string(kept) != want {
+		t.Errorf("kept log:\n%s\nwant:\n%s", kept, want)
+	}
+}
+
+// TestDeployPusherGone: the pusher hangs up after the first lines (or
+// before the deploy even got its lock): the deploy goes on, goes live,
+// and its kept log has every line up to "is live".
+func TestDeployPusherGone(t *testing.T) {
+	for _, ok := range []int{0, 3} {
+		t.Run(fmt.Sprintf("after %d lines", ok), func(t *testing.T) {
+			e := newOsEnv(t)
+			out := &failWriter{ok: ok, err: syscall.EPIPE}
+			r, err := e.d.Deploy(t.Context(), "demo", "refs/heads/main", "push", out)
+			if err != nil {
+				t.Fatalf("Deploy with a gone pusher = %v\npusher got:\n%s", err, out.buf)
+			}
+			if r.Status != StatusLive {
+				t.Errorf("%s is %s, want live", r.Name(), r.Status)
+			}
+			var kept strings.Builder
+			if err := e.d.BuildLog("demo", "v1", &kept); err != nil {
+				t.Fatal(err)
+			}
+			wantLines(t, kept.String(),
+				`-----> Built localhost/gitship/demo:0123456789ab`+dur,
+				`-----> Healthy: / answered HTTP 200`+dur,
+				`-----> demo v1 is live at http://demo\.example\.com/`+dur,
+			)
+		})
 	}
 }
