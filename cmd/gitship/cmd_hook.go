@@ -29,6 +29,7 @@ func hookCommand() *cli.Command {
 }
 
 func postReceive(c *cli.Context) error {
+	outlivePusher()
 	out := c.App.Writer
 	p := release.NewProgress(out)
 	updates, err := hook.ParseRefUpdates(c.App.Reader)
@@ -58,7 +59,6 @@ func postReceive(c *cli.Context) error {
 	if deploy == nil {
 		return nil
 	}
-	outlivePusher()
 	_, err = d.Deploy(c.Context, app, deploy.New, release.KindPush, out)
 	return deployExit(err)
 }
