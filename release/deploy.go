@@ -175,8 +175,12 @@ func (d *Deployer) newRun(p *Progress, a *App, r *Record, s *session) (*run, err
 		return nil, err
 	}
 	s.owns(r)
-	// From here the push output is kept too (`gitship logs --build vN`).
-	p.W = tee{out: p.W, log: &pushLog{fs: d.Fs, path: d.pushLogPath(a.Name, r.Version)}}
+	// From here the push output is kept too (`gitship logs --build vN`),
+	// whole even when the pusher went away before or goes away later.
+	p.mu.Lock()
+	p.W = &tee{out: p.W, outErr: p.err, log: &pushLog{fs: d.Fs, path: d.pushLogPath(a.Name, r.Version)}}
+	p.err = nil
+	p.mu.Unlock()
 	return &run{d: d, p: p, app: a, rec: r, prev: prev}, nil
 }
 

@@ -92,10 +92,11 @@ func (d *Deployer) changeEnv(ctx context.Context, app, what string, restart bool
 	if restart {
 		return d.Reconfigure(ctx, app, what, out, edit)
 	}
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	unlock, a, err := d.lockApp(ctx, app, strings.Join(strings.Fields(what)[:2], " ")+" --no-restart")
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if err := edit(a); err != nil {
 		return err
 	}

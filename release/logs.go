@@ -31,7 +31,63 @@ func (d *Deployer) Logs(ctx context.Context, ls LogStreamer, app, release string
 	if rec.Container == "" {
 		return fmt.Errorf("%s %s never had a container", app, rec.Name())
 	}
+	if kept, err := afero.ReadFile(d.Fs, d.outputPath(app, rec.Version)); err == nil {
+		// A failed release's container is gone; its output was kept.
+		_, err := io.WriteString(w, lastLines(string(kept), n))
+		return err
+	} else if !os.IsNotExist(err) {
+		return fmt.Errorf("kept output of %s %s: %w", app, rec.Name(), err)
+	}
 	return ls.Follow(ctx, rec.Container, n, follow, w)
+}
+
+// Bounds of what is kept of a failed release's container output.
+const (
+	outputLines = 1000
+	outputLimit = 1 << 20
+)
+
+// outputPath is where the output of release v's container is kept when
+// the container is removed (a failed release).
+func (d *Deployer) outputPath(app string, v int) string {
+	return filepath.Join(d.appDir(app), "releases", fmt.Sprintf("v%d.output", v))
+}
+
+// keepOutput keeps the last outputLines lines (outputLimit bytes at most)
+// of rec's container output beside its record.
+func (d *Deployer) keepOutput(ctx context.Context, app string, rec *Record) error {
+	lines, err := d.Runtime.Logs(ctx, rec.Container, outputLines)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(strings.TrimRight(l, "\n"))
+		b.WriteByte('\n')
+	}
+	out := b.String()
+	if len(out) > outputLimit {
+		out = out[len(out)-outputLimit:]
+		if i := strings.IndexByte(out, '\n'); i >= 0 {
+			out = out[i+1:]
+		}
+	}
+	return writeAtomic(d.Fs, d.outputPath(app, rec.Version), []byte(out), 0o600)
+}
+
+// lastLines is the last n lines of s (all for n < 0).
+func lastLines(s string, n int) string {
+	if n < 0 || s == "" {
+		return s
+	}
+	if n == 0 {
+		return ""
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "") + "\n"
 }
 
 // BuildLog writes the kept push output (the build's included) of release
@@ -108,13 +164,22 @@ func (l *pushLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// tee writes to the pusher and, best effort, to the kept log.
+// tee writes to the pusher and, best effort, to the kept log. A pusher
+// that went away (Ctrl-C, a lost connection: the write fails) is written
+// to no more, but the kept log goes on to the end: a tee never fails.
+// Progress serialises its writes.
 type tee struct {
-	out io.Writer
-	log *pushLog
+	out    io.Writer
+	outErr error // the first failed write to out
+	log    *pushLog
 }
 
-func (t tee) Write(b []byte) (int, error) {
+func (t *tee) Write(b []byte) (int, error) {
 	t.log.Write(b)
-	return t.out.Write(b)
+	if t.outErr == nil {
+		if _, err := t.out.Write(b); err != nil {
+			t.outErr = err
+		}
+	}
+	return len(b), nil
 }

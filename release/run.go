@@ -199,6 +199,10 @@ func (r *run) fail(ctx context.Context, cause error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if r.started && !r.routed {
+		// The container goes: keep its output for `gitship logs --release`.
+		if err := d.keepOutput(cctx, r.app.Name, r.rec); err != nil {
+			r.p.Fail("could not keep the output of %s: %v", r.rec.Container, err)
+		}
 		if err := d.Runtime.Remove(cctx, r.rec.Container); err != nil {
 			r.p.Fail("could not remove %s: %v", r.rec.Container, err)
 		}

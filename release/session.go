@@ -101,6 +101,7 @@ func (s *session) start(ctx context.Context, p *Progress, t *Ticket) error {
 	if err := d.recover(ctx, s.app, p); err != nil {
 		return err
 	}
+	d.dropDeadTickets(s.app, s.ticket, p)
 	if t != nil {
 		if newer, ok := d.newerTicket(s.app, s.ticket); ok {
 			p.Say("Skipped %s %s: superseded by the newer push of %s", t.Kind, hook.Short(t.Commit), hook.Short(newer))
@@ -227,6 +228,43 @@ func (d *Deployer) newerTicket(app, mine string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// dropDeadTickets removes the queue tickets of processes that are gone
+// (a push killed while it waited): they will never run, and nothing else
+// would remove them. mine is the caller's own ticket (if any). The caller
+// holds the app's lock.
+func (d *Deployer) dropDeadTickets(app, mine string, p *Progress) {
+	entries, err := afero.ReadDir(d.Fs, d.queueDir(app))
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			p.Fail("could not list the queue of %s: %v", app, err)
+		}
+		return
+	}
+	gone := 0
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		path := filepath.Join(d.queueDir(app), e.Name())
+		if path == mine {
+			continue
+		}
+		var t Ticket
+		b, err := afero.ReadFile(d.Fs, path)
+		if err == nil && json.Unmarshal(b, &t) == nil && d.alive(t.PID) {
+			continue
+		}
+		if err := d.Fs.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			p.Fail("could not remove the stale queue ticket %s: %v", e.Name(), err)
+			continue
+		}
+		gone++
+	}
+	if gone > 0 {
+		p.Say("Removed %d queued push(es) of %s whose process is gone", gone, app)
+	}
 }
 
 func (d *Deployer) alive(pid int) bool {

@@ -218,8 +218,8 @@ func TestBeginSupersededByWaiting(t *testing.T) {
 	if s != nil {
 		t.Error("begin returned a session with ErrSuperseded")
 	}
-	if !slices.Equal(asked, []int{os.Getpid()}) {
-		t.Errorf("Alive asked about %v, want the newer ticket's pid %d", asked, os.Getpid())
+	if len(asked) == 0 || slices.ContainsFunc(asked, func(pid int) bool { return pid != os.Getpid() }) {
+		t.Errorf("Alive asked about %v, want only the newer ticket's pid %d", asked, os.Getpid())
 	}
 	wantLines(t, out.String(), `-----> Skipped push 0123456789ab: superseded by the newer push of fedcba987654`)
 	if got := queued(t, d); !slices.Equal(got, []string{filepath.Base(newer)}) {
@@ -475,5 +475,50 @@ func TestBeginWaits(t *testing.T) {
 	}
 	if o, ok := d.readOwner("demo"); !ok || o.PID != 4242 {
 		t.Errorf("the holder's owner file was changed: %+v %v", o, ok)
+	}
+}
+
+// TestDeadTicketsRemoved: the tickets of pushes whose process is gone
+// (killed while waiting) are removed by whatever looks at the queue next,
+// `gitship status` (Tidy) or the next deploy, older and newer alike; the
+// tickets of waiting processes stay.
+func TestDeadTicketsRemoved(t *testing.T) {
+	const dead = 999999
+	for _, via := range []string{"status", "deploy"} {
+		t.Run(via, func(t *testing.T) {
+			e := newMemEnv(t)
+			d := e.d
+			clk := &sessionClock{}
+			d.Now = clk.Now
+			d.Alive = func(pid int) bool { return pid == os.Getpid() }
+			old := ticketAt(t, d, clk, sessionT0.Add(-time.Hour), sha1, dead)
+			waiting := ticketAt(t, d, clk, sessionT0.Add(-time.Minute), sha2, 0)
+			newer := ticketAt(t, d, clk, sessionT0.Add(time.Hour), rbSha3, dead)
+			if err := afero.WriteFile(d.Fs, filepath.Join(d.queueDir("demo"), doneName(sessionT0, 7)), []byte("{junk"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			clk.set(sessionT0)
+			var out strings.Builder
+			p := &Progress{W: &out, Now: d.Now}
+			want := []string{filepath.Base(waiting)}
+			switch via {
+			case "status":
+				if err := d.Tidy(t.Context(), "demo", p); err != nil {
+					t.Fatalf("Tidy: %v\n%s", err, out.String())
+				}
+			case "deploy":
+				s, err := d.begin(t.Context(), "demo", KindRollback, p, nil)
+				if err != nil {
+					t.Fatalf("begin: %v\n%s", err, out.String())
+				}
+				s.end()
+			}
+			wantLines(t, out.String(), `-----> Removed 3 queued push\(es\) of demo whose process is gone`)
+			got := queued(t, d)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("queue %v, want only the waiting push's %v (old %s, newer %s gone)", got, want, filepath.Base(old), filepath.Base(newer))
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"path"
@@ -126,12 +127,13 @@ func SettingKeys() []string {
 }
 
 // Set applies KEY=VAL pairs to app's settings, all or none; they apply to
-// the next release.
+// the next release. A release in progress refuses the change (lockApp).
 func (d *Deployer) Set(app string, pairs []string) (*App, error) {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	unlock, a, err := d.lockApp(context.Background(), app, "set")
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	for _, kv := range pairs {
 		k, v, ok := strings.Cut(kv, "=")
 		if name, isArg := strings.CutPrefix(k, buildArgPrefix); isArg && ok {
@@ -153,10 +155,11 @@ func (d *Deployer) Set(app string, pairs []string) (*App, error) {
 
 // Unset puts app's settings named by keys back to their defaults.
 func (d *Deployer) Unset(app string, keys []string) (*App, error) {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	unlock, a, err := d.lockApp(context.Background(), app, "unset")
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	for _, k := range keys {
 		if name, isArg := strings.CutPrefix(k, buildArgPrefix); isArg {
 			delete(a.BuildArgs, name)

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gitship/gitship/hook"
 	"github.com/gitship/gitship/release"
@@ -27,6 +29,7 @@ func hookCommand() *cli.Command {
 }
 
 func postReceive(c *cli.Context) error {
+	outlivePusher()
 	out := c.App.Writer
 	p := release.NewProgress(out)
 	updates, err := hook.ParseRefUpdates(c.App.Reader)
@@ -58,6 +61,26 @@ func postReceive(c *cli.Context) error {
 	}
 	_, err = d.Deploy(c.Context, app, deploy.New, release.KindPush, out)
 	return deployExit(err)
+}
+
+// outlivePusher makes the pusher going away end the push output only: the
+// deploy, its record and its kept log go on to the end. Ctrl-C in the
+// pusher's terminal sends SIGINT to the whole process group of a local
+// push, this hook included; a hang-up sends SIGHUP; and once git is gone
+// a write to stdout or stderr fails with EPIPE, which raises SIGPIPE,
+// fatal to a Go program writing to fd 1 or 2 unless it is caught. The
+// three are caught and dropped (caught, not ignored: the programs gitship
+// starts get the default action back). SIGTERM still stops the deploy,
+// cleanly.
+func outlivePusher() {
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE}
+	signal.Ignore(sigs...) // takes SIGINT from the context of main
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		for range ch {
+		}
+	}()
 }
 
 // hookApp names the app whose repository git runs the hook in: git sets

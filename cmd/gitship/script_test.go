@@ -36,6 +36,7 @@ func TestScripts(t *testing.T) {
 			"waitfile":  cmdWaitFile,
 			"waitcount": cmdWaitCount,
 			"killpid":   cmdKillPid,
+			"killgroup": cmdKillGroup,
 			"envfrom":   cmdEnvFrom,
 			"load":      cmdLoad,
 			"buildkitd": cmdBuildkitd,

@@ -222,6 +222,32 @@ func cmdKillPid(ts *testscript.TestScript, neg bool, args []string) {
 	}))
 }
 
+// cmdKillGroup sends SIGNAL (INT or HUP) to the process group of the
+// process whose pid is in FILE, as a terminal does on Ctrl-C or when it
+// hangs up. The group must not be the test's own: start the command in
+// a group of its own (setsid).
+//
+//	killgroup INT|HUP FILE
+func cmdKillGroup(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: killgroup INT|HUP FILE")
+	}
+	sig, ok := map[string]syscall.Signal{"INT": syscall.SIGINT, "HUP": syscall.SIGHUP}[args[0]]
+	if !ok {
+		ts.Fatalf("killgroup: unknown signal %q: INT or HUP", args[0])
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	ts.Check(err)
+	pgid, err := syscall.Getpgid(pid)
+	ts.Check(err)
+	if pgid == syscall.Getpgrp() {
+		ts.Fatalf("killgroup: process %d is in the test's own process group; start it with setsid", pid)
+	}
+	ts.Check(syscall.Kill(-pgid, sig))
+}
+
 // cmdEnvFrom sets NAME to the trimmed content of FILE (use `cp stdout F`
 // first to capture a command's output).
 //
