@@ -48,7 +48,7 @@ func (m *Manager) test(ctx context.Context, file string) error {
 
 // reload runs the Reload argv, or the default one.
 func (m *Manager) reload(ctx context.Context) error {
-	old := m.workers()
+	old, watchErr := m.workers(ctx)
 	if m.BeforeReload != nil {
 		m.BeforeReload()
 	}
@@ -56,6 +56,7 @@ func (m *Manager) reload(ctx context.Context) error {
 	if err == nil {
 		m.mu.Lock()
 		m.lastOld = old
+		m.unwatched = watchErr
 		m.mu.Unlock()
 		return m.waitOld(ctx, old, 10*time.Second)
 	}

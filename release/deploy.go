@@ -43,6 +43,9 @@ type Proxy interface {
 	// Drain returns once the connections the web server held before its
 	// last reload are finished, or after timeout (an error then).
 	Drain(ctx context.Context, timeout time.Duration) error
+	// Unwatched says why the last reload could not see the web server's
+	// old workers (nil when it could): their drain is not confirmed.
+	Unwatched() error
 	// CleanTemp removes what an interrupted Install left behind.
 	CleanTemp() ([]string, error)
 	// Reload makes the web server read its files again (renewed

@@ -615,6 +615,28 @@ func TestDeployServedFails(t *testing.T) {
 	}
 }
 
+// A reload that could not see nginx's master is said in the push output,
+// in one line, and does not fail the deploy.
+func TestDeployUnwatched(t *testing.T) {
+	e := newOsEnv(t)
+	_, err, out := e.deploy(t, sha1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "watched") {
+		t.Errorf("output speaks of watching nginx although it could:\n%s", out)
+	}
+	e.px.unwatched = errors.New("read nginx's pid file: open /run/nope.pid: no such file or directory")
+	_, err, out = e.deploy(t, sha2)
+	if err != nil {
+		t.Fatalf("Deploy = %v; an unwatched reload must not fail the deploy\noutput:\n%s", err, out)
+	}
+	wantLines(t, out,
+		`!     nginx could not be watched, so the old workers' drain is not confirmed: read nginx's pid file: open /run/nope\.pid: no such file or directory`,
+		`-----> demo v2 is live at http://demo\.example\.com/`+dur,
+	)
+}
+
 func TestDeployClientGone(t *testing.T) {
 	e := newOsEnv(t)
 	fw := &failWriter{ok: 2, err: syscall.EPIPE}

@@ -310,6 +310,7 @@ func (rt *fakeRuntime) hasCall(call string) bool {
 type fakeProxy struct {
 	installErr error
 	servedErr  error
+	unwatched  error
 
 	mu       sync.Mutex
 	installs []string // config contents
@@ -351,6 +352,12 @@ func (p *fakeProxy) Drain(ctx context.Context, timeout time.Duration) error {
 }
 
 func (p *fakeProxy) CleanTemp() ([]string, error) { return nil, nil }
+
+func (p *fakeProxy) Unwatched() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unwatched
+}
 
 func (p *fakeProxy) counts() (installs, served int) {
 	p.mu.Lock()

@@ -177,8 +177,12 @@ func (r *run) route(ctx context.Context) error {
 		return fmt.Errorf("before switching nginx: %w", err)
 	}
 	done := r.p.Step("")
-	if _, err := d.Proxy.Install(ctx, a.Name, conf); err != nil {
+	changed, err := d.Proxy.Install(ctx, a.Name, conf)
+	if err != nil {
 		return err
+	}
+	if err := d.Proxy.Unwatched(); changed && err != nil {
+		r.p.Fail("nginx could not be watched, so the old workers' drain is not confirmed: %v", err)
 	}
 	// From here nginx's config names the new release: a failure must not
 	// remove its container (nginx would serve 502s). Until nginx confirms,
