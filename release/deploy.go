@@ -31,6 +31,8 @@ type Runtime interface {
 	Logs(ctx context.Context, name string, n int) ([]string, error)
 	List(ctx context.Context, labels map[string]string) ([]container.State, error)
 	ImageExists(ctx context.Context, image string) (bool, error)
+	// ImageUser is the user image runs as ("" for root).
+	ImageUser(ctx context.Context, image string) (string, error)
 }
 
 // Proxy installs an app's server block and reloads the web server.
@@ -82,8 +84,9 @@ type Deployer struct {
 	Proxy   Proxy
 	Locker  Locker
 	Now     func() time.Time
-	// NginxGID is the group of nginx's worker user: socket and data dirs
-	// belong to it and release containers get it as a supplementary group.
+	// NginxGID is the group of nginx's worker user: socket dirs belong to
+	// it and release containers get it as a supplementary group (besides
+	// their app's data group).
 	NginxGID int
 	// StopTimeout is how long a retired release gets between SIGTERM and
 	// SIGKILL.

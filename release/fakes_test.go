@@ -158,6 +158,7 @@ type fakeRuntime struct {
 	pruned  map[string]bool // images ImageExists denies
 	hosts   []string        // Host headers seen by any started container
 	paths   []string
+	user    string // what ImageUser answers for every image ("": root)
 }
 
 func newRuntime(t *testing.T) *fakeRuntime {
@@ -269,6 +270,13 @@ func (rt *fakeRuntime) List(ctx context.Context, labels map[string]string) ([]co
 		out = append(out, container.State{Name: name, Status: "running", Running: true})
 	}
 	return out, nil
+}
+
+// ImageUser answers user.
+func (rt *fakeRuntime) ImageUser(ctx context.Context, image string) (string, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.user, nil
 }
 
 // ImageExists says no for images listed in pruned.

@@ -26,7 +26,8 @@ func (r *run) start(ctx context.Context) error {
 	if err := d.mkdirShared(sock); err != nil {
 		return err
 	}
-	if err := d.mkdirShared(d.dataDir(a.Name)); err != nil {
+	dataGID, err := r.prepareData(ctx)
+	if err != nil {
 		return err
 	}
 	rec.Container = ContainerName(a.Name, rec.Version)
@@ -53,7 +54,7 @@ func (r *run) start(ctx context.Context) error {
 			container.LabelCommit: rec.Commit, container.LabelRoot: d.Config.Root,
 		},
 		Network: d.Config.Podman.Network,
-		Groups:  []string{strconv.Itoa(d.NginxGID)},
+		Groups:  []string{strconv.Itoa(d.NginxGID), strconv.Itoa(dataGID)},
 		Memory:  mem,
 		CPUs:    cpus,
 	})
