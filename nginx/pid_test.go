@@ -38,7 +38,7 @@ func TestPidPath(t *testing.T) {
 			v:     debianV, want: "/usr/share/nginx/nginx.pid"},
 		{name: "in a main-context include",
 			files: map[string]string{
-				"/etc/nginx/nginx.conf":   "include /etc/nginx/main.d/*.conf;\nevents {}\n",
+				"/etc/nginx/nginx.conf":    "include /etc/nginx/main.d/*.conf;\nevents {}\n",
 				"/etc/nginx/main.d/a.conf": "pid /run/included.pid;\n",
 			},
 			want: "/run/included.pid"},

@@ -127,7 +127,19 @@ func (r *run) prepareData(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	done(fmt.Sprintf("Made the data dir group-writable for user %s (%d changed)", user, n))
+	r.reshare = true
 	return gid, nil
+}
+
+// reshareData repeats GroupShare after the old releases stopped: they
+// ran as another user until then and may have created files meanwhile.
+func (r *run) reshareData() {
+	if !r.reshare {
+		return
+	}
+	if _, err := GroupShare(r.d.dataDir(r.app.Name), r.app.GID); err != nil {
+		r.p.Fail("%v", err)
+	}
 }
 
 // lastUser is the image user of the newest earlier release that started

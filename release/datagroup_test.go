@@ -1,6 +1,7 @@
 package release
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -175,10 +176,20 @@ func TestDeployUserChangeSharesData(t *testing.T) {
 	if mode, _ := statOf(t, db); mode != 0o644 || strings.Contains(out, "group-writable") {
 		t.Errorf("same user: app.db mode %v, output:\n%s", mode, out)
 	}
-	// another user: the walk runs before the start
+	// another user: the walk runs before the start, and again once the
+	// old release (still root until it stops) is gone
 	e.rt.mu.Lock()
 	e.rt.user = "1000"
 	e.rt.mu.Unlock()
+	late := filepath.Join(data, "late.db")
+	e.d.Pause = func(_ context.Context, step string) {
+		if step != "drain" {
+			return
+		}
+		if err := os.WriteFile(late, []byte("x"), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
 	_, err, out = e.deploy(t, sha1)
 	if err != nil {
 		t.Fatal(err)
@@ -187,8 +198,10 @@ func TestDeployUserChangeSharesData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mode, g := statOf(t, db); mode != 0o664 || g != a.GID {
-		t.Errorf("after a change of user: app.db mode %v group %d, want 0664 group %d", mode, g, a.GID)
+	for _, p := range []string{db, late} {
+		if mode, g := statOf(t, p); mode != 0o664 || g != a.GID {
+			t.Errorf("after a change of user: %s mode %v group %d, want 0664 group %d", p, mode, g, a.GID)
+		}
 	}
 	wantLines(t, out, `-----> Made the data dir group-writable for user 1000 \(1 changed\)`+dur)
 	if rec, err := e.store.Get("demo", 3); err != nil || rec.ImageUser != "1000" {

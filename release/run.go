@@ -26,6 +26,9 @@ type run struct {
 	routed bool
 	// unconfirmed is set when nginx did not confirm the switch.
 	unconfirmed bool
+	// reshare is set when the data dir was made group-writable for a new
+	// user: once the old release is stopped, what it wrote since is too.
+	reshare bool
 }
 
 // pipeline walks doc.go's states; a rollback starts at "starting".

@@ -257,6 +257,7 @@ func (r *run) retireOlder(ctx context.Context) error {
 	for _, o := range old {
 		d.stopRelease(ctx, r.p, o)
 	}
+	r.reshareData()
 	if len(old) == 1 {
 		done(fmt.Sprintf("Retired %s (image %s kept for rollback)", old[0].Name(), old[0].Image))
 	} else {
