@@ -74,7 +74,7 @@ type Nginx struct {
 	ConfDir   string   `toml:"conf_dir"`
 	Conf      string   `toml:"conf"`
 	Prefix    string   `toml:"prefix"`
-	PidFile   string   `toml:"pid"`
+	PidFile   string   `toml:"pid"` // "": the one Conf's pid directive names
 	Binary    string   `toml:"binary"`
 	Reload    []string `toml:"reload"`
 	Listen    string   `toml:"listen"`
@@ -121,7 +121,6 @@ func Default() Config {
 			Conf:      "/etc/nginx/nginx.conf",
 			Binary:    "/usr/sbin/nginx",
 			Reload:    []string{"/usr/sbin/nginx", "-s", "reload"},
-			PidFile:   "/run/nginx.pid",
 			Listen:    "80",
 			ListenTLS: "443",
 			User:      "www-data",

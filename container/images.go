@@ -127,3 +127,19 @@ func inUse(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "in use") || strings.Contains(msg, "child")
 }
+
+// ImageUser returns the user image runs as (its USER; "" is root).
+func (c *Client) ImageUser(ctx context.Context, image string) (string, error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	rep, err := images.GetImage(cctx, image, nil)
+	if err != nil {
+		return "", fmt.Errorf("inspect image %s: %w", image, err)
+	}
+	if rep == nil || rep.ImageData == nil || rep.Config == nil {
+		return "", nil
+	}
+	return rep.Config.User, nil
+}

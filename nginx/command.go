@@ -76,7 +76,7 @@ func conflictLine(out []byte) string {
 
 // reload runs the Reload argv, or the default one.
 func (m *Manager) reload(ctx context.Context) error {
-	old := m.workers()
+	old, watchErr := m.workers(ctx)
 	if m.BeforeReload != nil {
 		m.BeforeReload()
 	}
@@ -84,6 +84,7 @@ func (m *Manager) reload(ctx context.Context) error {
 	if err == nil {
 		m.mu.Lock()
 		m.lastOld = old
+		m.unwatched = watchErr
 		m.mu.Unlock()
 		return m.waitOld(ctx, old, 10*time.Second)
 	}

@@ -28,8 +28,10 @@ type Manager struct {
 	// Reload is the argv to reload nginx; if empty:
 	// Binary [-p Prefix] -c Conf -s reload.
 	Reload []string
-	// PidFile is nginx's pid file; when set, a reload waits until the
-	// workers started before it stop accepting connections (workers.go).
+	// PidFile is nginx's pid file; "" means the one the main config's
+	// pid directive names (or nginx's compiled default). A reload waits
+	// until the workers started before it stop accepting connections
+	// (workers.go, pid.go).
 	PidFile string
 	// ProcDir is where process information is read; "" means /proc.
 	ProcDir string
@@ -42,6 +44,18 @@ type Manager struct {
 
 	mu      sync.Mutex
 	lastOld []int // workers from before the last reload, for Drain
+	// unwatched is why the last reload could not see nginx's master.
+	unwatched error
+	pidFound  string // the pid file found from the main config
+}
+
+// Unwatched returns why the last reload could not find nginx's master
+// and its workers (nil when it could): the old workers' drain is then not
+// confirmed, and a switch under load may lose requests to them.
+func (m *Manager) Unwatched() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unwatched
 }
 
 // previous is what ConfDir/APP.conf held before a change, kept to undo it.

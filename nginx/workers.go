@@ -19,23 +19,16 @@ import (
 // title to "worker process is shutting down" (nginx does so right before
 // it closes its listening sockets).
 
-// workers returns the pids of the master's children, or nil when the pid
-// file is not set or not readable (nginx not running: nothing to wait for).
-func (m *Manager) workers() []int {
-	if m.PidFile == "" {
-		return nil
-	}
-	b, err := os.ReadFile(m.PidFile)
+// workers returns the pids of nginx's master's children, or why the
+// master could not be found (then nothing can be waited for).
+func (m *Manager) workers(ctx context.Context) ([]int, error) {
+	master, err := m.master(ctx)
 	if err != nil {
-		return nil
-	}
-	master, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil
+		return nil, err
 	}
 	entries, err := os.ReadDir(m.procDir())
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("list processes: %w", err)
 	}
 	var out []int
 	for _, e := range entries {
@@ -47,7 +40,7 @@ func (m *Manager) workers() []int {
 			out = append(out, pid)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (m *Manager) procDir() string {

@@ -41,12 +41,15 @@ func TestWorkersAndWaitOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &Manager{PidFile: pidFile, ProcDir: proc}
-	got := m.workers()
+	got, err := m.workers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	slices.Sort(got)
 	if !slices.Equal(got, []int{101, 103}) {
 		t.Fatalf("workers = %v, want [101 103]", got)
 	}
-	err := m.waitOld(context.Background(), got, 50*time.Millisecond)
+	err = m.waitOld(context.Background(), got, 50*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "still accepts") {
 		t.Fatalf("waitOld with accepting workers: err = %v", err)
 	}
@@ -61,8 +64,9 @@ func TestWorkersAndWaitOld(t *testing.T) {
 
 func TestWorkersWithoutPidFile(t *testing.T) {
 	m := &Manager{PidFile: filepath.Join(t.TempDir(), "missing.pid")}
-	if w := m.workers(); w != nil {
-		t.Errorf("workers = %v, want none", w)
+	w, err := m.workers(context.Background())
+	if w != nil || err == nil || !strings.Contains(err.Error(), "read nginx's pid file") {
+		t.Errorf("workers = %v, %v; want none and an error naming the pid file", w, err)
 	}
 }
 

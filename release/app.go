@@ -26,6 +26,9 @@ type App struct {
 	Settings
 	// Env is the app's own environment (`gitship config`).
 	Env map[string]string `json:"env,omitempty"`
+	// GID is the group of the app's data dir (datagroup.go); 0 until
+	// allocated.
+	GID int `json:"gid,omitempty"`
 }
 
 // Settings are what a release bundles besides its image and environment:

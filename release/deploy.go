@@ -31,6 +31,8 @@ type Runtime interface {
 	Logs(ctx context.Context, name string, n int) ([]string, error)
 	List(ctx context.Context, labels map[string]string) ([]container.State, error)
 	ImageExists(ctx context.Context, image string) (bool, error)
+	// ImageUser is the user image runs as ("" for root).
+	ImageUser(ctx context.Context, image string) (string, error)
 }
 
 // Proxy installs an app's server block and reloads the web server.
@@ -43,6 +45,9 @@ type Proxy interface {
 	// Drain returns once the connections the web server held before its
 	// last reload are finished, or after timeout (an error then).
 	Drain(ctx context.Context, timeout time.Duration) error
+	// Unwatched says why the last reload could not see the web server's
+	// old workers (nil when it could): their drain is not confirmed.
+	Unwatched() error
 	// CleanTemp removes what an interrupted Install left behind.
 	CleanTemp() ([]string, error)
 	// Reload makes the web server read its files again (renewed
@@ -83,8 +88,9 @@ type Deployer struct {
 	// (config.Config.Instance), so that another instance on the same
 	// Podman never picks the same name.
 	Instance string
-	// NginxGID is the group of nginx's worker user: socket and data dirs
-	// belong to it and release containers get it as a supplementary group.
+	// NginxGID is the group of nginx's worker user: socket dirs belong to
+	// it and release containers get it as a supplementary group (besides
+	// their app's data group).
 	NginxGID int
 	// StopTimeout is how long a retired release gets between SIGTERM and
 	// SIGKILL.

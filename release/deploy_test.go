@@ -170,7 +170,8 @@ func TestDeployFirst(t *testing.T) {
 		Image: "localhost/gitship/demo:0123456789ab", ImageID: "sha256:feedface0001", Builder: "fake",
 		Container: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Status: StatusLive,
 		// The release bundles the app's settings, for rollback.
-		Settings: Settings{Branch: "main", HealthTimeout: Duration(2 * time.Second)},
+		Settings:  Settings{Branch: "main", HealthTimeout: Duration(2 * time.Second)},
+		ImageUser: "root",
 	}
 	got := *r
 	got.Created, got.Finished, got.LiveSince = time.Time{}, time.Time{}, time.Time{}
@@ -212,6 +213,13 @@ func TestDeployFirst(t *testing.T) {
 	}
 
 	// The container.
+	app, err := LoadApp(e.d.Fs, cfg.AppsDir(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.GID < AppGIDBase || app.GID >= AppGIDBase+AppGIDCount {
+		t.Errorf("app's data group %d, want one in [%d, %d)", app.GID, AppGIDBase, AppGIDBase+AppGIDCount)
+	}
 	if calls, want := e.rt.callList(), []string{"list", "remove gitship-demo-v1", "start gitship-demo-v1"}; !reflect.DeepEqual(calls, want) {
 		t.Errorf("runtime calls %v, want %v", calls, want)
 	}
@@ -229,12 +237,13 @@ func TestDeployFirst(t *testing.T) {
 			container.LabelCommit: sha1, container.LabelRoot: cfg.Root,
 		},
 		Network: "bridge",
-		Groups:  []string{strconv.Itoa(os.Getgid())},
+		// nginx's group (the socket dir's) and the app's (the data dir's)
+		Groups: []string{strconv.Itoa(os.Getgid()), strconv.Itoa(app.GID)},
 	}
 	if !reflect.DeepEqual(e.rt.specs[0], wantSpec) {
 		t.Errorf("spec:\n got %+v\nwant %+v", e.rt.specs[0], wantSpec)
 	}
-	for _, dir := range []string{sockDir, dataDir} {
+	for dir, gid := range map[string]int{sockDir: os.Getgid(), dataDir: app.GID} {
 		fi, err := os.Stat(dir)
 		if err != nil {
 			t.Errorf("mounted dir: %v", err)
@@ -243,8 +252,8 @@ func TestDeployFirst(t *testing.T) {
 		if want := os.ModeDir | os.ModeSetgid | 0o770; fi.Mode() != want {
 			t.Errorf("%s has mode %v, want %v", dir, fi.Mode(), want)
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Gid) != os.Getgid() {
-			t.Errorf("%s has group %d, want %d", dir, st.Gid, os.Getgid())
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Gid) != gid {
+			t.Errorf("%s has group %d, want %d", dir, st.Gid, gid)
 		}
 	}
 
@@ -651,6 +660,28 @@ func TestDeployServedFails(t *testing.T) {
 	if strings.Contains(out, "Retired") {
 		t.Errorf("output reports a retirement:\n%s", out)
 	}
+}
+
+// A reload that could not see nginx's master is said in the push output,
+// in one line, and does not fail the deploy.
+func TestDeployUnwatched(t *testing.T) {
+	e := newOsEnv(t)
+	_, err, out := e.deploy(t, sha1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "watched") {
+		t.Errorf("output speaks of watching nginx although it could:\n%s", out)
+	}
+	e.px.unwatched = errors.New("read nginx's pid file: open /run/nope.pid: no such file or directory")
+	_, err, out = e.deploy(t, sha2)
+	if err != nil {
+		t.Fatalf("Deploy = %v; an unwatched reload must not fail the deploy\noutput:\n%s", err, out)
+	}
+	wantLines(t, out,
+		`!     nginx could not be watched, so the old workers' drain is not confirmed: read nginx's pid file: open /run/nope\.pid: no such file or directory`,
+		`-----> demo v2 is live at http://demo\.example\.com/`+dur,
+	)
 }
 
 func TestDeployClientGone(t *testing.T) {

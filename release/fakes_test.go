@@ -175,6 +175,7 @@ type fakeRuntime struct {
 	pruned  map[string]bool // images ImageExists denies (by tag or ID)
 	hosts   []string        // Host headers seen by any started container
 	paths   []string
+	user    string // what ImageUser answers for every image ("": root)
 
 	// images are the tags in the store and the IDs they name; an ID
 	// names itself.
@@ -292,6 +293,13 @@ func (rt *fakeRuntime) List(ctx context.Context, labels map[string]string) ([]co
 	return out, nil
 }
 
+// ImageUser answers user.
+func (rt *fakeRuntime) ImageUser(ctx context.Context, image string) (string, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.user, nil
+}
+
 // ImageExists says yes for images built (or added) and not listed in
 // pruned by any of their names.
 func (rt *fakeRuntime) ImageExists(ctx context.Context, image string) (bool, error) {
@@ -354,6 +362,7 @@ func (rt *fakeRuntime) hasCall(call string) bool {
 type fakeProxy struct {
 	installErr error
 	servedErr  error
+	unwatched  error
 
 	mu       sync.Mutex
 	installs []string // config contents
@@ -395,6 +404,12 @@ func (p *fakeProxy) Drain(ctx context.Context, timeout time.Duration) error {
 }
 
 func (p *fakeProxy) CleanTemp() ([]string, error) { return nil, nil }
+
+func (p *fakeProxy) Unwatched() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unwatched
+}
 
 func (p *fakeProxy) counts() (installs, served int) {
 	p.mu.Lock()

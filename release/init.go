@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/spf13/afero"
 )
 
 // InitResult says what Init did and how to push.
@@ -59,11 +60,19 @@ func (d *Deployer) Init(ctx context.Context, name string, domains []string, bin,
 	if err := d.Fs.MkdirAll(filepath.Join(d.Config.AppsDir(), name, "releases"), 0o755); err != nil {
 		return nil, fmt.Errorf("init %s: %w", name, err)
 	}
-	if err := d.mkdirShared(d.dataDir(name)); err != nil {
-		return nil, fmt.Errorf("init %s: %w", name, err)
-	}
 	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
 		return nil, err
+	}
+	// An existing data dir keeps its group until the next release, which
+	// migrates what it holds too (datagroup.go).
+	if ok, err := afero.DirExists(d.Fs, d.dataDir(name)); err != nil || !ok {
+		gid, err := d.appGID(name)
+		if err != nil {
+			return nil, fmt.Errorf("init %s: %w", name, err)
+		}
+		if err := d.mkdirGroup(d.dataDir(name), gid); err != nil {
+			return nil, fmt.Errorf("init %s: %w", name, err)
+		}
 	}
 	remote := repo
 	if r := d.Config.SSH.Remote; r != "" {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gitship/gitship/config"
@@ -60,6 +61,9 @@ func TestInit(t *testing.T) {
 	a, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "apps", "demo", "data")); err != nil || fi.Sys().(*syscall.Stat_t).Gid != uint32(a.GID) || a.GID < AppGIDBase {
+		t.Errorf("data dir: %v; want it in the app's own group (%d)", err, a.GID)
 	}
 	if a.Name != "demo" || a.Branch != "main" || a.Created.IsZero() ||
 		!reflect.DeepEqual(a.Domains, []string{"demo.example.org", "www.demo.example.org"}) {

@@ -26,6 +26,9 @@ type run struct {
 	routed bool
 	// unconfirmed is set when nginx did not confirm the switch.
 	unconfirmed bool
+	// reshare is set when the data dir was made group-writable for a new
+	// user: once the old release is stopped, what it wrote since is too.
+	reshare bool
 }
 
 // pipeline walks doc.go's states; a rollback starts at "starting".
@@ -241,14 +244,17 @@ func oneLine(s string) string {
 }
 
 // mkdirShared makes dir owned by the nginx group with mode 2770: the
-// setgid bit makes the socket and every file the app writes inherit the
-// group, so nginx reaches the socket and a later release running as
-// another user can still write the data; nothing is world-writable.
-func (d *Deployer) mkdirShared(dir string) error {
+// setgid bit makes the socket the app creates inherit the group, so nginx
+// reaches it; nothing is world-writable.
+func (d *Deployer) mkdirShared(dir string) error { return d.mkdirGroup(dir, d.NginxGID) }
+
+// mkdirGroup makes dir owned by group gid with mode 2770 (setgid: what is
+// created in it inherits the group).
+func (d *Deployer) mkdirGroup(dir string, gid int) error {
 	if err := d.Fs.MkdirAll(dir, 0o770); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := d.Fs.Chown(dir, os.Getuid(), d.NginxGID); err != nil {
+	if err := d.Fs.Chown(dir, os.Getuid(), gid); err != nil {
 		return fmt.Errorf("chown %s: %w", dir, err)
 	}
 	if err := d.Fs.Chmod(dir, os.ModeSetgid|0o770); err != nil {

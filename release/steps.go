@@ -26,7 +26,8 @@ func (r *run) start(ctx context.Context) error {
 	if err := d.mkdirShared(sock); err != nil {
 		return err
 	}
-	if err := d.mkdirShared(d.dataDir(a.Name)); err != nil {
+	dataGID, err := r.prepareData(ctx)
+	if err != nil {
 		return err
 	}
 	rec.Container = ContainerName(a.Name, rec.Version, d.Instance)
@@ -54,7 +55,7 @@ func (r *run) start(ctx context.Context) error {
 			container.LabelCommit: rec.Commit, container.LabelRoot: d.Config.Root,
 		},
 		Network: d.Config.Podman.Network,
-		Groups:  []string{strconv.Itoa(d.NginxGID)},
+		Groups:  []string{strconv.Itoa(d.NginxGID), strconv.Itoa(dataGID)},
 		Memory:  mem,
 		CPUs:    cpus,
 	})
@@ -178,8 +179,12 @@ func (r *run) route(ctx context.Context) error {
 		return fmt.Errorf("before switching nginx: %w", err)
 	}
 	done := r.p.Step("")
-	if _, err := d.Proxy.Install(ctx, a.Name, conf); err != nil {
+	changed, err := d.Proxy.Install(ctx, a.Name, conf)
+	if err != nil {
 		return err
+	}
+	if err := d.Proxy.Unwatched(); changed && err != nil {
+		r.p.Fail("nginx could not be watched, so the old workers' drain is not confirmed: %v", err)
 	}
 	// From here nginx's config names the new release: a failure must not
 	// remove its container (nginx would serve 502s). Until nginx confirms,
@@ -253,6 +258,7 @@ func (r *run) retireOlder(ctx context.Context) error {
 	for _, o := range old {
 		d.stopRelease(ctx, r.p, o)
 	}
+	r.reshareData()
 	if len(old) == 1 {
 		done(fmt.Sprintf("Retired %s (image %s kept for rollback)", old[0].Name(), old[0].Image))
 	} else {

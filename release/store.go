@@ -50,6 +50,10 @@ type Record struct {
 	// restores them along with its image.
 	Settings Settings          `json:"settings"`
 	Env      map[string]string `json:"env,omitempty"`
+	// ImageUser is the user the image runs as ("root" for none), recorded
+	// when the release starts: a change of user makes the data dir
+	// group-writable first (datagroup.go).
+	ImageUser string `json:"image_user,omitempty"`
 }
 
 // Kinds of release.

@@ -129,7 +129,7 @@ address = "unix://%s"
 conf_dir = %q
 conf     = %q
 prefix   = %q
-pid      = %q
+# no pid key: gitship reads it from the main config, as in production
 binary   = %q
 reload   = [%q, "-p", %q, "-c", %q, "-s", "reload"]
 listen   = "127.0.0.1:%d"
@@ -148,7 +148,7 @@ logs_dir   = %q
 remote = ""
 authorized_keys = %q
 `, root, filepath.Join(work, "run"), sock, filepath.Join(work, "bk", "bk.sock"),
-		filepath.Join(ngx, "conf.d"), filepath.Join(ngx, "nginx.conf"), ngx, filepath.Join(ngx, "nginx.pid"),
+		filepath.Join(ngx, "conf.d"), filepath.Join(ngx, "nginx.conf"), ngx,
 		nginxBin, nginxBin, ngx, filepath.Join(ngx, "nginx.conf"), port, tlsPort,
 		filepath.Join(work, "acme"), filepath.Join(work, "le", "config"), filepath.Join(work, "le", "work"), filepath.Join(work, "le", "logs"),
 		filepath.Join(work, "ssh", "authorized_keys"))
@@ -240,7 +240,8 @@ func ping(sock string) error {
 }
 
 // startNginx writes a main config of its own (pid, logs, temp paths under
-// dir; workers as www-data, like Debian's) and starts nginx on port.
+// dir; workers as www-data, like Debian's) and starts nginx on port. The
+// pid path is relative: nginx and gitship both take it from the prefix.
 func startNginx(e *testscript.Env, dir string, port int) error {
 	for _, d := range []string{"conf.d", "logs", "temp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -269,7 +270,7 @@ func startNginx(e *testscript.Env, dir string, port int) error {
 func nginxConf(dir string, port int) string {
 	return fmt.Sprintf(`user www-data;
 worker_processes 2;
-pid %[1]s/nginx.pid;
+pid nginx.pid;
 error_log %[1]s/logs/error.log;
 events { worker_connections 1024; }
 http {

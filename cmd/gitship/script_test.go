@@ -41,6 +41,7 @@ func TestScripts(t *testing.T) {
 			"load":      cmdLoad,
 			"buildkitd": cmdBuildkitd,
 			"builder":   cmdBuilder,
+			"nginxpid":  cmdNginxPid,
 			"pebble":    cmdPebble,
 			"fetchtls":  cmdFetchTLS,
 			"fetchraw":  cmdFetchRaw,

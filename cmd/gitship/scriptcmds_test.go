@@ -358,6 +358,25 @@ func cmdBuilder(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(path, re.ReplaceAll(b, []byte(`builder = "`+args[0]+`"`)), 0o644))
 }
 
+// cmdNginxPid sets `pid` in the [nginx] section of the instance's config
+// (which leaves it out: gitship reads the main config's).
+//
+//	nginxpid PATH
+func cmdNginxPid(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: nginxpid PATH")
+	}
+	path := ts.Getenv("GITSHIP_CONFIG")
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	conf := string(b)
+	if !strings.Contains(conf, "\n[nginx]\n") {
+		ts.Fatalf("no [nginx] section in %s", path)
+	}
+	conf = strings.Replace(conf, "\n[nginx]\n", fmt.Sprintf("\n[nginx]\npid = %q\n", ts.MkAbs(args[0])), 1)
+	ts.Check(os.WriteFile(path, []byte(conf), 0o644))
+}
+
 // cmdPebble starts a private ACME server (Pebble, validating HTTP-01 on
 // the instance's nginx port) and points the config's [certbot] at it:
 // server, an account email (so deploys issue certificates), and certbot's
