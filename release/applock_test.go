@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ func TestSettingsWriteDuringRelease(t *testing.T) {
 		{"config set --no-restart", func() error {
 			return d.SetEnv(t.Context(), "demo", []string{"STORED=1"}, false, &strings.Builder{})
 		}, func(a *App) bool { return a.Env["STORED"] == "1" }},
+		{"init demo", func() error {
+			_, err := d.Init(t.Context(), "demo", []string{"new.example.com"}, "/usr/local/bin/gitship", "/etc/gitship/config.toml")
+			return err
+		}, func(a *App) bool { return slices.Contains(a.Domains, "new.example.com") }},
 		{"config unset --no-restart", func() error {
 			return d.UnsetEnv(t.Context(), "demo", []string{"OLD"}, false, &strings.Builder{})
 		}, func(a *App) bool { _, ok := a.Env["OLD"]; return !ok }},

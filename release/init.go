@@ -37,8 +37,18 @@ func (d *Deployer) Init(ctx context.Context, name string, domains []string, bin,
 		a = &App{Name: name, Settings: Settings{Branch: "main"}, Created: d.Now()}
 	} else if err != nil {
 		return nil, err
-	} else if have, err = d.heldDomains(name, a); err != nil {
-		return nil, err
+	} else {
+		// An existing app changes under its lock, like every other write
+		// of its state (the lock order: app, then domains, then nginx).
+		unlockApp, locked, err := d.lockApp(ctx, name, "init "+name)
+		if err != nil {
+			return nil, err
+		}
+		defer unlockApp()
+		a = locked
+		if have, err = d.heldDomains(name, a); err != nil {
+			return nil, err
+		}
 	}
 	if len(domains) > 0 {
 		a.Domains = domains
