@@ -43,11 +43,11 @@ var (
 		"config":  {"set", "get", "unset", "list"},
 		"domains": {"add", "remove", "list"},
 		"certs":   {"issue", "renew"},
-		"apps":    nil, // no app: the caller filters the list by key
+		"apps":    nil, // no app: admin-only (it lists every app)
 		"keys":    nil, // no app: admin-only
 	}
 	noApp     = map[string]bool{"apps": true, "keys": true}
-	adminOnly = map[string]bool{"init": true, "destroy": true, "keys": true}
+	adminOnly = map[string]bool{"init": true, "destroy": true, "keys": true, "apps": true}
 )
 
 // refusedChars are refused anywhere in a command. Nothing is run by a shell,
