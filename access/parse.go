@@ -75,7 +75,7 @@ func Parse(cmd, repos string) (Request, error) {
 		return Request{}, err
 	}
 	if len(words) == 0 {
-		return Request{}, refusef("no interactive login: push with git or run `ssh HOST gitship apps`")
+		return Request{}, refusef("no interactive login: push with git or run `ssh HOST gitship status APP`")
 	}
 	if len(words) > MaxArgs {
 		return Request{}, refusef("more than %d arguments", MaxArgs)
@@ -187,7 +187,7 @@ func repoApp(p, repos string) (string, error) {
 
 func parseGitship(args []string) (Request, error) {
 	if len(args) == 0 {
-		return Request{}, refusef("no gitship command: try `gitship apps`")
+		return Request{}, refusef("no gitship command: try `gitship status APP`")
 	}
 	for _, a := range args {
 		if err := checkArg(a); err != nil {
