@@ -119,6 +119,21 @@ func (k *Keys) List() ([]Key, error) {
 	return keys, nil
 }
 
+// Find returns the key called name; a name the file does not hold (a key
+// removed since sshd read its line) is refused with ErrRefused.
+func (k *Keys) Find(name string) (Key, error) {
+	keys, err := k.List()
+	if err != nil {
+		return Key{}, err
+	}
+	for _, key := range keys {
+		if key.Name == name {
+			return key, nil
+		}
+	}
+	return Key{}, refusef("unknown key %s", name)
+}
+
 // Remove deletes the key called name; other lines stay as they are.
 func (k *Keys) Remove(name string) error {
 	lines, err := k.read()

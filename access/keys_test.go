@@ -234,3 +234,21 @@ func TestKeysAddRefusesUnknownApp(t *testing.T) {
 		t.Fatalf("admin key: %v", err)
 	}
 }
+
+func TestKeysFind(t *testing.T) {
+	k := newKeys(afero.NewMemMapFs())
+	if _, err := k.Find("alice"); !errors.Is(err, ErrRefused) {
+		t.Errorf("Find in a missing file = %v, want ErrRefused", err)
+	}
+	if err := k.Add("alice", []string{"a"}, false, pubkey(t, 1)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.Find("alice")
+	if err != nil || got.Name != "alice" || len(got.Apps) != 1 || got.Apps[0] != "a" {
+		t.Errorf("Find(alice) = %+v, %v", got, err)
+	}
+	_, err = k.Find("bob")
+	if !errors.Is(err, ErrRefused) || err.Error() != "refused: unknown key bob" {
+		t.Errorf("Find(bob) = %v, want refused: unknown key bob", err)
+	}
+}

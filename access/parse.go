@@ -43,11 +43,11 @@ var (
 		"config":  {"set", "get", "unset", "list"},
 		"domains": {"add", "remove", "list"},
 		"certs":   {"issue", "renew"},
-		"apps":    nil, // no app: the caller filters the list by key
+		"apps":    nil, // no app: admin-only (it lists every app)
 		"keys":    nil, // no app: admin-only
 	}
 	noApp     = map[string]bool{"apps": true, "keys": true}
-	adminOnly = map[string]bool{"init": true, "destroy": true, "keys": true}
+	adminOnly = map[string]bool{"init": true, "destroy": true, "keys": true, "apps": true}
 )
 
 // refusedChars are refused anywhere in a command. Nothing is run by a shell,
@@ -75,7 +75,7 @@ func Parse(cmd, repos string) (Request, error) {
 		return Request{}, err
 	}
 	if len(words) == 0 {
-		return Request{}, refusef("no interactive login: push with git or run `ssh HOST gitship apps`")
+		return Request{}, refusef("no interactive login: push with git or run `ssh HOST gitship status APP`")
 	}
 	if len(words) > MaxArgs {
 		return Request{}, refusef("more than %d arguments", MaxArgs)
@@ -187,7 +187,7 @@ func repoApp(p, repos string) (string, error) {
 
 func parseGitship(args []string) (Request, error) {
 	if len(args) == 0 {
-		return Request{}, refusef("no gitship command: try `gitship apps`")
+		return Request{}, refusef("no gitship command: try `gitship status APP`")
 	}
 	for _, a := range args {
 		if err := checkArg(a); err != nil {

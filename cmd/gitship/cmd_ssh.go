@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/gitship/gitship/access"
 	"github.com/gitship/gitship/config"
-	"github.com/gitship/gitship/release"
 	"github.com/spf13/afero"
 	"github.com/urfave/cli/v2"
 )
@@ -30,8 +28,8 @@ func sshCommand() *cli.Command {
 	}
 }
 
-// serveSSH checks and runs one ssh command. The command is parsed by
-// gitship (access.Parse), never by a shell.
+// serveSSH checks and runs one ssh command: access parses it (never a
+// shell) and decides; this only wires the key, the app lookup and the run.
 func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error {
 	fs := afero.NewOsFs()
 	auditPath := filepath.Join(cfg.Root, "audit.log")
@@ -44,7 +42,11 @@ func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error
 		audit(err.Error())
 		return cli.Exit(err.Error(), 1) // run prefixes "gitship: "
 	}
-	key, err := findKey(cfg, keyName)
+	keys, err := keysFor(cfg)
+	if err != nil {
+		return refuse(err)
+	}
+	key, err := keys.Find(keyName)
 	if err != nil {
 		return refuse(err)
 	}
@@ -52,16 +54,8 @@ func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error
 	if err != nil {
 		return refuse(err)
 	}
-	if err := access.Allow(key, req); err != nil {
+	if err := access.Allow(key, req, keys.CheckApp); err != nil {
 		return refuse(err)
-	}
-	if len(req.Args) > 0 && req.Args[0] == "apps" && !key.Admin {
-		return refuse(errors.New("refused: apps lists every app: admin keys only (use status APP)"))
-	}
-	if req.App != "" {
-		if _, err := release.LoadApp(fs, cfg.AppsDir(), req.App); err != nil {
-			return refuse(fmt.Errorf("refused: no app %s", req.App))
-		}
 	}
 	if req.Git != "" {
 		audit("ok")
@@ -75,23 +69,6 @@ func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error
 	}
 	audit("ok")
 	return nil
-}
-
-func findKey(cfg *config.Config, name string) (access.Key, error) {
-	k, err := keysFor(cfg)
-	if err != nil {
-		return access.Key{}, err
-	}
-	keys, err := k.List()
-	if err != nil {
-		return access.Key{}, err
-	}
-	for _, key := range keys {
-		if key.Name == name {
-			return key, nil
-		}
-	}
-	return access.Key{}, errors.New("refused: unknown key " + name)
 }
 
 // execGit replaces gitship with git's pack command on the repository, so
