@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gitship/gitship/release"
+	"github.com/gitship/gitship/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -33,8 +34,8 @@ func unsetCommand() *cli.Command {
 }
 
 // report prints an app's settings after a change.
-func report(c *cli.Context) func(*release.App, error) error {
-	return func(a *release.App, err error) error {
+func report(c *cli.Context) func(*state.App, error) error {
+	return func(a *state.App, err error) error {
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gitship/gitship/access"
 	"github.com/gitship/gitship/config"
-	"github.com/gitship/gitship/release"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 	"github.com/urfave/cli/v2"
 )
@@ -59,7 +59,7 @@ func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error
 		return refuse(errors.New("refused: apps lists every app: admin keys only (use status APP)"))
 	}
 	if req.App != "" {
-		if _, err := release.LoadApp(fs, cfg.AppsDir(), req.App); err != nil {
+		if _, err := state.LoadApp(fs, cfg.AppsDir(), req.App); err != nil {
 			return refuse(fmt.Errorf("refused: no app %s", req.App))
 		}
 	}
