@@ -4,10 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"path"
 	"regexp"
-	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -120,97 +117,9 @@ func (s Settings) Limits() (memory int64, cpus float64, err error) {
 	return memory, cpus, nil
 }
 
-// settingKeys are the settings `gitship set` takes, with their checks.
-var settingKeys = map[string]func(s *Settings, val string) error{
-	"branch": func(s *Settings, v string) error {
-		if !branchName.MatchString(v) {
-			return fmt.Errorf("invalid branch %q", v)
-		}
-		if err := ValidBranch(v); err != nil {
-			return err
-		}
-		s.Branch = v
-		return nil
-	},
-	"health_path": func(s *Settings, v string) error {
-		if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, " \t\r\n#") {
-			return fmt.Errorf("invalid health_path %q: a URL path starting with /", v)
-		}
-		s.HealthPath = v
-		return nil
-	},
-	"health_timeout": func(s *Settings, v string) error {
-		d, err := durationIn(v, time.Second, time.Hour)
-		s.HealthTimeout = Duration(d)
-		return err
-	},
-	"memory": func(s *Settings, v string) error {
-		if _, err := memoryBytes(v); err != nil {
-			return err
-		}
-		s.Memory = v
-		return nil
-	},
-	"cpus": func(s *Settings, v string) error {
-		if _, err := cpuCores(v, runtime.NumCPU()); err != nil {
-			return err
-		}
-		s.CPUs = v
-		return nil
-	},
-	"keep": func(s *Settings, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > MaxKeep {
-			return fmt.Errorf("invalid keep %q: how many rollback images to keep, 0 to %d", v, MaxKeep)
-		}
-		s.Keep = &n
-		return nil
-	},
-	"hsts": func(s *Settings, v string) error {
-		switch v {
-		case "on", "true", "1":
-			s.HSTS = true
-		case "off", "false", "0":
-			s.HSTS = false
-		default:
-			return fmt.Errorf("invalid hsts %q: on or off", v)
-		}
-		return nil
-	},
-	"dockerfile": func(s *Settings, v string) error {
-		clean := path.Clean(v)
-		if v == "" || path.IsAbs(v) || clean == "." || strings.HasPrefix(clean, "../") || clean == ".." {
-			return fmt.Errorf("invalid dockerfile %q: a path inside the repository, e.g. deploy/Dockerfile", v)
-		}
-		s.Dockerfile = clean
-		return nil
-	},
-	"drain": func(s *Settings, v string) error {
-		d, err := durationIn(v, 0, time.Hour)
-		dd := Duration(d)
-		s.Drain = &dd
-		return err
-	},
-}
-
-// buildArgPrefix names a build argument in `gitship set`:
-// build_arg.NODE_ENV=production is `--build-arg NODE_ENV=production`.
-const buildArgPrefix = "build_arg."
+var branchName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
 
 var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-func setBuildArg(s *Settings, name, val string) error {
-	if !argName.MatchString(name) {
-		return fmt.Errorf("invalid build arg name %q: use [A-Za-z_][A-Za-z0-9_]*", name)
-	}
-	if s.BuildArgs == nil {
-		s.BuildArgs = map[string]string{}
-	}
-	s.BuildArgs[name] = val
-	return nil
-}
-
-var branchName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
 
 func durationIn(v string, min, max time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
@@ -218,93 +127,6 @@ func durationIn(v string, min, max time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q: use Go's form (30s, 2m) between %s and %s", v, min, max)
 	}
 	return d, nil
-}
-
-// Set applies one KEY=VALUE pair to the settings.
-func (s *Settings) Set(pair string) error {
-	k, v, ok := strings.Cut(pair, "=")
-	if name, isArg := strings.CutPrefix(k, buildArgPrefix); isArg && ok {
-		return setBuildArg(s, name, v)
-	}
-	set, known := settingKeys[k]
-	if !ok || !known {
-		return fmt.Errorf("invalid setting %q: use KEY=VALUE with KEY one of %s, or build_arg.NAME", pair, strings.Join(SettingKeys(), ", "))
-	}
-	return set(s, v)
-}
-
-// Unset puts the setting key back to its default.
-func (s *Settings) Unset(k string) error {
-	if name, isArg := strings.CutPrefix(k, buildArgPrefix); isArg {
-		delete(s.BuildArgs, name)
-		return nil
-	}
-	switch k {
-	case "branch":
-		s.Branch = "main"
-	case "health_path":
-		s.HealthPath = ""
-	case "health_timeout":
-		s.HealthTimeout = 0
-	case "drain":
-		s.Drain = nil
-	case "dockerfile":
-		s.Dockerfile = ""
-	case "hsts":
-		s.HSTS = false
-	case "memory":
-		s.Memory = ""
-	case "cpus":
-		s.CPUs = ""
-	case "keep":
-		s.Keep = nil
-	default:
-		return fmt.Errorf("invalid setting %q: one of %s", k, strings.Join(SettingKeys(), ", "))
-	}
-	return nil
-}
-
-// SettingKeys lists what `gitship set` takes.
-func SettingKeys() []string {
-	keys := make([]string, 0, len(settingKeys))
-	for k := range settingKeys {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// Describe lists the settings with their effective values.
-func (s Settings) Describe() []string {
-	out := []string{
-		"branch=" + s.Branch,
-		"health_path=" + s.EffectiveHealthPath(),
-		"health_timeout=" + s.EffectiveHealthTimeout().String(),
-		"drain=" + s.EffectiveDrain().String(),
-		"dockerfile=" + dash(s.Dockerfile),
-		"hsts=" + onOff(s.HSTS),
-		"memory=" + dash(s.Memory),
-		"cpus=" + dash(s.CPUs),
-	}
-	if s.Keep != nil {
-		out = append(out, "keep="+strconv.Itoa(*s.Keep))
-	}
-	names := make([]string, 0, len(s.BuildArgs))
-	for k := range s.BuildArgs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		out = append(out, buildArgPrefix+k+"="+s.BuildArgs[k])
-	}
-	return out
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 // minCPUs is the smallest CPU limit: 1 ms of CPU time per 100 ms period,
