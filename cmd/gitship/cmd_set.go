@@ -24,9 +24,9 @@ func setCommand() *cli.Command {
 
 func unsetCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "unset",
-		Usage:     "put app settings back to their defaults",
-		UsageText: "unset APP KEY...   (e.g. gitship unset myapp drain build_arg.NODE_ENV)",
+		Name:        "unset",
+		Usage:       "put app settings back to their defaults",
+		UsageText:   "unset APP KEY...   (e.g. gitship unset myapp drain build_arg.NODE_ENV)",
 		Description: "Settings:\n" + settingsHelp(false),
 		Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
 			return report(c)(d.Unset(c.Args().First(), c.Args().Tail()))
