@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 )
 
 // appLockGrace is how long a change of stored settings waits for the
@@ -21,8 +22,8 @@ const appLockGrace = 5 * time.Second
 // config change) holding the lock is not waited for: that can take
 // minutes, and whether it would use the change is unclear. The change is
 // refused naming it and what to run again (cmd).
-func (d *Deployer) lockApp(ctx context.Context, app, cmd string) (unlock func(), a *App, err error) {
-	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+func (d *Deployer) lockApp(ctx context.Context, app, cmd string) (unlock func(), a *state.App, err error) {
+	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, nil, err
 	}
 	lctx, cancel := context.WithTimeout(ctx, appLockGrace)
@@ -41,7 +42,7 @@ func (d *Deployer) lockApp(ctx context.Context, app, cmd string) (unlock func(),
 		}
 		return nil, nil, err
 	}
-	a, err = LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err = state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		unlock()
 		return nil, nil, err

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitship/gitship/state"
 )
 
 // TestSettingsWriteDuringRelease: a settings write (set, unset, config
@@ -42,23 +44,23 @@ func TestSettingsWriteDuringRelease(t *testing.T) {
 		name string
 		do   func() error
 		// survived says whether the write is in the app after the release.
-		survived func(a *App) bool
+		survived func(a *state.App) bool
 	}
 	writes := []write{
 		{"set", func() error { _, err := d.Set("demo", []string{"drain=7s"}); return err },
-			func(a *App) bool { return a.Drain != nil && time.Duration(*a.Drain) == 7*time.Second }},
+			func(a *state.App) bool { return a.Drain != nil && time.Duration(*a.Drain) == 7*time.Second }},
 		{"unset", func() error { _, err := d.Unset("demo", []string{"health_timeout"}); return err },
-			func(a *App) bool { return a.HealthTimeout == 0 }},
+			func(a *state.App) bool { return a.HealthTimeout == 0 }},
 		{"config set --no-restart", func() error {
 			return d.SetEnv(t.Context(), "demo", []string{"STORED=1"}, false, &strings.Builder{})
-		}, func(a *App) bool { return a.Env["STORED"] == "1" }},
+		}, func(a *state.App) bool { return a.Env["STORED"] == "1" }},
 		{"init demo", func() error {
 			_, err := d.Init(t.Context(), "demo", []string{"new.example.com"}, "/usr/local/bin/gitship", "/etc/gitship/config.toml")
 			return err
-		}, func(a *App) bool { return slices.Contains(a.Domains, "new.example.com") }},
+		}, func(a *state.App) bool { return slices.Contains(a.Domains, "new.example.com") }},
 		{"config unset --no-restart", func() error {
 			return d.UnsetEnv(t.Context(), "demo", []string{"OLD"}, false, &strings.Builder{})
-		}, func(a *App) bool { _, ok := a.Env["OLD"]; return !ok }},
+		}, func(a *state.App) bool { _, ok := a.Env["OLD"]; return !ok }},
 	}
 	errs := make([]error, len(writes))
 	for i, w := range writes {
@@ -76,7 +78,7 @@ func TestSettingsWriteDuringRelease(t *testing.T) {
 	if err := <-released; err != nil {
 		t.Fatalf("the release: %v\n%s", err, out.String())
 	}
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestSettingsWriteDuringRelease(t *testing.T) {
 			t.Errorf("%s after the release: %v", w.name, err)
 		}
 	}
-	a, err = LoadApp(d.Fs, d.Config.AppsDir(), "demo")
+	a, err = state.LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gitship/gitship/state"
 )
 
 // Boot brings every app back at its live release after a host reboot
@@ -17,7 +19,7 @@ import (
 // runs.
 func (d *Deployer) Boot(ctx context.Context, out io.Writer) error {
 	p := &Progress{W: out, Now: d.Now}
-	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	names, err := state.ListApps(d.Fs, d.Config.AppsDir())
 	if err != nil {
 		return err
 	}
@@ -48,7 +50,7 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 		p.Say("%s %s runs", app, live.Name())
 		return nil
 	}
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return err
 	}
@@ -79,7 +81,7 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 }
 
 // running says whether rec's container runs and its socket exists.
-func (d *Deployer) running(ctx context.Context, rec *Record) bool {
+func (d *Deployer) running(ctx context.Context, rec *state.Record) bool {
 	st, err := d.Runtime.Inspect(ctx, rec.Container)
 	if err != nil || !st.Running {
 		return false

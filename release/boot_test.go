@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gitship/gitship/state"
 )
 
 func TestBootRestartsWhatIsDown(t *testing.T) {
@@ -36,7 +38,7 @@ func TestBootRestartsWhatIsDown(t *testing.T) {
 	if e.px.reloads == 0 || !strings.Contains(out.String(), "demo v1 is back at") {
 		t.Errorf("reloads %d, output %q", e.px.reloads, out.String())
 	}
-	if r, _ := e.store.Get("demo", 1); r.Status != StatusLive {
+	if r, _ := e.store.Get("demo", 1); r.Status != state.StatusLive {
 		t.Errorf("v1 is %s after boot", r.Status)
 	}
 }
@@ -57,7 +59,7 @@ func TestDestroyKeepsData(t *testing.T) {
 	if _, err := os.Stat(data); err != nil {
 		t.Errorf("data lost: %v", err)
 	}
-	if _, err := os.Stat(appPath(e.d.Config.AppsDir(), "demo")); !os.IsNotExist(err) {
+	if _, err := os.Stat(state.AppPath(e.d.Config.AppsDir(), "demo")); !os.IsNotExist(err) {
 		t.Errorf("app.json still there: %v", err)
 	}
 	if err := e.d.Destroy(context.Background(), "demo", true, &strings.Builder{}); err == nil {

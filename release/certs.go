@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitship/gitship/certbot"
 	"github.com/gitship/gitship/nginx"
+	"github.com/gitship/gitship/state"
 )
 
 // Certs obtains and keeps TLS certificates (certbot).
@@ -26,7 +27,7 @@ const renewWarn = 14 * 24 * time.Hour
 
 // tls is the TLS part of an app's server block: set once certbot holds a
 // certificate named after the app that covers every domain it serves.
-func (d *Deployer) tls(app string, set Settings) (*nginx.TLS, error) {
+func (d *Deployer) tls(app string, set state.Settings) (*nginx.TLS, error) {
 	if d.Certs == nil {
 		return nil, nil
 	}
@@ -38,7 +39,7 @@ func (d *Deployer) tls(app string, set Settings) (*nginx.TLS, error) {
 		return nil, nil
 	}
 	var covered []string
-	for _, dom := range set.served(app, d.Config.Domain) {
+	for _, dom := range set.Served(app, d.Config.Domain) {
 		if slices.Contains(c.Domains, dom) {
 			covered = append(covered, dom)
 		}
@@ -59,9 +60,9 @@ func covers(c certbot.Cert, domains []string) bool {
 }
 
 // covered says whether app's certificate covers every domain it serves.
-func (d *Deployer) covered(app string, set Settings) bool {
+func (d *Deployer) covered(app string, set state.Settings) bool {
 	c, ok, err := d.Certs.Lookup(app)
-	return err == nil && ok && covers(c, set.served(app, d.Config.Domain))
+	return err == nil && ok && covers(c, set.Served(app, d.Config.Domain))
 }
 
 // IssueCert obtains a certificate for every domain app serves (webroot
@@ -73,7 +74,7 @@ func (d *Deployer) IssueCert(ctx context.Context, app string, out io.Writer) err
 	if d.Certs == nil {
 		return errors.New("certificates are not set up: [certbot] in the config")
 	}
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func (d *Deployer) IssueCert(ctx context.Context, app string, out io.Writer) err
 }
 
 // issue is IssueCert under the app's lock.
-func (d *Deployer) issue(ctx context.Context, a *App, p *Progress) error {
+func (d *Deployer) issue(ctx context.Context, a *state.App, p *Progress) error {
 	live, err := d.Store().Live(a.Name)
 	if err != nil {
 		return err
@@ -95,7 +96,7 @@ func (d *Deployer) issue(ctx context.Context, a *App, p *Progress) error {
 	if live != nil {
 		set = live.Settings
 	}
-	domains := set.served(a.Name, d.Config.Domain)
+	domains := set.Served(a.Name, d.Config.Domain)
 	if err := d.Fs.MkdirAll(d.Config.Certbot.Webroot, 0o755); err != nil {
 		return fmt.Errorf("webroot: %w", err)
 	}
@@ -113,7 +114,7 @@ func (d *Deployer) issue(ctx context.Context, a *App, p *Progress) error {
 
 // reroute renders the live release's server block again (TLS came or
 // went) and installs it.
-func (d *Deployer) reroute(ctx context.Context, app string, live *Record, p *Progress) error {
+func (d *Deployer) reroute(ctx context.Context, app string, live *state.Record, p *Progress) error {
 	conf, err := d.site(app, live)
 	if err != nil {
 		return err
@@ -128,7 +129,7 @@ func (d *Deployer) reroute(ctx context.Context, app string, live *Record, p *Pro
 		return err
 	}
 	if changed {
-		p.Say("Serving %s over HTTPS at %s", app, URLTLS(live.Settings.served(app, d.Config.Domain)[0], d.Config.Nginx.ListenTLS))
+		p.Say("Serving %s over HTTPS at %s", app, URLTLS(live.Settings.Served(app, d.Config.Domain)[0], d.Config.Nginx.ListenTLS))
 	}
 	return nil
 }

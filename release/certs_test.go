@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/certbot"
+	"github.com/gitship/gitship/state"
 )
 
 // fakeCerts is a certbot stand-in: Issue stores a certificate (or fails).
@@ -104,7 +105,7 @@ func TestAutoCertNeverFailsADeploy(t *testing.T) {
 	e.d.Config.Certbot.Email = "ops@example.com"
 	e.d.Certs = &fakeCerts{issueErr: errors.New("DNS problem: NXDOMAIN looking up A for demo.example.com")}
 	r, err, out := e.deploy(t, sha1)
-	if err != nil || r.Status != StatusLive {
+	if err != nil || r.Status != state.StatusLive {
 		t.Fatalf("deploy = %v, status %v; TLS must not fail it\n%s", err, r.Status, out)
 	}
 	wantLines(t, out, "!     Warning: certificate for demo: DNS problem: NXDOMAIN .* \\(the app is live over HTTP; run `gitship certs issue demo` to try again\\)")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -29,7 +30,7 @@ func InstallCron(fsys afero.Fs, path, content string) (bool, error) {
 	if cur, err := afero.ReadFile(fsys, path); err == nil && string(cur) == content {
 		return false, nil
 	}
-	if err := writeAtomic(fsys, path, []byte(content), 0o644); err != nil {
+	if err := state.WriteAtomic(fsys, path, []byte(content), 0o644); err != nil {
 		return false, err
 	}
 	return true, nil

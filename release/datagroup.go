@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/gitship/gitship/state"
 )
 
 // The data dir belongs to a group of the app's own: every release of the
@@ -28,14 +30,14 @@ const (
 // use: a hash of the name, so an app keeps its gid even if its record of
 // it is lost, moved on past the gids of the instance's other apps.
 func (d *Deployer) appGID(app string) (int, error) {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return 0, err
 	}
 	if a.GID != 0 {
 		return a.GID, nil
 	}
-	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	names, err := state.ListApps(d.Fs, d.Config.AppsDir())
 	if err != nil {
 		return 0, err
 	}
@@ -44,7 +46,7 @@ func (d *Deployer) appGID(app string) (int, error) {
 		if n == app {
 			continue
 		}
-		o, err := LoadApp(d.Fs, d.Config.AppsDir(), n)
+		o, err := state.LoadApp(d.Fs, d.Config.AppsDir(), n)
 		if err != nil {
 			return 0, fmt.Errorf("allocate a group for %s: %w", app, err)
 		}
@@ -57,7 +59,7 @@ func (d *Deployer) appGID(app string) (int, error) {
 		off = (off + 1) % AppGIDCount
 	}
 	a.GID = AppGIDBase + off
-	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
+	if err := state.SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
 		return 0, err
 	}
 	return a.GID, nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gitship/gitship/state"
 )
 
 // statOf returns path's mode and group, not following a symlink.
@@ -115,9 +117,9 @@ func TestGroupShareMissingDir(t *testing.T) {
 func TestAppGIDUniqueAndKept(t *testing.T) {
 	e := newMemEnv(t)
 	// "one" holds the gid "two" hashes to: "two" gets the next one.
-	apps := []*App{{Name: "one", GID: hashGID("two")}, {Name: "two"}, {Name: "three"}}
+	apps := []*state.App{{Name: "one", GID: hashGID("two")}, {Name: "two"}, {Name: "three"}}
 	for _, a := range apps {
-		if err := SaveApp(e.d.Fs, e.d.Config.AppsDir(), a); err != nil {
+		if err := state.SaveApp(e.d.Fs, e.d.Config.AppsDir(), a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -141,7 +143,7 @@ func TestAppGIDUniqueAndKept(t *testing.T) {
 		if err != nil || again != g {
 			t.Errorf("%s: second lookup %d (%v), want %d kept", name, again, err, g)
 		}
-		stored, err := LoadApp(e.d.Fs, e.d.Config.AppsDir(), name)
+		stored, err := state.LoadApp(e.d.Fs, e.d.Config.AppsDir(), name)
 		if err != nil || stored.GID != g {
 			t.Errorf("%s: app.json holds gid %d (%v), want %d", name, stored.GID, err, g)
 		}
@@ -194,7 +196,7 @@ func TestDeployUserChangeSharesData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +234,7 @@ func TestDeployMigratesDataGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustDeploy(t, sha2)
-	a, err := LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}

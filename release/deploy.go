@@ -13,6 +13,7 @@ import (
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -110,7 +111,7 @@ type Deployer struct {
 }
 
 // Store returns the release store of d's configuration.
-func (d *Deployer) Store() *Store { return &Store{Fs: d.Fs, AppsDir: d.Config.AppsDir()} }
+func (d *Deployer) Store() *state.Store { return &state.Store{Fs: d.Fs, AppsDir: d.Config.AppsDir()} }
 
 // Paths of an app's state.
 func (d *Deployer) repoPath(app string) string {
@@ -136,9 +137,9 @@ var ErrDeployFailed = errors.New("deploy failed")
 // (push, deploy). Everything is reported to out as it happens. When newer
 // pushes of the app are waiting too, only the newest is deployed: the
 // others return ErrSuperseded.
-func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Writer) (*Record, error) {
+func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Writer) (*state.Record, error) {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
 	}
 	sha, err := d.Source.Resolve(d.repoPath(app), rev)
@@ -151,12 +152,12 @@ func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Wri
 	}
 	defer s.end()
 	// Settings may have changed while this deploy waited.
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return nil, err
 	}
 	p.hide(a.Env)
-	r := &Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name(),
+	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name(),
 		Settings: a.Settings, Env: a.Env}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
@@ -171,7 +172,7 @@ func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Wri
 
 // newRun allocates the record's release number and records it as the
 // lock owner's.
-func (d *Deployer) newRun(p *Progress, a *App, r *Record, s *session) (*run, error) {
+func (d *Deployer) newRun(p *Progress, a *state.App, r *state.Record, s *session) (*run, error) {
 	st := d.Store()
 	prev, err := st.Live(a.Name)
 	if err != nil {

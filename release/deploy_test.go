@@ -18,6 +18,7 @@ import (
 	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -34,7 +35,7 @@ type env struct {
 	rt    *fakeRuntime
 	px    *fakeProxy
 	lk    *fakeLocker
-	store *Store
+	store *state.Store
 }
 
 // newMemEnv runs on a MemMapFs: enough for deploys refused before the
@@ -72,7 +73,7 @@ func newEnvWith(t *testing.T, fsys afero.Fs, cfg *config.Config) *env {
 		Now: newClock().Now, NginxGID: os.Getgid(), StopTimeout: 10,
 	}
 	e.store = e.d.Store()
-	if err := SaveApp(fsys, cfg.AppsDir(), &App{Name: "demo", Settings: Settings{Branch: "main", HealthTimeout: Duration(2 * time.Second)}}); err != nil {
+	if err := state.SaveApp(fsys, cfg.AppsDir(), &state.App{Name: "demo", Settings: state.Settings{Branch: "main", HealthTimeout: state.Duration(2 * time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -80,18 +81,18 @@ func newEnvWith(t *testing.T, fsys afero.Fs, cfg *config.Config) *env {
 
 func (e *env) setHealthTimeout(t *testing.T, d time.Duration) {
 	t.Helper()
-	a, err := LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.HealthTimeout = Duration(d)
-	if err := SaveApp(e.d.Fs, e.d.Config.AppsDir(), a); err != nil {
+	a.HealthTimeout = state.Duration(d)
+	if err := state.SaveApp(e.d.Fs, e.d.Config.AppsDir(), a); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // deploy deploys sha and returns the record, the error and the output.
-func (e *env) deploy(t *testing.T, sha string) (*Record, error, string) {
+func (e *env) deploy(t *testing.T, sha string) (*state.Record, error, string) {
 	t.Helper()
 	e.src.sha = sha
 	var out strings.Builder
@@ -103,7 +104,7 @@ func (e *env) deploy(t *testing.T, sha string) (*Record, error, string) {
 }
 
 // mustDeploy deploys sha and fails the test unless it went live.
-func (e *env) mustDeploy(t *testing.T, sha string) *Record {
+func (e *env) mustDeploy(t *testing.T, sha string) *state.Record {
 	t.Helper()
 	r, err, out := e.deploy(t, sha)
 	if err != nil {
@@ -112,7 +113,7 @@ func (e *env) mustDeploy(t *testing.T, sha string) *Record {
 	return r
 }
 
-func (e *env) status(t *testing.T, v int) Status {
+func (e *env) status(t *testing.T, v int) state.Status {
 	t.Helper()
 	r, err := e.store.Get("demo", v)
 	if err != nil {
@@ -127,7 +128,7 @@ func (e *env) live(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r.nameOr("none")
+	return r.NameOr("none")
 }
 
 func (e *env) exists(t *testing.T, path string) bool {
@@ -165,12 +166,12 @@ func TestDeployFirst(t *testing.T) {
 
 	sockDir := filepath.Join(cfg.RunDir, "demo", "v1")
 	dataDir := filepath.Join(cfg.Root, "apps", "demo", "data")
-	wantRec := Record{
+	wantRec := state.Record{
 		Version: 1, App: "demo", Kind: "push", Commit: sha1,
 		Image: "localhost/gitship/demo:0123456789ab", ImageID: "sha256:feedface0001", Builder: "fake",
-		Container: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Status: StatusLive,
+		Container: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Status: state.StatusLive,
 		// The release bundles the app's settings, for rollback.
-		Settings:  Settings{Branch: "main", HealthTimeout: Duration(2 * time.Second)},
+		Settings:  state.Settings{Branch: "main", HealthTimeout: state.Duration(2 * time.Second)},
 		ImageUser: "root",
 	}
 	got := *r
@@ -213,7 +214,7 @@ func TestDeployFirst(t *testing.T) {
 	}
 
 	// The container.
-	app, err := LoadApp(e.d.Fs, cfg.AppsDir(), "demo")
+	app, err := state.LoadApp(e.d.Fs, cfg.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,10 +307,10 @@ func TestDeployRetiresPrevious(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second deploy: %v\noutput:\n%s", err, out)
 	}
-	if r.Version != 2 || r.Status != StatusLive {
+	if r.Version != 2 || r.Status != state.StatusLive {
 		t.Errorf("second deploy: %s %s, want v2 live", r.Name(), r.Status)
 	}
-	if got := e.status(t, 1); got != StatusRetired {
+	if got := e.status(t, 1); got != state.StatusRetired {
 		t.Errorf("v1 is %s, want retired", got)
 	}
 	if got := e.live(t); got != "v2" {
@@ -347,7 +348,7 @@ func TestDeployRetiresPrevious(t *testing.T) {
 // checkFailed checks what every failed deploy must leave: the error wraps
 // ErrDeployFailed, the record is failed with a reason, and the pusher is
 // told what still serves.
-func checkFailed(t *testing.T, e *env, r *Record, err error, out string, v int, reason, stillLive string) {
+func checkFailed(t *testing.T, e *env, r *state.Record, err error, out string, v int, reason, stillLive string) {
 	t.Helper()
 	if !errors.Is(err, ErrDeployFailed) {
 		t.Fatalf("Deploy error = %v, want ErrDeployFailed\noutput:\n%s", err, out)
@@ -355,14 +356,14 @@ func checkFailed(t *testing.T, e *env, r *Record, err error, out string, v int, 
 	if strings.Contains(err.Error(), "\n") {
 		t.Errorf("error %q is not one line", err)
 	}
-	if r == nil || r.Version != v || r.Status != StatusFailed {
+	if r == nil || r.Version != v || r.Status != state.StatusFailed {
 		t.Fatalf("record %+v, want v%d failed", r, v)
 	}
 	stored, gerr := e.store.Get("demo", v)
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
-	if stored.Status != StatusFailed || !strings.Contains(stored.Reason, reason) || stored.Finished.IsZero() {
+	if stored.Status != state.StatusFailed || !strings.Contains(stored.Reason, reason) || stored.Finished.IsZero() {
 		t.Errorf("stored v%d: status %s, reason %q, finished %v; want failed, reason with %q", v, stored.Status, stored.Reason, stored.Finished, reason)
 	}
 	if !strings.Contains(err.Error(), reason) {
@@ -386,7 +387,7 @@ func checkFailed(t *testing.T, e *env, r *Record, err error, out string, v int, 
 // seedLive stores v1 as a live release without deploying it.
 func (e *env) seedLive(t *testing.T) {
 	t.Helper()
-	if err := e.store.Save(&Record{App: "demo", Version: 1, Kind: "push", Commit: sha1, Status: StatusLive,
+	if err := e.store.Save(&state.Record{App: "demo", Version: 1, Kind: "push", Commit: sha1, Status: state.StatusLive,
 		Image: "localhost/gitship/demo:0123456789ab", Container: "gitship-demo-v1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +452,7 @@ func TestDeployBuildStoreChanged(t *testing.T) {
 				checkFailed(t, e, r, err, out, 2, tt.reason, "v1")
 				return
 			}
-			if err != nil || r.Status != StatusLive {
+			if err != nil || r.Status != state.StatusLive {
 				t.Fatalf("Deploy: %v, status %s\noutput:\n%s", err, r.Status, out)
 			}
 			wantLines(t, out, `!     Building once more`)
@@ -480,7 +481,7 @@ func TestDeployContainerfile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deploy: %v\noutput:\n%s", err, out)
 	}
-	if r.Status != StatusLive || len(e.b.reqs) != 1 || e.b.reqs[0].Dockerfile != "Containerfile" {
+	if r.Status != state.StatusLive || len(e.b.reqs) != 1 || e.b.reqs[0].Dockerfile != "Containerfile" {
 		t.Errorf("status %s, build requests %+v; want live, built from Containerfile", r.Status, e.b.reqs)
 	}
 	wantLines(t, out, `-----> Building localhost/gitship/demo:0123456789ab from Containerfile with fake`)
@@ -618,7 +619,7 @@ func TestDeployInstallFails(t *testing.T) {
 	if e.rt.isRunning("gitship-demo-v2") || !e.rt.isRunning("gitship-demo-v1") {
 		t.Errorf("running: v1 %v, v2 %v; want only v1", e.rt.isRunning("gitship-demo-v1"), e.rt.isRunning("gitship-demo-v2"))
 	}
-	if e.rt.hasCall("stop gitship-demo-v1") || e.status(t, 1) != StatusLive {
+	if e.rt.hasCall("stop gitship-demo-v1") || e.status(t, 1) != state.StatusLive {
 		t.Error("v1 was retired by a failed deploy")
 	}
 	if _, served := e.px.counts(); served != 1 {
@@ -635,13 +636,13 @@ func TestDeployServedFails(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deploy = %v; an unconfirmed reload must not fail the deploy\noutput:\n%s", err, out)
 	}
-	if r.Status != StatusLive || e.status(t, 2) != StatusLive {
+	if r.Status != state.StatusLive || e.status(t, 2) != state.StatusLive {
 		t.Errorf("v2 is %s (stored %s), want live", r.Status, e.status(t, 2))
 	}
 	if got := e.live(t); got != "v2" {
 		t.Errorf("live release %s, want v2", got)
 	}
-	if got := e.status(t, 1); got != StatusLive {
+	if got := e.status(t, 1); got != state.StatusLive {
 		t.Errorf("v1 is %s; it must keep running (not retired) while nginx has not confirmed v2", got)
 	}
 	calls := e.rt.callList()[before:]
@@ -692,7 +693,7 @@ func TestDeployClientGone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deploy with a gone client = %v, want it to finish", err)
 	}
-	if r.Status != StatusLive || e.live(t) != "v1" {
+	if r.Status != state.StatusLive || e.live(t) != "v1" {
 		t.Errorf("v1 is %s, live release %s; want v1 live", r.Status, e.live(t))
 	}
 	if fw.writes != 3 {
@@ -708,7 +709,7 @@ func TestDeployRefusedEarly(t *testing.T) {
 		want  string
 		is    error
 	}{
-		{"unknown app", "ghost", nil, "gitship init ghost", ErrNoApp},
+		{"unknown app", "ghost", nil, "gitship init ghost", state.ErrNoApp},
 		{"invalid app", "Bad_Name", nil, "invalid app name", nil},
 		{"unresolvable rev", "demo", func(e *env) { e.src.resolveErr = errors.New("reference not found") }, "reference not found", nil},
 		{"lock refused", "demo", func(e *env) {
@@ -783,7 +784,7 @@ func TestDeployAfterUnconfirmedRetiresAll(t *testing.T) {
 	e.mustDeploy(t, sha2)
 	e.px.servedErr = nil
 	e.mustDeploy(t, sha1)
-	for v, want := range map[int]Status{1: StatusRetired, 2: StatusRetired, 3: StatusLive} {
+	for v, want := range map[int]state.Status{1: state.StatusRetired, 2: state.StatusRetired, 3: state.StatusLive} {
 		if got := e.status(t, v); got != want {
 			t.Errorf("v%d is %s, want %s", v, got, want)
 		}

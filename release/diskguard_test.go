@@ -3,6 +3,8 @@ package release
 import (
 	"strings"
 	"testing"
+
+	"github.com/gitship/gitship/state"
 )
 
 // TestDiskGuardRefusesBeforeBuilding: too little free space under
@@ -15,7 +17,7 @@ func TestDiskGuardRefusesBeforeBuilding(t *testing.T) {
 	e.d.Config.Podman.Storage, e.d.Config.Podman.MinFreeBytes = "/var/lib/containers/storage", 2e9
 	e.d.FreeDisk = func(string) (int64, error) { return 5e8, nil }
 	r, err, out := e.deploy(t, sha2)
-	if err == nil || r.Status != StatusFailed {
+	if err == nil || r.Status != state.StatusFailed {
 		t.Fatalf("deploy = %v, status %s; want a refusal", err, r.Status)
 	}
 	if len(e.b.reqs) != builds {

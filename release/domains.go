@@ -7,20 +7,17 @@ import (
 	"slices"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 )
-
-// KindConfig is a release of changed settings (domains, environment)
-// with the live release's image: no build.
-const KindConfig = "config"
 
 // AddDomain adds domain to app. A domain that another app serves is
 // refused naming it (see owner.go). With a live release, the change is a
 // new release (same image, new settings), switched like any other.
 func (d *Deployer) AddDomain(ctx context.Context, app, domain string, out io.Writer) error {
-	if err := ValidateDomain(domain); err != nil {
+	if err := state.ValidateDomain(domain); err != nil {
 		return err
 	}
-	return d.Reconfigure(ctx, app, "domains add "+domain, out, func(a *App) error {
+	return d.Reconfigure(ctx, app, "domains add "+domain, out, func(a *state.App) error {
 		cur := a.ServedDomains(d.Config.Domain)
 		if slices.Contains(cur, domain) {
 			return fmt.Errorf("%s serves %s already", app, domain)
@@ -35,7 +32,7 @@ func (d *Deployer) AddDomain(ctx context.Context, app, domain string, out io.Wri
 // RemoveDomain removes domain from app; without domains left, the app is
 // served at APP.<domain> again.
 func (d *Deployer) RemoveDomain(ctx context.Context, app, domain string, out io.Writer) error {
-	return d.Reconfigure(ctx, app, "domains remove "+domain, out, func(a *App) error {
+	return d.Reconfigure(ctx, app, "domains remove "+domain, out, func(a *state.App) error {
 		i := slices.Index(a.Domains, domain)
 		if i < 0 {
 			return fmt.Errorf("%s does not have the domain %s", app, domain)
@@ -47,7 +44,7 @@ func (d *Deployer) RemoveDomain(ctx context.Context, app, domain string, out io.
 
 // Domains lists what app is served at.
 func (d *Deployer) Domains(app string) ([]string, error) {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return nil, err
 	}
@@ -58,17 +55,17 @@ func (d *Deployer) Domains(app string) ([]string, error) {
 // is live, releases them as a new release with the live image (kind
 // config): started, checked and switched like a push, no build. Without a
 // live release the settings wait for the first push.
-func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Writer, change func(*App) error) error {
+func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Writer, change func(*state.App) error) error {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return err
 	}
-	s, err := d.begin(ctx, app, KindConfig, p, nil)
+	s, err := d.begin(ctx, app, state.KindConfig, p, nil)
 	if err != nil {
 		return err
 	}
 	defer s.end()
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return err
 	}
@@ -95,9 +92,9 @@ func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Wri
 	}
 	if live == nil {
 		p.Say("%s: %s; no release is live yet: the next push uses it", app, what)
-		return SaveApp(d.Fs, d.Config.AppsDir(), a)
+		return state.SaveApp(d.Fs, d.Config.AppsDir(), a)
 	}
-	r := &Record{App: app, Kind: KindConfig, Commit: live.Commit, Image: live.Image, ImageID: live.ImageID,
+	r := &state.Record{App: app, Kind: state.KindConfig, Commit: live.Commit, Image: live.Image, ImageID: live.ImageID,
 		Created: d.Now(), Settings: a.Settings, Env: a.Env}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
@@ -107,5 +104,5 @@ func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Wri
 	if err := run.pipeline(ctx, false); err != nil {
 		return run.fail(ctx, err)
 	}
-	return SaveApp(d.Fs, d.Config.AppsDir(), a)
+	return state.SaveApp(d.Fs, d.Config.AppsDir(), a)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/gitship/gitship/state"
 )
 
 func TestAddDomainIsAConfigRelease(t *testing.T) {
@@ -18,7 +20,7 @@ func TestAddDomainIsAConfigRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Kind != KindConfig || r.Image != v1.Image || r.Status != StatusLive || len(e.b.reqs) != builds {
+	if r.Kind != state.KindConfig || r.Image != v1.Image || r.Status != state.StatusLive || len(e.b.reqs) != builds {
 		t.Errorf("v2 kind %s image %s status %s, %d builds; want a live config release of v1's image, no build", r.Kind, r.Image, r.Status, len(e.b.reqs)-builds)
 	}
 	if !strings.Contains(e.lastConf(t), "server_name demo.example.com shop.example.org;") {
@@ -43,7 +45,7 @@ func TestAddDomainIsAConfigRelease(t *testing.T) {
 
 func TestAddDomainOfAnotherApp(t *testing.T) {
 	e := newMemEnv(t)
-	if err := SaveApp(e.d.Fs, e.d.Config.AppsDir(), &App{Name: "other", Settings: Settings{Branch: "main", Domains: []string{"taken.example.org"}}}); err != nil {
+	if err := state.SaveApp(e.d.Fs, e.d.Config.AppsDir(), &state.App{Name: "other", Settings: state.Settings{Branch: "main", Domains: []string{"taken.example.org"}}}); err != nil {
 		t.Fatal(err)
 	}
 	err := e.d.AddDomain(context.Background(), "demo", "taken.example.org", &strings.Builder{})

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gitship/gitship/state"
 )
 
 var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -78,7 +80,7 @@ func (d *Deployer) UnsetEnv(ctx context.Context, app string, names []string, res
 }
 
 func (d *Deployer) changeEnv(ctx context.Context, app, what string, restart bool, out io.Writer, change func(map[string]string) error) error {
-	edit := func(a *App) error {
+	edit := func(a *state.App) error {
 		env := make(map[string]string, len(a.Env))
 		for k, v := range a.Env {
 			env[k] = v
@@ -100,7 +102,7 @@ func (d *Deployer) changeEnv(ctx context.Context, app, what string, restart bool
 	if err := edit(a); err != nil {
 		return err
 	}
-	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
+	if err := state.SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(out, "%s: stored for the next release (%s)\n", app, what)
@@ -109,7 +111,7 @@ func (d *Deployer) changeEnv(ctx context.Context, app, what string, restart bool
 
 // Env lists app's environment, values masked unless reveal.
 func (d *Deployer) Env(app string, reveal bool) ([]string, error) {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +128,7 @@ func (d *Deployer) Env(app string, reveal bool) ([]string, error) {
 
 // EnvValue is one value of app's environment.
 func (d *Deployer) EnvValue(app, key string) (string, error) {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return "", err
 	}

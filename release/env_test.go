@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -23,7 +24,7 @@ func TestSetEnvRefusesValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newMemEnv(t)
-			path := appPath(e.d.Config.AppsDir(), "demo")
+			path := state.AppPath(e.d.Config.AppsDir(), "demo")
 			before, err := afero.ReadFile(e.d.Fs, path)
 			if err != nil {
 				t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -516,7 +517,7 @@ func shortTempDir(t *testing.T) string {
 }
 
 // durp is a *Duration for settings that distinguish unset from zero.
-func durp(d time.Duration) *Duration { v := Duration(d); return &v }
+func durp(d time.Duration) *state.Duration { v := state.Duration(d); return &v }
 
 func (p *fakeProxy) ReloadConfig(ctx context.Context) error {
 	p.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 )
 
 // reboot removes every fake container and empties run_dir, as a host
@@ -45,7 +46,7 @@ func (e *env) lastSpec(t *testing.T) container.Spec {
 func TestReleaseStartsTheImageItRecorded(t *testing.T) {
 	e := newOsEnv(t)
 	v1 := e.mustDeploy(t, sha1)
-	if spec := e.lastSpec(t); v1.ImageID == "" || spec.Image != imageID(v1.ImageID) {
+	if spec := e.lastSpec(t); v1.ImageID == "" || spec.Image != state.ImageID(v1.ImageID) {
 		t.Fatalf("v1 started %q, want its image ID %q", spec.Image, v1.ImageID)
 	}
 
@@ -75,7 +76,7 @@ func TestReleaseStartsTheImageItRecorded(t *testing.T) {
 	}
 
 	out = e.reboot(t)
-	if spec := e.lastSpec(t); spec.Image != imageID(v1.ImageID) || !strings.Contains(out, "demo v1 is back at") {
+	if spec := e.lastSpec(t); spec.Image != state.ImageID(v1.ImageID) || !strings.Contains(out, "demo v1 is back at") {
 		t.Errorf("boot started %q, want v1's image %s:\n%s", spec.Image, v1.ImageID, out)
 	}
 
@@ -83,7 +84,7 @@ func TestReleaseStartsTheImageItRecorded(t *testing.T) {
 	if _, err, out := e.rollback(t, "v1"); err != nil {
 		t.Fatalf("rollback to v1: %v\n%s", err, out)
 	}
-	if spec := e.lastSpec(t); spec.Name != ContainerName("demo", 4, "") || spec.Image != imageID(v1.ImageID) {
+	if spec := e.lastSpec(t); spec.Name != ContainerName("demo", 4, "") || spec.Image != state.ImageID(v1.ImageID) {
 		t.Errorf("rollback started %s of %q, want %s of v1's image %s", spec.Name, spec.Image, ContainerName("demo", 4, ""), v1.ImageID)
 	}
 }

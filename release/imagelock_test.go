@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 )
 
 // watchWriter collects output and closes seen once it contains want.
@@ -217,7 +218,7 @@ func TestDiskGuardPrunesOwnApp(t *testing.T) {
 func TestDiskGuardSkipsBusyApp(t *testing.T) {
 	e, _ := newLockEnv(t)
 	e.mustDeploy(t, sha1)
-	if err := SaveApp(e.d.Fs, e.d.Config.AppsDir(), &App{Name: "other", Settings: Settings{Branch: "main"}}); err != nil {
+	if err := state.SaveApp(e.d.Fs, e.d.Config.AppsDir(), &state.App{Name: "other", Settings: state.Settings{Branch: "main"}}); err != nil {
 		t.Fatal(err)
 	}
 	busy, err := FileLock{}.Lock(t.Context(), e.d.lockPath("other"), nil)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -23,18 +24,18 @@ type InitResult struct {
 // A domain another app serves, given or the implicit APP.<domain>, is
 // refused before anything is created.
 func (d *Deployer) Init(ctx context.Context, name string, domains []string, bin, cfgPath string) (*InitResult, error) {
-	if err := ValidateName(name); err != nil {
+	if err := state.ValidateName(name); err != nil {
 		return nil, err
 	}
 	for _, dom := range domains {
-		if err := ValidateDomain(dom); err != nil {
+		if err := state.ValidateDomain(dom); err != nil {
 			return nil, err
 		}
 	}
 	var have []string // the names an existing app holds
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), name)
-	if errors.Is(err, ErrNoApp) {
-		a = &App{Name: name, Settings: Settings{Branch: "main"}, Created: d.Now()}
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), name)
+	if errors.Is(err, state.ErrNoApp) {
+		a = &state.App{Name: name, Settings: state.Settings{Branch: "main"}, Created: d.Now()}
 	} else if err != nil {
 		return nil, err
 	} else {
@@ -70,7 +71,7 @@ func (d *Deployer) Init(ctx context.Context, name string, domains []string, bin,
 	if err := d.Fs.MkdirAll(filepath.Join(d.Config.AppsDir(), name, "releases"), 0o755); err != nil {
 		return nil, fmt.Errorf("init %s: %w", name, err)
 	}
-	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
+	if err := state.SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
 		return nil, err
 	}
 	// An existing data dir keeps its group until the next release, which

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -58,7 +59,7 @@ func TestInit(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(root, "apps", "demo", "data")); err == nil && fi.Mode() != os.ModeDir|os.ModeSetgid|0o770 {
 		t.Errorf("data dir mode %v, want setgid 0770", fi.Mode())
 	}
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,13 +78,13 @@ func TestInitAgain(t *testing.T) {
 	if _, err := d.Init(t.Context(), "demo", []string{"demo.example.org"}, initBin, initCfg); err != nil {
 		t.Fatal(err)
 	}
-	first, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
+	first, err := state.LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A release recorded in between must survive.
 	st := d.Store()
-	if err := st.Save(&Record{App: "demo", Version: 1, Status: StatusLive}); err != nil {
+	if err := st.Save(&state.Record{App: "demo", Version: 1, Status: state.StatusLive}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -96,7 +97,7 @@ func TestInitAgain(t *testing.T) {
 	if res.Created {
 		t.Error("second Init reports the repo as created")
 	}
-	again, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
+	again, err := state.LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestInitAgain(t *testing.T) {
 	if _, err := d.Init(t.Context(), "demo", []string{"new.example.org"}, initBin, initCfg); err != nil {
 		t.Fatal(err)
 	}
-	third, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
+	third, err := state.LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -55,7 +56,7 @@ func (d *Deployer) outputPath(app string, v int) string {
 
 // keepOutput keeps the last outputLines lines (outputLimit bytes at most)
 // of rec's container output beside its record.
-func (d *Deployer) keepOutput(ctx context.Context, app string, rec *Record) error {
+func (d *Deployer) keepOutput(ctx context.Context, app string, rec *state.Record) error {
 	lines, err := d.Runtime.Logs(ctx, rec.Container, outputLines)
 	if err != nil {
 		return err
@@ -72,7 +73,7 @@ func (d *Deployer) keepOutput(ctx context.Context, app string, rec *Record) erro
 			out = out[i+1:]
 		}
 	}
-	return writeAtomic(d.Fs, d.outputPath(app, rec.Version), []byte(out), 0o600)
+	return state.WriteAtomic(d.Fs, d.outputPath(app, rec.Version), []byte(out), 0o600)
 }
 
 // lastLines is the last n lines of s (all for n < 0).
@@ -112,8 +113,8 @@ func (d *Deployer) BuildLog(app, release string, w io.Writer) error {
 }
 
 // pick is release vN of app, or the live one for "".
-func (d *Deployer) pick(app, release string) (*Record, error) {
-	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+func (d *Deployer) pick(app, release string) (*state.Record, error) {
+	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
 	}
 	if release == "" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -127,7 +128,7 @@ func TestDeployPusherGone(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Deploy with a gone pusher = %v\npusher got:\n%s", err, out.buf)
 			}
-			if r.Status != StatusLive {
+			if r.Status != state.StatusLive {
 				t.Errorf("%s is %s, want live", r.Name(), r.Status)
 			}
 			var kept strings.Builder

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+
+	"github.com/gitship/gitship/state"
 )
 
 // One app serves a host name: nginx serves only the first server block
@@ -46,7 +48,7 @@ func (d *Deployer) lockDomains(ctx context.Context, p *Progress) (func(), error)
 // domainOwners maps each host name an app other than except serves to
 // that app. The caller holds the domains lock.
 func (d *Deployer) domainOwners(except string) (map[string]string, error) {
-	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	names, err := state.ListApps(d.Fs, d.Config.AppsDir())
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +70,10 @@ func (d *Deployer) domainOwners(except string) (map[string]string, error) {
 
 // heldDomains are the host names app holds: those of its settings a
 // (nil: loaded) and of its live release.
-func (d *Deployer) heldDomains(app string, a *App) ([]string, error) {
+func (d *Deployer) heldDomains(app string, a *state.App) ([]string, error) {
 	if a == nil {
 		var err error
-		if a, err = LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+		if a, err = state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 			return nil, err
 		}
 	}
@@ -81,7 +83,7 @@ func (d *Deployer) heldDomains(app string, a *App) ([]string, error) {
 		return nil, err
 	}
 	if live != nil {
-		held = append(slices.Clone(held), live.Settings.served(app, d.Config.Domain)...)
+		held = append(slices.Clone(held), live.Settings.Served(app, d.Config.Domain)...)
 	}
 	return held, nil
 }
@@ -118,12 +120,12 @@ func (d *Deployer) claimDomains(ctx context.Context, app string, want, have []st
 // rollback still happens, and the other app keeps its domain. Holding the
 // domains lock until the rollback is recorded (the returned func), it
 // refuses only when nothing of the target's names is left to serve.
-func (d *Deployer) leaveOutTaken(ctx context.Context, a *App, tgt *Record, p *Progress) (func(), error) {
+func (d *Deployer) leaveOutTaken(ctx context.Context, a *state.App, tgt *state.Record, p *Progress) (func(), error) {
 	have, err := d.heldDomains(a.Name, a)
 	if err != nil {
 		return nil, err
 	}
-	if len(newNames(tgt.Settings.served(a.Name, d.Config.Domain), have)) == 0 {
+	if len(newNames(tgt.Settings.Served(a.Name, d.Config.Domain), have)) == 0 {
 		return func() {}, nil
 	}
 	unlock, err := d.lockDomains(ctx, p)
@@ -146,7 +148,7 @@ func (d *Deployer) leaveOutTaken(ctx context.Context, a *App, tgt *Record, p *Pr
 		set.Domains = append(set.Domains, dom)
 	}
 	// Without a domain left the app falls back to APP.<domain>.
-	for _, dom := range set.served(a.Name, d.Config.Domain) {
+	for _, dom := range set.Served(a.Name, d.Config.Domain) {
 		if o := owners[dom]; o != "" {
 			unlock()
 			return nil, fmt.Errorf("cannot roll back %s to %s: %s is served by app %s now", a.Name, tgt.Name(), dom, o)

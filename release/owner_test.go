@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/internal/testenv"
+	"github.com/gitship/gitship/state"
 )
 
 // saveOther stores app name with domains (nil: served at NAME.<domain>).
 func saveOther(t *testing.T, d *Deployer, name string, domains ...string) {
 	t.Helper()
-	if err := SaveApp(d.Fs, d.Config.AppsDir(), &App{Name: name, Settings: Settings{Branch: "main", Domains: domains}}); err != nil {
+	if err := state.SaveApp(d.Fs, d.Config.AppsDir(), &state.App{Name: name, Settings: state.Settings{Branch: "main", Domains: domains}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -55,7 +56,7 @@ func TestInitRefusesTakenDomain(t *testing.T) {
 	if _, err := d.Init(t.Context(), "demo", []string{"shop.example.org"}, initBin, initCfg); err == nil {
 		t.Fatal("Init of an existing app took another app's domain")
 	}
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +88,8 @@ func TestInitRefusesTakenImplicitName(t *testing.T) {
 func TestAddDomainHeldByLiveRelease(t *testing.T) {
 	e := newMemEnv(t)
 	saveOther(t, e.d, "other")
-	if err := e.store.Save(&Record{App: "other", Version: 1, Kind: KindPush, Commit: sha1, Status: StatusLive,
-		Settings: Settings{Domains: []string{"shop.example.org"}}}); err != nil {
+	if err := e.store.Save(&state.Record{App: "other", Version: 1, Kind: state.KindPush, Commit: sha1, Status: state.StatusLive,
+		Settings: state.Settings{Domains: []string{"shop.example.org"}}}); err != nil {
 		t.Fatal(err)
 	}
 	before := e.app(t)
@@ -114,7 +115,7 @@ func TestAddDomainHeldByLiveRelease(t *testing.T) {
 // APP.<domain>, which another app may serve by now.
 func TestRemoveDomainFallbackTaken(t *testing.T) {
 	e := newMemEnv(t)
-	e.editApp(t, func(a *App) { a.Domains = []string{"shop.example.org"} })
+	e.editApp(t, func(a *state.App) { a.Domains = []string{"shop.example.org"} })
 	saveOther(t, e.d, "other", "demo.example.com")
 	err := e.d.RemoveDomain(t.Context(), "demo", "shop.example.org", &strings.Builder{})
 	if err == nil || err.Error() != "domain demo.example.com is served by app other already (remove it there first)" {
@@ -151,7 +152,7 @@ func TestConcurrentAddDomain(t *testing.T) {
 	e.d.Locker = FileLock{}
 	e.mustDeploy(t, sha1)
 	saveOther(t, e.d, "other")
-	if _, err := e.d.Deploy(t.Context(), "other", "refs/heads/main", KindPush, &strings.Builder{}); err != nil {
+	if _, err := e.d.Deploy(t.Context(), "other", "refs/heads/main", state.KindPush, &strings.Builder{}); err != nil {
 		t.Fatal(err)
 	}
 	outs := map[string]*syncBuffer{"demo": {}, "other": {}}
@@ -210,9 +211,9 @@ func TestConcurrentAddDomain(t *testing.T) {
 // another app serves since: the rollback happens without it, and says so.
 func TestRollbackLeavesOutTakenDomain(t *testing.T) {
 	e := newOsEnv(t)
-	e.editApp(t, func(a *App) { a.Domains = []string{"shop.example.org", "www.demo.example.org"} })
+	e.editApp(t, func(a *state.App) { a.Domains = []string{"shop.example.org", "www.demo.example.org"} })
 	e.mustDeploy(t, sha1)
-	e.editApp(t, func(a *App) { a.Domains = nil })
+	e.editApp(t, func(a *state.App) { a.Domains = nil })
 	e.mustDeploy(t, sha2)
 	saveOther(t, e.d, "other", "shop.example.org")
 
@@ -241,9 +242,9 @@ func TestRollbackLeavesOutTakenDomain(t *testing.T) {
 // changes.
 func TestRollbackRefusedWithNoNameLeft(t *testing.T) {
 	e := newOsEnv(t)
-	e.editApp(t, func(a *App) { a.Domains = []string{"shop.example.org"} })
+	e.editApp(t, func(a *state.App) { a.Domains = []string{"shop.example.org"} })
 	e.mustDeploy(t, sha1)
-	e.editApp(t, func(a *App) { a.Domains = []string{"new.example.org"} })
+	e.editApp(t, func(a *state.App) { a.Domains = []string{"new.example.org"} })
 	e.mustDeploy(t, sha2)
 	saveOther(t, e.d, "other", "shop.example.org", "demo.example.com")
 	installs := len(e.px.installs)
@@ -264,13 +265,13 @@ func TestRollbackRefusedWithNoNameLeft(t *testing.T) {
 func TestValidateDomainRefusesIP(t *testing.T) {
 	for _, d := range []string{"203.0.113.7", "203.0.113.7.", "127.1", "010.0.0.1", "0x7f.1",
 		"::1", "[::1]", "[::1].", "2001:db8::1", "[2001:db8::1]", "::ffff:203.0.113.7"} {
-		err := ValidateDomain(d)
+		err := state.ValidateDomain(d)
 		if err == nil || !strings.Contains(err.Error(), "an IP address, not a host name") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("ValidateDomain(%q) = %v, want a one-line IP address error", d, err)
 		}
 	}
 	for _, d := range []string{"1.example.com", "203.0.113.7.example.com", "x.y2k", "app.0xcafe.org"} {
-		if err := ValidateDomain(d); err != nil {
+		if err := state.ValidateDomain(d); err != nil {
 			t.Errorf("ValidateDomain(%q) = %v", d, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 )
 
 // ImagePruner lists and removes images in the container runtime. Remove
@@ -38,14 +39,14 @@ type keepSet struct {
 // a rollback could go to. Rollbacks reuse an older release's image, so
 // images count once, by their newest use. Releases of a deploy in flight
 // (or one that died halfway, for recovery to look at) keep theirs too.
-func planKeep(list []*Record, keep int) keepSet {
+func planKeep(list []*state.Record, keep int) keepSet {
 	ks := keepSet{ids: map[string]string{}, images: map[string]string{}, containers: map[string]string{}}
-	var live *Record
+	var live *state.Record
 	for _, r := range list {
 		switch r.Status {
-		case StatusLive:
+		case state.StatusLive:
 			live = r
-		case StatusBuilding, StatusStarting:
+		case state.StatusBuilding, state.StatusStarting:
 			ks.keep(r, "in-flight "+r.Name())
 		}
 	}
@@ -55,7 +56,7 @@ func planKeep(list []*Record, keep int) keepSet {
 	n := 0
 	for i := len(list) - 1; i >= 0 && n < keep; i-- {
 		r := list[i]
-		if r == live || r.LiveSince.IsZero() || r.startImage() == "" {
+		if r == live || r.LiveSince.IsZero() || r.StartImage() == "" {
 			continue
 		}
 		if ks.keepImage(r, "rollback target "+r.Name()) {
@@ -65,7 +66,7 @@ func planKeep(list []*Record, keep int) keepSet {
 	return ks
 }
 
-func (ks keepSet) keep(r *Record, why string) {
+func (ks keepSet) keep(r *state.Record, why string) {
 	ks.keepImage(r, why)
 	if r.Container != "" {
 		ks.containers[r.Container] = why
@@ -76,9 +77,9 @@ func (ks keepSet) keep(r *Record, why string) {
 // that lost its name stays, and by its name, which may have moved to
 // another image before releases started images by ID. It says whether r
 // adds an image to keep.
-func (ks keepSet) keepImage(r *Record, why string) bool {
+func (ks keepSet) keepImage(r *state.Record, why string) bool {
 	added := false
-	if id := imageID(r.ImageID); id != "" {
+	if id := state.ImageID(r.ImageID); id != "" {
 		if _, ok := ks.ids[id]; !ok {
 			ks.ids[id], added = why, true
 		}
@@ -118,7 +119,7 @@ func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dr
 	}
 	// Apps without a named image or a container too: an image that lost
 	// its name is kept for a release that starts it by ID.
-	inited, err := ListApps(d.Fs, d.Config.AppsDir())
+	inited, err := state.ListApps(d.Fs, d.Config.AppsDir())
 	if err != nil {
 		return fmt.Errorf("prune images: %w", err)
 	}
@@ -207,7 +208,7 @@ func (d *Deployer) pruneDangling(ctx context.Context, ip ImagePruner, own map[st
 		defer unlock()
 	}
 	keep := func(im container.Image) bool {
-		return t.keepIDs[imageID(im.ID)] || t.keepApps[im.Labels[container.LabelApp]]
+		return t.keepIDs[state.ImageID(im.ID)] || t.keepApps[im.Labels[container.LabelApp]]
 	}
 	n, freed, err := ip.PruneDangling(ctx, own, keep, t.dryRun)
 	t.dangling += n
@@ -236,11 +237,11 @@ func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, job pruneJob,
 	// Until its releases say what they need, no build leftover of the app
 	// goes either.
 	t.keepApps[app] = true
-	var list []*Record
-	if ValidateName(app) == nil {
-		a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	var list []*state.Record
+	if state.ValidateName(app) == nil {
+		a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 		switch {
-		case errors.Is(err, ErrNoApp):
+		case errors.Is(err, state.ErrNoApp):
 			// destroyed: none of its images is needed
 		case err != nil:
 			// Only a missing app is gone: one whose state cannot be read
@@ -315,7 +316,7 @@ func (d *Deployer) lockForPrune(ctx context.Context, job pruneJob, p *Progress) 
 // pruneAppImages removes app's images that ks does not keep, under the
 // exclusive image lock, taken before the first removal.
 func (d *Deployer) pruneAppImages(ctx context.Context, ip ImagePruner, app string, ks keepSet,
-	imgs []container.Image, list []*Record, p *Progress, t *pruneTotal) error {
+	imgs []container.Image, list []*state.Record, p *Progress, t *pruneTotal) error {
 	var unlock func()
 	defer func() {
 		if unlock != nil {
@@ -324,7 +325,7 @@ func (d *Deployer) pruneAppImages(ctx context.Context, ip ImagePruner, app strin
 	}()
 	prefix := imagePrefix(app)
 	for _, im := range imgs {
-		if im.Labels[container.LabelApp] != app || ks.ids[imageID(im.ID)] != "" {
+		if im.Labels[container.LabelApp] != app || ks.ids[state.ImageID(im.ID)] != "" {
 			continue
 		}
 		var gone []string
@@ -384,11 +385,11 @@ func removed(dryRun bool) string {
 // releases` says which can no longer be rolled back to: those that
 // recorded im's ID if it was deleted, and those from before image IDs
 // that named it by one of the names gone.
-func (d *Deployer) markPruned(list []*Record, im container.Image, gone []string, deleted bool, p *Progress) {
+func (d *Deployer) markPruned(list []*state.Record, im container.Image, gone []string, deleted bool, p *Progress) {
 	for _, r := range list {
 		lost := slices.Contains(gone, r.Image)
 		if r.ImageID != "" {
-			lost = deleted && imageID(r.ImageID) == imageID(im.ID)
+			lost = deleted && state.ImageID(r.ImageID) == state.ImageID(im.ID)
 		}
 		if r.Pruned || !lost {
 			continue
@@ -400,7 +401,7 @@ func (d *Deployer) markPruned(list []*Record, im container.Image, gone []string,
 	}
 }
 
-func prunedMark(r *Record) string {
+func prunedMark(r *state.Record) string {
 	if r.Pruned {
 		return " (pruned)"
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -133,8 +134,8 @@ var pruneT0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // pruneRec is release v of app demo with image img; wentLive says whether it
 // ever went live.
-func pruneRec(v int, kind string, img string, status Status, wentLive bool) *Record {
-	r := &Record{Version: v, App: "demo", Kind: kind, Image: img, Status: status,
+func pruneRec(v int, kind string, img string, status state.Status, wentLive bool) *state.Record {
+	r := &state.Record{Version: v, App: "demo", Kind: kind, Image: img, Status: status,
 		Container: fmt.Sprintf("gitship-demo-v%d", v), Created: pruneT0.Add(time.Duration(v) * time.Minute)}
 	if wentLive {
 		r.LiveSince = r.Created.Add(time.Second)
@@ -147,49 +148,49 @@ func pruneImg(n int) string { return fmt.Sprintf("localhost/gitship/demo:%012d",
 func TestPlanKeep(t *testing.T) {
 	tests := []struct {
 		name string
-		list []*Record
+		list []*state.Record
 		keep int
 		want []string // kept images
 	}{
 		{"none", nil, 1, nil},
-		{"live only", []*Record{pruneRec(1, KindPush, pruneImg(1), StatusLive, true)}, 1, []string{pruneImg(1)}},
-		{"keep 1 of 3 older", []*Record{
-			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
-			pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
-			pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+		{"live only", []*state.Record{pruneRec(1, state.KindPush, pruneImg(1), state.StatusLive, true)}, 1, []string{pruneImg(1)}},
+		{"keep 1 of 3 older", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusRetired, true),
+			pruneRec(3, state.KindPush, pruneImg(3), state.StatusRetired, true),
+			pruneRec(4, state.KindPush, pruneImg(4), state.StatusLive, true),
 		}, 1, []string{pruneImg(3), pruneImg(4)}},
-		{"keep 2", []*Record{
-			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
-			pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
-			pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+		{"keep 2", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusRetired, true),
+			pruneRec(3, state.KindPush, pruneImg(3), state.StatusRetired, true),
+			pruneRec(4, state.KindPush, pruneImg(4), state.StatusLive, true),
 		}, 2, []string{pruneImg(2), pruneImg(3), pruneImg(4)}},
-		{"keep 0", []*Record{
-			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-			pruneRec(2, KindPush, pruneImg(2), StatusLive, true),
+		{"keep 0", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusLive, true),
 		}, 0, []string{pruneImg(2)}},
-		{"never-live releases are no targets", []*Record{
-			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-			pruneRec(2, KindPush, pruneImg(2), StatusFailed, false),
-			pruneRec(3, KindPush, pruneImg(3), StatusLive, true),
+		{"never-live releases are no targets", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusFailed, false),
+			pruneRec(3, state.KindPush, pruneImg(3), state.StatusLive, true),
 		}, 1, []string{pruneImg(1), pruneImg(3)}},
-		{"rollback shares the live image", []*Record{
-			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
-			pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
-			pruneRec(4, KindRollback, pruneImg(1), StatusLive, true),
+		{"rollback shares the live image", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusRetired, true),
+			pruneRec(3, state.KindPush, pruneImg(3), state.StatusRetired, true),
+			pruneRec(4, state.KindRollback, pruneImg(1), state.StatusLive, true),
 		}, 1, []string{pruneImg(1), pruneImg(3)}},
-		{"rollback and its target count once", []*Record{
-			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-			pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
-			pruneRec(3, KindRollback, pruneImg(1), StatusRetired, true),
-			pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+		{"rollback and its target count once", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusRetired, true),
+			pruneRec(3, state.KindRollback, pruneImg(1), state.StatusRetired, true),
+			pruneRec(4, state.KindPush, pruneImg(4), state.StatusLive, true),
 		}, 2, []string{pruneImg(1), pruneImg(2), pruneImg(4)}},
-		{"in-flight deploy keeps its image", []*Record{
-			pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-			pruneRec(2, KindPush, pruneImg(2), StatusLive, true),
-			pruneRec(3, KindPush, pruneImg(3), StatusStarting, false),
+		{"in-flight deploy keeps its image", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusLive, true),
+			pruneRec(3, state.KindPush, pruneImg(3), state.StatusStarting, false),
 		}, 0, []string{pruneImg(2), pruneImg(3)}},
 	}
 	for _, tt := range tests {
@@ -215,11 +216,11 @@ func TestPruneImages(t *testing.T) {
 		t.Run(fmt.Sprintf("dry-run=%v", dry), func(t *testing.T) {
 			e := newMemEnv(t)
 			root := e.d.Config.Root
-			for _, r := range []*Record{
-				pruneRec(1, KindPush, pruneImg(1), StatusRetired, true),
-				pruneRec(2, KindPush, pruneImg(2), StatusRetired, true),
-				pruneRec(3, KindPush, pruneImg(3), StatusRetired, true),
-				pruneRec(4, KindPush, pruneImg(4), StatusLive, true),
+			for _, r := range []*state.Record{
+				pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+				pruneRec(2, state.KindPush, pruneImg(2), state.StatusRetired, true),
+				pruneRec(3, state.KindPush, pruneImg(3), state.StatusRetired, true),
+				pruneRec(4, state.KindPush, pruneImg(4), state.StatusLive, true),
 			} {
 				if err := e.store.Save(r); err != nil {
 					t.Fatal(err)
@@ -297,7 +298,7 @@ func TestPruneImages(t *testing.T) {
 
 // pruneEnv is an instance whose app demo has records list and whose
 // store holds imgs (labelled demo of this instance), no containers.
-func pruneEnv(t *testing.T, list []*Record, imgs ...container.Image) (*env, *fakePruner) {
+func pruneEnv(t *testing.T, list []*state.Record, imgs ...container.Image) (*env, *fakePruner) {
 	t.Helper()
 	e := newMemEnv(t)
 	for _, r := range list {
@@ -314,7 +315,7 @@ func pruneEnv(t *testing.T, list []*Record, imgs ...container.Image) (*env, *fak
 }
 
 // withID is r recording the image ID id.
-func withID(r *Record, id string) *Record { r.ImageID = "sha256:" + id; return r }
+func withID(r *state.Record, id string) *state.Record { r.ImageID = "sha256:" + id; return r }
 
 func (e *env) prune(t *testing.T, ip *fakePruner, keep int) string {
 	t.Helper()
@@ -329,9 +330,9 @@ func (e *env) prune(t *testing.T, ip *fakePruner, keep int) string {
 // image whose name a later build took (before builds stopped taking
 // names) is not a build leftover, whatever keep says about rollbacks.
 func TestPruneKeepsImagesByID(t *testing.T) {
-	list := []*Record{
-		withID(pruneRec(1, KindPush, pruneImg(1), StatusRetired, true), "aaa1"),
-		withID(pruneRec(2, KindPush, pruneImg(2), StatusLive, true), "aaa2"),
+	list := []*state.Record{
+		withID(pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true), "aaa1"),
+		withID(pruneRec(2, state.KindPush, pruneImg(2), state.StatusLive, true), "aaa2"),
 	}
 	imgs := func() []container.Image {
 		return []container.Image{
@@ -361,14 +362,14 @@ func TestPruneKeepsImagesByID(t *testing.T) {
 // Only a missing app is gone: an app whose state cannot be read keeps
 // every image, and prune says so.
 func TestPruneSkipsUnreadableApp(t *testing.T) {
-	list := []*Record{
-		withID(pruneRec(1, KindPush, pruneImg(1), StatusRetired, true), "aaa1"),
-		withID(pruneRec(2, KindPush, pruneImg(2), StatusLive, true), "aaa2"),
+	list := []*state.Record{
+		withID(pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true), "aaa1"),
+		withID(pruneRec(2, state.KindPush, pruneImg(2), state.StatusLive, true), "aaa2"),
 	}
 	t.Run("unreadable", func(t *testing.T) {
 		e, ip := pruneEnv(t, list, container.Image{ID: "aaa1", Names: []string{pruneImg(1)}},
 			container.Image{ID: "aaa2", Names: []string{pruneImg(2)}}, container.Image{ID: "ddd1"})
-		if err := afero.WriteFile(e.d.Fs, appPath(e.d.Config.AppsDir(), "demo"), []byte("{not json"), 0o600); err != nil {
+		if err := afero.WriteFile(e.d.Fs, state.AppPath(e.d.Config.AppsDir(), "demo"), []byte("{not json"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		out := e.prune(t, ip, 0)
@@ -382,7 +383,7 @@ func TestPruneSkipsUnreadableApp(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		e, ip := pruneEnv(t, list, container.Image{ID: "aaa1", Names: []string{pruneImg(1)}},
 			container.Image{ID: "aaa2", Names: []string{pruneImg(2)}}, container.Image{ID: "ddd1"})
-		if err := e.d.Fs.Remove(appPath(e.d.Config.AppsDir(), "demo")); err != nil {
+		if err := e.d.Fs.Remove(state.AppPath(e.d.Config.AppsDir(), "demo")); err != nil {
 			t.Fatal(err)
 		}
 		out := e.prune(t, ip, 0)
@@ -396,11 +397,11 @@ func TestPruneSkipsUnreadableApp(t *testing.T) {
 // it equals the config's; without it the app's setting wins, and keep=0
 // keeps the live image only.
 func TestPruneKeepPrecedence(t *testing.T) {
-	list := []*Record{
-		withID(pruneRec(1, KindPush, pruneImg(1), StatusRetired, true), "aaa1"),
-		withID(pruneRec(2, KindPush, pruneImg(2), StatusRetired, true), "aaa2"),
-		withID(pruneRec(3, KindPush, pruneImg(3), StatusRetired, true), "aaa3"),
-		withID(pruneRec(4, KindPush, pruneImg(4), StatusLive, true), "aaa4"),
+	list := []*state.Record{
+		withID(pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true), "aaa1"),
+		withID(pruneRec(2, state.KindPush, pruneImg(2), state.StatusRetired, true), "aaa2"),
+		withID(pruneRec(3, state.KindPush, pruneImg(3), state.StatusRetired, true), "aaa3"),
+		withID(pruneRec(4, state.KindPush, pruneImg(4), state.StatusLive, true), "aaa4"),
 	}
 	for _, tt := range []struct {
 		name         string
@@ -421,7 +422,7 @@ func TestPruneKeepPrecedence(t *testing.T) {
 			}
 			e, ip := pruneEnv(t, list, imgs...)
 			e.d.Config.Keep = tt.config
-			e.editApp(t, func(a *App) { a.Keep = tt.app })
+			e.editApp(t, func(a *state.App) { a.Keep = tt.app })
 			out := e.prune(t, ip, tt.flag)
 			if got := ip.ids(); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("images left %v, want %v\n%s", got, tt.want, out)

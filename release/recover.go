@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -22,19 +23,19 @@ func (d *Deployer) recover(ctx context.Context, app string, p *Progress) error {
 	if err != nil {
 		return err
 	}
-	var live *Record
-	var dirty []*Record
+	var live *state.Record
+	var dirty []*state.Record
 	for _, r := range list {
 		switch r.Status {
-		case StatusLive:
+		case state.StatusLive:
 			live = r
-		case StatusBuilding, StatusStarting:
+		case state.StatusBuilding, state.StatusStarting:
 			dirty = append(dirty, r)
 		}
 	}
 	for _, r := range dirty {
 		was := r.Status
-		r.Status, r.Reason, r.Finished = StatusFailed, fmt.Sprintf("interrupted while %s: the deploy process died", was), d.Now()
+		r.Status, r.Reason, r.Finished = state.StatusFailed, fmt.Sprintf("interrupted while %s: the deploy process died", was), d.Now()
 		if err := d.Store().Save(r); err != nil {
 			return err
 		}
@@ -54,7 +55,7 @@ func (d *Deployer) recover(ctx context.Context, app string, p *Progress) error {
 // restoreNginx points nginx back at the live release (or takes the app
 // out when none is live): a deploy killed after installing its server
 // block may have left nginx naming a release that never went live.
-func (d *Deployer) restoreNginx(ctx context.Context, app string, live *Record, p *Progress) error {
+func (d *Deployer) restoreNginx(ctx context.Context, app string, live *state.Record, p *Progress) error {
 	unlock, err := d.lockNginx(ctx)
 	if err != nil {
 		return err
@@ -81,7 +82,7 @@ func (d *Deployer) restoreNginx(ctx context.Context, app string, live *Record, p
 	}
 	if changed {
 		p.Say("Pointed nginx back at %s", live.Name())
-		if err := d.Proxy.Drain(ctx, live.Settings.drain()); err != nil {
+		if err := d.Proxy.Drain(ctx, live.Settings.EffectiveDrain()); err != nil {
 			p.Fail("%v", err)
 		}
 	}
@@ -90,7 +91,7 @@ func (d *Deployer) restoreNginx(ctx context.Context, app string, live *Record, p
 
 // removeOrphans removes every container of app (in this instance) but the
 // live release's.
-func (d *Deployer) removeOrphans(ctx context.Context, app string, live *Record, p *Progress) error {
+func (d *Deployer) removeOrphans(ctx context.Context, app string, live *state.Record, p *Progress) error {
 	states, err := d.Runtime.List(ctx, map[string]string{container.LabelApp: app, container.LabelRoot: d.Config.Root})
 	if err != nil {
 		return err
@@ -112,7 +113,7 @@ func (d *Deployer) removeOrphans(ctx context.Context, app string, live *Record, 
 
 // removeLeftovers removes socket dirs of releases that are not live and
 // build contexts of interrupted builds.
-func (d *Deployer) removeLeftovers(app string, live *Record, p *Progress) error {
+func (d *Deployer) removeLeftovers(app string, live *state.Record, p *Progress) error {
 	dir := filepath.Join(d.Config.RunDir, app)
 	entries, err := afero.ReadDir(d.Fs, dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

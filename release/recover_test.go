@@ -10,14 +10,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitship/gitship/state"
 )
 
 // leftovers is what dead deploys of demo may leave behind.
 type leftovers struct {
-	records   map[int]Status // version → status; all of sha1
-	running   []int          // versions whose containers run
-	sockDirs  []int          // versions with a socket dir under RunDir/demo
-	buildDirs []string       // names under Root/tmp
+	records   map[int]state.Status // version → status; all of sha1
+	running   []int                // versions whose containers run
+	sockDirs  []int                // versions with a socket dir under RunDir/demo
+	buildDirs []string             // names under Root/tmp
 }
 
 // lay stores the records, "starts" the containers and creates the dirs.
@@ -25,11 +27,11 @@ func (l leftovers) lay(t *testing.T, e *env) {
 	t.Helper()
 	d := e.d
 	for v, st := range l.records {
-		r := &Record{App: "demo", Version: v, Kind: KindPush, Commit: sha1, Status: st,
+		r := &state.Record{App: "demo", Version: v, Kind: state.KindPush, Commit: sha1, Status: st,
 			Image: ImageTag("demo", sha1), Container: ContainerName("demo", v, ""),
 			Socket:   filepath.Join(d.socketDir("demo", v), "web.sock"),
-			Settings: Settings{Branch: "main", Drain: durp(7 * time.Second)}}
-		if st == StatusLive || st == StatusRetired {
+			Settings: state.Settings{Branch: "main", Drain: durp(7 * time.Second)}}
+		if st == state.StatusLive || st == state.StatusRetired {
 			r.LiveSince = sessionT0
 		}
 		if err := e.store.Save(r); err != nil {
@@ -53,13 +55,13 @@ func (l leftovers) lay(t *testing.T, e *env) {
 	}
 }
 
-func (e *env) statuses(t *testing.T) map[int]Status {
+func (e *env) statuses(t *testing.T) map[int]state.Status {
 	t.Helper()
 	list, err := e.store.List("demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[int]Status{}
+	m := map[int]state.Status{}
 	for _, r := range list {
 		m[r.Version] = r.Status
 	}
@@ -101,7 +103,7 @@ func TestRecover(t *testing.T) {
 		// wantRemove for none, "" without it for no nginx change.
 		live       int
 		wantRemove bool
-		want       map[int]Status
+		want       map[int]state.Status
 		reasons    map[int]string
 		running    []string
 		sockDirs   []string
@@ -111,13 +113,13 @@ func TestRecover(t *testing.T) {
 		{
 			name: "killed while starting beside a live release",
 			l: leftovers{
-				records:   map[int]Status{1: StatusRetired, 2: StatusLive, 3: StatusBuilding, 4: StatusStarting},
+				records:   map[int]state.Status{1: state.StatusRetired, 2: state.StatusLive, 3: state.StatusBuilding, 4: state.StatusStarting},
 				running:   []int{2, 4},
 				sockDirs:  []int{1, 2, 4},
 				buildDirs: []string{"build-demo.123", "build-demo.456", "build-other.789", "build-demo-api.1"},
 			},
 			live: 2,
-			want: map[int]Status{1: StatusRetired, 2: StatusLive, 3: StatusFailed, 4: StatusFailed},
+			want: map[int]state.Status{1: state.StatusRetired, 2: state.StatusLive, 3: state.StatusFailed, 4: state.StatusFailed},
 			reasons: map[int]string{
 				3: "interrupted while building: the deploy process died",
 				4: "interrupted while starting: the deploy process died",
@@ -136,12 +138,12 @@ func TestRecover(t *testing.T) {
 		{
 			name: "killed during the first deploy",
 			l: leftovers{
-				records:  map[int]Status{1: StatusStarting},
+				records:  map[int]state.Status{1: state.StatusStarting},
 				running:  []int{1},
 				sockDirs: []int{1},
 			},
 			wantRemove: true,
-			want:       map[int]Status{1: StatusFailed},
+			want:       map[int]state.Status{1: state.StatusFailed},
 			reasons:    map[int]string{1: "interrupted while starting: the deploy process died"},
 			lines: []string{
 				`-----> Marked v1 of demo failed: interrupted while starting`,
@@ -151,10 +153,10 @@ func TestRecover(t *testing.T) {
 		{
 			name: "killed after a failed release, none live",
 			l: leftovers{
-				records: map[int]Status{1: StatusFailed, 2: StatusBuilding},
+				records: map[int]state.Status{1: state.StatusFailed, 2: state.StatusBuilding},
 			},
 			wantRemove: true,
-			want:       map[int]Status{1: StatusFailed, 2: StatusFailed},
+			want:       map[int]state.Status{1: state.StatusFailed, 2: state.StatusFailed},
 			lines:      []string{`-----> Marked v2 of demo failed: interrupted while building`},
 		},
 		{
@@ -162,11 +164,11 @@ func TestRecover(t *testing.T) {
 			// container still runs. nginx is not touched.
 			name: "killed while retiring",
 			l: leftovers{
-				records:  map[int]Status{1: StatusRetired, 2: StatusLive},
+				records:  map[int]state.Status{1: state.StatusRetired, 2: state.StatusLive},
 				running:  []int{1, 2},
 				sockDirs: []int{1, 2},
 			},
-			want:     map[int]Status{1: StatusRetired, 2: StatusLive},
+			want:     map[int]state.Status{1: state.StatusRetired, 2: state.StatusLive},
 			running:  []string{"gitship-demo-v2"},
 			sockDirs: []string{"v2"},
 			lines:    []string{`-----> Removed leftover container gitship-demo-v1 \(running\)`},
@@ -251,7 +253,7 @@ func TestRecover(t *testing.T) {
 
 // recoverClean is the state of an app whose deploys all finished.
 var recoverClean = leftovers{
-	records:  map[int]Status{1: StatusRetired, 2: StatusFailed, 3: StatusLive},
+	records:  map[int]state.Status{1: state.StatusRetired, 2: state.StatusFailed, 3: state.StatusLive},
 	running:  []int{3},
 	sockDirs: []int{3},
 }
@@ -292,7 +294,7 @@ func TestRecoverClean(t *testing.T) {
 }
 
 var recoverDirty = leftovers{
-	records:   map[int]Status{1: StatusLive, 2: StatusStarting},
+	records:   map[int]state.Status{1: state.StatusLive, 2: state.StatusStarting},
 	running:   []int{1, 2},
 	sockDirs:  []int{1, 2},
 	buildDirs: []string{"build-demo.1"},
@@ -350,7 +352,7 @@ func TestTidy(t *testing.T) {
 	if err := e.d.Tidy(ctx, "demo", &Progress{W: &out, Now: e.d.Now}); err != nil {
 		t.Fatalf("Tidy: %v\noutput:\n%s", err, out.String())
 	}
-	if got, want := e.statuses(t), map[int]Status{1: StatusLive, 2: StatusFailed}; !reflect.DeepEqual(got, want) {
+	if got, want := e.statuses(t), map[int]state.Status{1: state.StatusLive, 2: state.StatusFailed}; !reflect.DeepEqual(got, want) {
 		t.Errorf("statuses %v, want %v", got, want)
 	}
 	if got := e.runningNames(); !slices.Equal(got, []string{"gitship-demo-v1"}) {

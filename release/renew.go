@@ -9,6 +9,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/gitship/gitship/state"
 )
 
 // ErrCertsExpiring marks a renewal run after which a served certificate
@@ -40,7 +42,7 @@ func (d *Deployer) RenewCerts(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("reload nginx after renewal: %w", err)
 		}
 	}
-	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	names, err := state.ListApps(d.Fs, d.Config.AppsDir())
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 )
 
 // RollbackOptions are the choices of a rollback.
@@ -24,17 +25,17 @@ type RollbackOptions struct {
 // keys and settings the rollback changes (never values). On success the
 // app's settings and environment become the release's, so the next push
 // keeps them.
-func (d *Deployer) Rollback(ctx context.Context, app, target string, opt RollbackOptions, out io.Writer) (*Record, error) {
+func (d *Deployer) Rollback(ctx context.Context, app, target string, opt RollbackOptions, out io.Writer) (*state.Record, error) {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
 	}
-	s, err := d.begin(ctx, app, KindRollback, p, nil)
+	s, err := d.begin(ctx, app, state.KindRollback, p, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer s.end()
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 	if opt.KeepEnv {
 		env = a.Env
 	}
-	r := &Record{App: app, Kind: KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
+	r := &state.Record{App: app, Kind: state.KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
 		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: env}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
@@ -65,7 +66,7 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 		return r, run.fail(ctx, err)
 	}
 	a.Settings, a.Env = tgt.Settings, env
-	if err := SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
+	if err := state.SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
 		return r, fmt.Errorf("rollback of %s is live, but its settings were not saved for the next push: %w", app, err)
 	}
 	return r, nil
@@ -73,18 +74,18 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 
 // rollbackTarget picks the release to roll back to: one that was live
 // once, is not live now, and whose image still exists.
-func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*Record, error) {
+func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*state.Record, error) {
 	list, err := d.Store().List(app)
 	if err != nil {
 		return nil, err
 	}
-	var live *Record
+	var live *state.Record
 	for _, r := range list {
-		if r.Status == StatusLive {
+		if r.Status == state.StatusLive {
 			live = r
 		}
 	}
-	var cands []*Record
+	var cands []*state.Record
 	for _, r := range list {
 		if !r.LiveSince.IsZero() && r != live && r.Image != "" {
 			cands = append(cands, r)
@@ -94,7 +95,7 @@ func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*Rec
 	if err != nil {
 		return nil, err
 	}
-	ok, err := d.Runtime.ImageExists(ctx, tgt.startImage())
+	ok, err := d.Runtime.ImageExists(ctx, tgt.StartImage())
 	if err != nil {
 		return nil, fmt.Errorf("rollback %s: %w", app, err)
 	}
@@ -105,7 +106,7 @@ func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*Rec
 	return tgt, nil
 }
 
-func pickTarget(app, target string, list []*Record, live *Record, cands []*Record) (*Record, error) {
+func pickTarget(app, target string, list []*state.Record, live *state.Record, cands []*state.Record) (*state.Record, error) {
 	if target == "" {
 		for i := len(cands) - 1; i >= 0; i-- {
 			if live == nil || cands[i].Version < live.Version {
@@ -135,13 +136,13 @@ func pickTarget(app, target string, list []*Record, live *Record, cands []*Recor
 }
 
 // rollbackable names the releases whose images still exist.
-func (d *Deployer) rollbackable(ctx context.Context, app string, cands []*Record, not *Record) string {
+func (d *Deployer) rollbackable(ctx context.Context, app string, cands []*state.Record, not *state.Record) string {
 	var ok []string
 	for _, r := range cands {
 		if r == not {
 			continue
 		}
-		if exists, err := d.Runtime.ImageExists(ctx, r.startImage()); err == nil && exists {
+		if exists, err := d.Runtime.ImageExists(ctx, r.StartImage()); err == nil && exists {
 			ok = append(ok, r.Name())
 		}
 	}
@@ -155,7 +156,7 @@ func (d *Deployer) rollbackable(ctx context.Context, app string, cands []*Record
 // and settings: a release's environment is part of it, so rolling back to
 // one without SECRET_KEY drops it, and the pusher must hear of it. Names
 // only: values may be secrets.
-func sayChanges(p *Progress, a *App, tgt *Record, keepEnv bool) {
+func sayChanges(p *Progress, a *state.App, tgt *state.Record, keepEnv bool) {
 	envDiff := changes(a.Env, tgt.Env)
 	switch {
 	case keepEnv && len(envDiff) > 0:
@@ -192,7 +193,7 @@ func changes(now, then map[string]string) []string {
 }
 
 // settingsMap is s as `gitship set` names it, with the domains.
-func settingsMap(s Settings) map[string]string {
+func settingsMap(s state.Settings) map[string]string {
 	m := map[string]string{}
 	for _, kv := range s.Describe() {
 		k, v, _ := strings.Cut(kv, "=")

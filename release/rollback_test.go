@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 )
 
 // rbSha3 is a third commit, for histories of three releases.
@@ -17,7 +18,7 @@ const rbSha3 = "aaaabbbbccccddddeeeeffff0000111122223333"
 
 // rollback rolls demo back to target and returns the record, the error
 // and the output.
-func (e *env) rollback(t *testing.T, target string) (*Record, error, string) {
+func (e *env) rollback(t *testing.T, target string) (*state.Record, error, string) {
 	t.Helper()
 	var out strings.Builder
 	r, err := e.d.Rollback(t.Context(), "demo", target, RollbackOptions{}, &out)
@@ -28,21 +29,21 @@ func (e *env) rollback(t *testing.T, target string) (*Record, error, string) {
 }
 
 // editApp changes demo's stored app state.
-func (e *env) editApp(t *testing.T, f func(a *App)) {
+func (e *env) editApp(t *testing.T, f func(a *state.App)) {
 	t.Helper()
-	a, err := LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f(a)
-	if err := SaveApp(e.d.Fs, e.d.Config.AppsDir(), a); err != nil {
+	if err := state.SaveApp(e.d.Fs, e.d.Config.AppsDir(), a); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (e *env) app(t *testing.T) *App {
+func (e *env) app(t *testing.T) *state.App {
 	t.Helper()
-	a, err := LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
+	a, err := state.LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +61,11 @@ func (e *env) count(t *testing.T) int {
 
 // twoReleases deploys v1 (sha1) and v2 (sha2) with different settings and
 // environments; v2 is live. It returns the settings and env of each.
-func twoReleases(t *testing.T, e *env) (set1, set2 Settings, env1, env2 map[string]string) {
+func twoReleases(t *testing.T, e *env) (set1, set2 state.Settings, env1, env2 map[string]string) {
 	t.Helper()
-	e.editApp(t, func(a *App) { a.Env = map[string]string{"GREETING": "one"} })
+	e.editApp(t, func(a *state.App) { a.Env = map[string]string{"GREETING": "one"} })
 	e.mustDeploy(t, sha1)
-	e.editApp(t, func(a *App) {
+	e.editApp(t, func(a *state.App) {
 		a.Env = map[string]string{"GREETING": "two", "EXTRA": "x"}
 		a.HealthPath = "/up"
 		a.Drain = durp(5 * time.Second)
@@ -98,7 +99,7 @@ func TestRollbackDefaultTarget(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Rollback: %v\noutput:\n%s", err, out)
 	}
-	if r.Version != 3 || r.Kind != KindRollback || r.RollbackOf != 1 || r.Status != StatusLive {
+	if r.Version != 3 || r.Kind != state.KindRollback || r.RollbackOf != 1 || r.Status != state.StatusLive {
 		t.Errorf("record %s kind %s rollback_of %d status %s; want v3 rollback of 1, live", r.Name(), r.Kind, r.RollbackOf, r.Status)
 	}
 	if r.Image != v1.Image || r.ImageID != v1.ImageID || r.Commit != sha1 {
@@ -117,7 +118,7 @@ func TestRollbackDefaultTarget(t *testing.T) {
 	if len(e.b.reqs) != builds {
 		t.Errorf("builder called by a rollback: %d builds, want %d", len(e.b.reqs), builds)
 	}
-	if got := e.status(t, 2); got != StatusRetired {
+	if got := e.status(t, 2); got != state.StatusRetired {
 		t.Errorf("v2 is %s, want retired", got)
 	}
 	if e.live(t) != "v3" || !e.rt.isRunning("gitship-demo-v3") || e.rt.isRunning("gitship-demo-v2") {
@@ -128,7 +129,7 @@ func TestRollbackDefaultTarget(t *testing.T) {
 	// environment and is probed as v1 was (v1's health path and domain,
 	// not v2's).
 	spec := e.rt.specs[len(e.rt.specs)-1]
-	if want := imageID(v1.ImageID); spec.Name != "gitship-demo-v3" || want == "" || spec.Image != want || spec.Env["GREETING"] != "one" || spec.Env["EXTRA"] != "" {
+	if want := state.ImageID(v1.ImageID); spec.Name != "gitship-demo-v3" || want == "" || spec.Image != want || spec.Env["GREETING"] != "one" || spec.Env["EXTRA"] != "" {
 		t.Errorf("spec %+v; want gitship-demo-v3 of %s with GREETING=one and no EXTRA", spec, want)
 	}
 	if spec.Labels[container.LabelRelease] != "v3" || spec.Env["GITSHIP_RELEASE"] != "v3" {
@@ -172,7 +173,7 @@ func TestRollbackToVersion(t *testing.T) {
 	if r.Version != 4 || r.RollbackOf != 1 || r.Image != ImageTag("demo", sha1) || e.live(t) != "v4" {
 		t.Errorf("record %s rollback_of %d image %s, live %s; want v4 of v1's image live", r.Name(), r.RollbackOf, r.Image, e.live(t))
 	}
-	if got := e.status(t, 3); got != StatusRetired {
+	if got := e.status(t, 3); got != state.StatusRetired {
 		t.Errorf("v3 is %s, want retired", got)
 	}
 	wantLines(t, out, `-----> Rolling back demo to v1 \(0123456789ab\) as v4: no build, image localhost/gitship/demo:0123456789ab`)
@@ -303,13 +304,13 @@ func TestRollbackUnhealthy(t *testing.T) {
 		t.Fatalf("Rollback = %v, want ErrDeployFailed\noutput:\n%s", err, out)
 	}
 	const reason = "gitship-demo-v3 exited before it answered (restarted 1 times)"
-	if r == nil || r.Version != 3 || r.Status != StatusFailed || r.Reason != reason {
+	if r == nil || r.Version != 3 || r.Status != state.StatusFailed || r.Reason != reason {
 		t.Fatalf("record %+v, want v3 failed with %q", r, reason)
 	}
-	if got := e.status(t, 3); got != StatusFailed {
+	if got := e.status(t, 3); got != state.StatusFailed {
 		t.Errorf("stored v3 is %s, want failed", got)
 	}
-	if got := e.status(t, 2); got != StatusLive || e.live(t) != "v2" {
+	if got := e.status(t, 2); got != state.StatusLive || e.live(t) != "v2" {
 		t.Errorf("v2 is %s, live %s; want v2 still live", got, e.live(t))
 	}
 	if !e.rt.isRunning("gitship-demo-v2") || e.rt.hasCall("stop gitship-demo-v2") {
@@ -346,7 +347,7 @@ func TestRollbackTwice(t *testing.T) {
 	if r.Version != 4 || r.RollbackOf != 2 || r.Image != ImageTag("demo", sha2) || r.Commit != sha2 {
 		t.Errorf("second rollback %s of v%d image %s; want v4 of v2 with image %s", r.Name(), r.RollbackOf, r.Image, ImageTag("demo", sha2))
 	}
-	if got := e.status(t, 3); got != StatusRetired || e.live(t) != "v4" {
+	if got := e.status(t, 3); got != state.StatusRetired || e.live(t) != "v4" {
 		t.Errorf("v3 is %s, live %s; want v3 retired, v4 live", got, e.live(t))
 	}
 	a := e.app(t)
@@ -364,7 +365,7 @@ func TestRollbackAfterUnconfirmedSwitch(t *testing.T) {
 	e.px.servedErr = errors.New("nginx did not confirm")
 	e.mustDeploy(t, sha2)
 	e.px.servedErr = nil
-	if e.status(t, 1) != StatusLive || e.status(t, 2) != StatusLive {
+	if e.status(t, 1) != state.StatusLive || e.status(t, 2) != state.StatusLive {
 		t.Fatalf("setup: v1 %s v2 %s, want both live", e.status(t, 1), e.status(t, 2))
 	}
 	var out strings.Builder
@@ -382,7 +383,7 @@ func TestRollbackAfterUnconfirmedSwitch(t *testing.T) {
 func TestRollbackSaysWhatChanges(t *testing.T) {
 	e := newOsEnv(t)
 	twoReleases(t, e)
-	e.editApp(t, func(a *App) { a.Env["SECRET_KEY"] = "s3cr3t-value-42" }) // set since, with --no-restart
+	e.editApp(t, func(a *state.App) { a.Env["SECRET_KEY"] = "s3cr3t-value-42" }) // set since, with --no-restart
 	_, err, out := e.rollback(t, "v1")
 	if err != nil {
 		t.Fatalf("Rollback: %v\n%s", err, out)

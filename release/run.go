@@ -11,15 +11,16 @@ import (
 	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 )
 
 // run is one release in progress: a deploy or a rollback.
 type run struct {
 	d    *Deployer
 	p    *Progress
-	app  *App
-	rec  *Record
-	prev *Record
+	app  *state.App
+	rec  *state.Record
+	prev *state.Record
 	// started is set once the new container exists, so fail removes it.
 	started bool
 	// routed is set once nginx's config names the new release.
@@ -59,7 +60,7 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 // starting records that the release has its image and starts now: from
 // here on a prune keeps that image.
 func (r *run) starting() error {
-	r.rec.Status = StatusStarting
+	r.rec.Status = state.StatusStarting
 	return r.d.Store().Save(r.rec)
 }
 
@@ -213,14 +214,14 @@ func (r *run) fail(ctx context.Context, cause error) error {
 			r.p.Fail("could not remove socket dir: %v", err)
 		}
 	}
-	r.rec.Status = StatusFailed
+	r.rec.Status = state.StatusFailed
 	r.rec.Reason = oneLine(cause.Error())
 	r.rec.Finished = d.Now()
 	if err := d.Store().Save(r.rec); err != nil {
 		r.p.Fail("could not record the failure: %v", err)
 	}
 	what := "Deploy"
-	if r.rec.Kind == KindRollback {
+	if r.rec.Kind == state.KindRollback {
 		what = "Rollback"
 	}
 	r.p.Fail("%s of %s %s failed: %s", what, r.app.Name, r.rec.Name(), r.rec.Reason)
@@ -229,7 +230,7 @@ func (r *run) fail(ctx context.Context, cause error) error {
 	} else {
 		r.p.Fail("No release of %s is live yet.", r.app.Name)
 	}
-	if r.rec.Kind != KindRollback {
+	if r.rec.Kind != state.KindRollback {
 		r.p.Fail("Fix it and push again, or run `gitship deploy %s` on the server.", r.app.Name)
 	}
 	return fmt.Errorf("%w: %s", ErrDeployFailed, r.rec.Reason)

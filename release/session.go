@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -113,7 +114,7 @@ func (s *session) start(ctx context.Context, p *Progress, t *Ticket) error {
 }
 
 // owns records that the lock holder now works on release r.
-func (s *session) owns(r *Record) {
+func (s *session) owns(r *state.Record) {
 	s.owner.Release = r.Name()
 	if err := s.writeOwner(); err != nil {
 		s.p.Fail("could not record the lock owner: %v", err)
@@ -125,7 +126,7 @@ func (s *session) writeOwner() error {
 	if err != nil {
 		return fmt.Errorf("encode lock owner: %w", err)
 	}
-	return writeAtomic(s.d.Fs, s.d.ownerPath(s.app), b, 0o644)
+	return state.WriteAtomic(s.d.Fs, s.d.ownerPath(s.app), b, 0o644)
 }
 
 // end releases the lock; a ticket that was deployed (or tried) marks every
@@ -134,7 +135,7 @@ func (s *session) end() {
 	d := s.d
 	if s.ticket != "" && s.owner.PID != 0 && !s.skipped {
 		mark := filepath.Base(s.ticket) + " " + s.owner.Commit
-		if err := writeAtomic(d.Fs, d.donePath(s.app), []byte(mark), 0o644); err != nil {
+		if err := state.WriteAtomic(d.Fs, d.donePath(s.app), []byte(mark), 0o644); err != nil {
 			s.p.Fail("could not mark older waiting pushes as superseded: %v", err)
 		}
 	}
@@ -188,7 +189,7 @@ func (d *Deployer) writeTicket(app string, t *Ticket) (string, error) {
 		return "", fmt.Errorf("encode ticket: %w", err)
 	}
 	path := filepath.Join(d.queueDir(app), fmt.Sprintf("%020d-%d.json", d.Now().UnixNano(), t.PID))
-	if err := writeAtomic(d.Fs, path, b, 0o644); err != nil {
+	if err := state.WriteAtomic(d.Fs, path, b, 0o644); err != nil {
 		return "", err
 	}
 	return path, nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -89,7 +90,7 @@ func queued(t *testing.T, d *Deployer) []string {
 func ticketAt(t *testing.T, d *Deployer, clk *sessionClock, at time.Time, commit string, pid int) string {
 	t.Helper()
 	clk.set(at)
-	tk := &Ticket{Commit: commit, Kind: KindPush}
+	tk := &Ticket{Commit: commit, Kind: state.KindPush}
 	path, err := d.writeTicket("demo", tk)
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +209,7 @@ func TestBeginSupersededByWaiting(t *testing.T) {
 	clk.set(sessionT0)
 	var out strings.Builder
 	p := &Progress{W: &out, Now: d.Now}
-	s, err := d.begin(t.Context(), "demo", KindPush, p, &Ticket{Commit: sha1, Kind: KindPush})
+	s, err := d.begin(t.Context(), "demo", state.KindPush, p, &Ticket{Commit: sha1, Kind: state.KindPush})
 	if !errors.Is(err, ErrSuperseded) {
 		if s != nil {
 			s.end()
@@ -247,7 +248,7 @@ func TestBeginIgnoresDeadNewer(t *testing.T) {
 	clk.set(sessionT0)
 	var out strings.Builder
 	p := &Progress{W: &out, Now: d.Now}
-	s, err := d.begin(t.Context(), "demo", KindPush, p, &Ticket{Commit: sha1, Kind: KindPush})
+	s, err := d.begin(t.Context(), "demo", state.KindPush, p, &Ticket{Commit: sha1, Kind: state.KindPush})
 	if err != nil {
 		t.Fatalf("begin = %v, want a session\noutput:\n%s", err, out.String())
 	}
@@ -260,11 +261,11 @@ func TestBeginIgnoresDeadNewer(t *testing.T) {
 	}
 	o, ok := d.readOwner("demo")
 	host, _ := os.Hostname()
-	want := Owner{PID: os.Getpid(), Host: host, Kind: KindPush, Commit: sha1, Since: sessionT0}
+	want := Owner{PID: os.Getpid(), Host: host, Kind: state.KindPush, Commit: sha1, Since: sessionT0}
 	if !ok || o != want {
 		t.Errorf("owner during the session %+v (%v), want %+v", o, ok, want)
 	}
-	s.owns(&Record{Version: 4})
+	s.owns(&state.Record{Version: 4})
 	if o, _ := d.readOwner("demo"); o.Release != "v4" {
 		t.Errorf("owner release %q after owns(v4), want v4", o.Release)
 	}
@@ -297,7 +298,7 @@ func TestBeginSupersededByDone(t *testing.T) {
 	begin := func(at time.Time, commit string) (*session, string, error) {
 		clk.set(at)
 		var out strings.Builder
-		s, err := d.begin(t.Context(), "demo", KindPush, &Progress{W: &out, Now: d.Now}, &Ticket{Commit: commit, Kind: KindPush})
+		s, err := d.begin(t.Context(), "demo", state.KindPush, &Progress{W: &out, Now: d.Now}, &Ticket{Commit: commit, Kind: state.KindPush})
 		return s, out.String(), err
 	}
 	s, out, err := begin(sessionT0.Add(time.Second), sha2)
@@ -334,11 +335,11 @@ func TestBeginWithoutTicket(t *testing.T) {
 	ticketAt(t, d, clk, sessionT0.Add(time.Hour), sha2, 0)
 	clk.set(sessionT0)
 	var out strings.Builder
-	s, err := d.begin(t.Context(), "demo", KindRollback, &Progress{W: &out, Now: d.Now}, nil)
+	s, err := d.begin(t.Context(), "demo", state.KindRollback, &Progress{W: &out, Now: d.Now}, nil)
 	if err != nil {
 		t.Fatalf("begin without a ticket = %v\n%s", err, out.String())
 	}
-	if o, _ := d.readOwner("demo"); o.Kind != KindRollback || o.Commit != "" {
+	if o, _ := d.readOwner("demo"); o.Kind != state.KindRollback || o.Commit != "" {
 		t.Errorf("owner %+v, want kind rollback without a commit", o)
 	}
 	s.end()
@@ -365,12 +366,12 @@ func TestBeginAfterDeadHolder(t *testing.T) {
 	e, _ := newLockEnv(t)
 	d := e.d
 	// The dead holder was starting v7 when it died.
-	writeOwnerFile(t, d, Owner{PID: 4242, Host: "h", Kind: KindPush, Commit: sha2, Release: "v7", Since: sessionT0.Add(-time.Hour)})
-	if err := e.store.Save(&Record{App: "demo", Version: 7, Kind: KindPush, Commit: sha2, Status: StatusStarting}); err != nil {
+	writeOwnerFile(t, d, Owner{PID: 4242, Host: "h", Kind: state.KindPush, Commit: sha2, Release: "v7", Since: sessionT0.Add(-time.Hour)})
+	if err := e.store.Save(&state.Record{App: "demo", Version: 7, Kind: state.KindPush, Commit: sha2, Status: state.StatusStarting}); err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	s, err := d.begin(t.Context(), "demo", KindRollback, &Progress{W: &out, Now: d.Now}, nil)
+	s, err := d.begin(t.Context(), "demo", state.KindRollback, &Progress{W: &out, Now: d.Now}, nil)
 	if err != nil {
 		t.Fatalf("begin = %v\n%s", err, out.String())
 	}
@@ -379,10 +380,10 @@ func TestBeginAfterDeadHolder(t *testing.T) {
 		`-----> The previous push of demo \(v7, pid 4242\) died; cleaning up after it`,
 		`-----> Marked v7 of demo failed: interrupted while starting`,
 	)
-	if o, _ := d.readOwner("demo"); o.PID != os.Getpid() || o.Kind != KindRollback || o.Release != "" {
+	if o, _ := d.readOwner("demo"); o.PID != os.Getpid() || o.Kind != state.KindRollback || o.Release != "" {
 		t.Errorf("owner %+v, want this process's rollback", o)
 	}
-	if got := e.status(t, 7); got != StatusFailed {
+	if got := e.status(t, 7); got != state.StatusFailed {
 		t.Errorf("v7 is %s, want failed", got)
 	}
 }
@@ -396,7 +397,7 @@ func TestWaitingFor(t *testing.T) {
 	}{
 		{
 			name:  "push",
-			owner: &Owner{PID: 4242, Kind: KindPush, Commit: sha2, Release: "v7", Since: sessionT0.Add(-65500 * time.Millisecond)},
+			owner: &Owner{PID: 4242, Kind: state.KindPush, Commit: sha2, Release: "v7", Since: sessionT0.Add(-65500 * time.Millisecond)},
 			want:  "Waiting for the push of demo v7 (fedcba987654, pid 4242, started 1m5s ago) to finish",
 		},
 		{
@@ -456,12 +457,12 @@ func TestBeginWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	writeOwnerFile(t, d, Owner{PID: 4242, Kind: KindDeploy, Commit: sha2, Release: "v3", Since: sessionT0.Add(-2 * time.Second)})
+	writeOwnerFile(t, d, Owner{PID: 4242, Kind: state.KindDeploy, Commit: sha2, Release: "v3", Since: sessionT0.Add(-2 * time.Second)})
 
 	ctx, cancel := context.WithTimeout(t.Context(), lockWait)
 	defer cancel()
 	w := &cancelWriter{cancel: cancel}
-	s, err := d.begin(ctx, "demo", KindPush, &Progress{W: w, Now: d.Now}, &Ticket{Commit: sha1, Kind: KindPush})
+	s, err := d.begin(ctx, "demo", state.KindPush, &Progress{W: w, Now: d.Now}, &Ticket{Commit: sha1, Kind: state.KindPush})
 	if err == nil {
 		s.end()
 		t.Fatal("begin got the lock another holder has")
@@ -507,7 +508,7 @@ func TestDeadTicketsRemoved(t *testing.T) {
 					t.Fatalf("Tidy: %v\n%s", err, out.String())
 				}
 			case "deploy":
-				s, err := d.begin(t.Context(), "demo", KindRollback, p, nil)
+				s, err := d.begin(t.Context(), "demo", state.KindRollback, p, nil)
 				if err != nil {
 					t.Fatalf("begin: %v\n%s", err, out.String())
 				}

@@ -8,36 +8,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
 const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory"
 
-func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory"}
-	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
-		t.Errorf("SettingKeys() = %v, want %v", got, want)
-	}
-}
-
 func TestSet(t *testing.T) {
 	tests := []struct {
 		name  string
 		pairs []string
-		want  func(s *Settings) // applied to demo's settings before the call
+		want  func(s *state.Settings) // applied to demo's settings before the call
 	}{
-		{"branch", []string{"branch=release/1.x"}, func(s *Settings) { s.Branch = "release/1.x" }},
-		{"health_path", []string{"health_path=/healthz?full=1"}, func(s *Settings) { s.HealthPath = "/healthz?full=1" }},
-		{"health_timeout min", []string{"health_timeout=1s"}, func(s *Settings) { s.HealthTimeout = Duration(time.Second) }},
-		{"health_timeout max", []string{"health_timeout=1h"}, func(s *Settings) { s.HealthTimeout = Duration(time.Hour) }},
-		{"drain", []string{"drain=2m"}, func(s *Settings) { s.Drain = durp(2 * time.Minute) }},
-		{"dockerfile", []string{"dockerfile=./deploy/Dockerfile"}, func(s *Settings) { s.Dockerfile = "deploy/Dockerfile" }},
-		{"drain max", []string{"drain=1h"}, func(s *Settings) { s.Drain = durp(time.Hour) }},
-		{"several, last wins", []string{"drain=10s", "health_path=/up", "drain=20s"}, func(s *Settings) {
+		{"branch", []string{"branch=release/1.x"}, func(s *state.Settings) { s.Branch = "release/1.x" }},
+		{"health_path", []string{"health_path=/healthz?full=1"}, func(s *state.Settings) { s.HealthPath = "/healthz?full=1" }},
+		{"health_timeout min", []string{"health_timeout=1s"}, func(s *state.Settings) { s.HealthTimeout = state.Duration(time.Second) }},
+		{"health_timeout max", []string{"health_timeout=1h"}, func(s *state.Settings) { s.HealthTimeout = state.Duration(time.Hour) }},
+		{"drain", []string{"drain=2m"}, func(s *state.Settings) { s.Drain = durp(2 * time.Minute) }},
+		{"dockerfile", []string{"dockerfile=./deploy/Dockerfile"}, func(s *state.Settings) { s.Dockerfile = "deploy/Dockerfile" }},
+		{"drain max", []string{"drain=1h"}, func(s *state.Settings) { s.Drain = durp(time.Hour) }},
+		{"several, last wins", []string{"drain=10s", "health_path=/up", "drain=20s"}, func(s *state.Settings) {
 			s.Drain = durp(20 * time.Second)
 			s.HealthPath = "/up"
 		}},
-		{"value with =", []string{"health_path=/up?a=b"}, func(s *Settings) { s.HealthPath = "/up?a=b" }},
+		{"value with =", []string{"health_path=/up?a=b"}, func(s *state.Settings) { s.HealthPath = "/up?a=b" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,13 +57,13 @@ func TestSet(t *testing.T) {
 // effect: Describe and the drain used are 0, while unset means 30s.
 func TestSetDrainZero(t *testing.T) {
 	e := newMemEnv(t)
-	e.editApp(t, func(a *App) { a.Drain = durp(time.Minute) })
+	e.editApp(t, func(a *state.App) { a.Drain = durp(time.Minute) })
 	if _, err := e.d.Set("demo", []string{"drain=0s"}); err != nil {
 		t.Fatalf("Set drain=0s: %v", err)
 	}
 	a := e.app(t)
-	if a.Drain == nil || *a.Drain != 0 || a.Settings.drain() != 0 {
-		t.Errorf("drain stored as %v, effective %s, want 0", a.Drain, a.Settings.drain())
+	if a.Drain == nil || *a.Drain != 0 || a.Settings.EffectiveDrain() != 0 {
+		t.Errorf("drain stored as %v, effective %s, want 0", a.Drain, a.Settings.EffectiveDrain())
 	}
 	if !strings.Contains(strings.Join(a.Settings.Describe(), " "), "drain=0s") {
 		t.Errorf("Describe = %v, want drain=0s", a.Settings.Describe())
@@ -76,8 +71,8 @@ func TestSetDrainZero(t *testing.T) {
 	if _, err := e.d.Unset("demo", []string{"drain"}); err != nil {
 		t.Fatal(err)
 	}
-	if a := e.app(t); a.Drain != nil || a.Settings.drain() != DefaultDrain {
-		t.Errorf("after unset: drain %v, effective %s, want the default", a.Drain, a.Settings.drain())
+	if a := e.app(t); a.Drain != nil || a.Settings.EffectiveDrain() != state.DefaultDrain {
+		t.Errorf("after unset: drain %v, effective %s, want the default", a.Drain, a.Settings.EffectiveDrain())
 	}
 }
 
@@ -139,7 +134,7 @@ func TestSetRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newMemEnv(t)
-			path := appPath(e.d.Config.AppsDir(), "demo")
+			path := state.AppPath(e.d.Config.AppsDir(), "demo")
 			before, err := afero.ReadFile(e.d.Fs, path)
 			if err != nil {
 				t.Fatal(err)
@@ -176,10 +171,10 @@ func TestSetUnknownApp(t *testing.T) {
 }
 
 func TestUnset(t *testing.T) {
-	custom := func(a *App) {
+	custom := func(a *state.App) {
 		a.Branch = "dev"
 		a.HealthPath = "/up"
-		a.HealthTimeout = Duration(5 * time.Second)
+		a.HealthTimeout = state.Duration(5 * time.Second)
 		a.Drain = durp(time.Minute)
 		a.Dockerfile = "deploy/Dockerfile"
 	}
@@ -214,8 +209,8 @@ func TestUnset(t *testing.T) {
 
 func TestUnsetRefused(t *testing.T) {
 	e := newMemEnv(t)
-	e.editApp(t, func(a *App) { a.Drain = durp(time.Minute) })
-	path := appPath(e.d.Config.AppsDir(), "demo")
+	e.editApp(t, func(a *state.App) { a.Drain = durp(time.Minute) })
+	path := state.AppPath(e.d.Config.AppsDir(), "demo")
 	before, err := afero.ReadFile(e.d.Fs, path)
 	if err != nil {
 		t.Fatal(err)
@@ -230,27 +225,6 @@ func TestUnsetRefused(t *testing.T) {
 	}
 	if string(after) != string(before) {
 		t.Errorf("app.json changed by a refused Unset:\nbefore %s\nafter  %s", before, after)
-	}
-}
-
-func TestDescribe(t *testing.T) {
-	tests := []struct {
-		name string
-		s    Settings
-		want []string
-	}{
-		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
-		{"set", Settings{Branch: "dev", HealthPath: "/up", HealthTimeout: Duration(90 * time.Second), Drain: durp(5 * time.Second)},
-			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
-		{"domains are not settings of set", Settings{Branch: "main", Domains: []string{"a.example.com"}},
-			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.s.Describe(); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Describe() = %q, want %q", got, tt.want)
-			}
-		})
 	}
 }
 
@@ -300,13 +274,21 @@ func TestSetCPUsBounds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cpus=%s: %v", v, err)
 		}
-		if _, cpus, err := a.Settings.limits(); err != nil || strconv.FormatFloat(cpus, 'g', -1, 64) != v {
+		if _, cpus, err := a.Settings.Limits(); err != nil || strconv.FormatFloat(cpus, 'g', -1, 64) != v {
 			t.Errorf("cpus=%s: limits = %v, %v", v, cpus, err)
 		}
 	}
 	for _, v := range []string{"NaN", "0", "-2"} {
-		if _, _, err := (Settings{CPUs: v}).limits(); err == nil {
+		if _, _, err := (state.Settings{CPUs: v}).Limits(); err == nil {
 			t.Errorf("limits of stored cpus=%s succeeded", v)
 		}
+	}
+}
+
+// TestMaxKeep: the bound of `gitship set keep` is the server config's
+// (two leaves, one number: release is where they meet).
+func TestMaxKeep(t *testing.T) {
+	if state.MaxKeep != config.MaxKeep {
+		t.Errorf("state.MaxKeep = %d, config.MaxKeep = %d; want them equal", state.MaxKeep, config.MaxKeep)
 	}
 }

@@ -11,13 +11,14 @@ import (
 
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 )
 
 const timeFormat = "2006-01-02 15:04:05"
 
 // WriteReleases prints the history of app, newest first.
 func (d *Deployer) WriteReleases(w io.Writer, app string) error {
-	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return err
 	}
 	list, err := d.Store().List(app)
@@ -36,7 +37,7 @@ func (d *Deployer) WriteReleases(w io.Writer, app string) error {
 		if r.Duration() > 0 {
 			dur = fmt.Sprintf("%.1fs", r.Duration().Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name(), r.Status, r.what(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name(), r.Status, r.What(),
 			hook.Short(r.Commit), dash(r.Image)+prunedMark(r), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
 	}
 	return tw.Flush()
@@ -46,7 +47,7 @@ func (d *Deployer) WriteReleases(w io.Writer, app string) error {
 // and then fails when the container of any live release is gone, naming
 // them and the command that brings them back.
 func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
-	names, err := ListApps(d.Fs, d.Config.AppsDir())
+	names, err := state.ListApps(d.Fs, d.Config.AppsDir())
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 	fmt.Fprintln(tw, "APP\tRELEASE\tCOMMIT\tCONTAINER\tLIVE SINCE\tURL")
 	var gone []string
 	for _, n := range names {
-		a, err := LoadApp(d.Fs, d.Config.AppsDir(), n)
+		a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), n)
 		if err != nil {
 			return err
 		}
@@ -71,12 +72,12 @@ func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", n, url)
 			continue
 		}
-		state, err := d.containerState(ctx, live)
+		cs, err := d.containerState(ctx, live)
 		if err != nil {
 			gone = append(gone, n+" "+live.Name())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n, live.Name(), hook.Short(live.Commit),
-			state, since(live.LiveSince, d.Now()), url)
+			cs, since(live.LiveSince, d.Now()), url)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -94,7 +95,7 @@ func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 // container's state, domains and URL. When the live release's container
 // is gone it says so and fails with the command that brings it back.
 func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) error {
-	a, err := LoadApp(d.Fs, d.Config.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
 		return err
 	}
@@ -115,8 +116,8 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 	fmt.Fprintf(tw, "release:\t%s (%s, %s)\n", live.Name(), live.Kind, hook.Short(live.Commit))
 	fmt.Fprintf(tw, "live since:\t%s (%s)\n", live.LiveSince.Local().Format(timeFormat), since(live.LiveSince, d.Now()))
 	fmt.Fprintf(tw, "image:\t%s\n", live.Image)
-	state, gone := d.containerState(ctx, live)
-	fmt.Fprintf(tw, "container:\t%s %s\n", live.Container, state)
+	cs, gone := d.containerState(ctx, live)
+	fmt.Fprintf(tw, "container:\t%s %s\n", live.Container, cs)
 	fmt.Fprintf(tw, "socket:\t%s\n", live.Socket)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -128,7 +129,7 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 // the container is gone (a reboot that lost it, someone's `podman rm`)
 // it says "gone" and returns an error that says which command brings it
 // back: boot starts the live release again from its record.
-func (d *Deployer) containerState(ctx context.Context, rec *Record) (string, error) {
+func (d *Deployer) containerState(ctx context.Context, rec *state.Record) (string, error) {
 	st, err := d.Runtime.Inspect(ctx, rec.Container)
 	if errors.Is(err, container.ErrNotFound) {
 		return "gone", fmt.Errorf("%s %s's container %s is gone: `gitship boot` starts it again",
@@ -164,12 +165,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// what says what made the release: push, deploy, or "rollback to v6".
-func (r *Record) what() string {
-	if r.Kind == KindRollback && r.RollbackOf > 0 {
-		return fmt.Sprintf("rollback to v%d", r.RollbackOf)
-	}
-	return r.Kind
 }

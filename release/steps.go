@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/nginx"
+	"github.com/gitship/gitship/state"
 )
 
 // logLines is how many of the app's log lines a failed health check shows.
@@ -41,14 +42,14 @@ func (r *run) start(ctx context.Context) error {
 	if err := d.Runtime.Remove(ctx, rec.Container); err != nil {
 		return fmt.Errorf("a container named %s is in the way: %w", rec.Container, err)
 	}
-	mem, cpus, err := rec.Settings.limits()
+	mem, cpus, err := rec.Settings.Limits()
 	if err != nil {
 		return err
 	}
 	done := r.p.Step("")
 	r.started = true
 	err = d.Runtime.Start(ctx, container.Spec{
-		Name: rec.Container, Image: rec.startImage(), SocketDir: sock, DataDir: d.dataDir(a.Name),
+		Name: rec.Container, Image: rec.StartImage(), SocketDir: sock, DataDir: d.dataDir(a.Name),
 		Env: r.env(),
 		Labels: map[string]string{
 			container.LabelApp: a.Name, container.LabelRelease: rec.Name(),
@@ -83,11 +84,11 @@ func (r *run) env() map[string]string {
 
 // host is the first domain the release is served at: the Host header of
 // its probes.
-func (r *run) host() string { return r.rec.Settings.served(r.app.Name, r.d.Config.Domain)[0] }
+func (r *run) host() string { return r.rec.Settings.Served(r.app.Name, r.d.Config.Domain)[0] }
 
 func (r *run) health(ctx context.Context) error {
 	set := r.rec.Settings
-	path, timeout := set.healthPath(), set.healthTimeout()
+	path, timeout := set.EffectiveHealthPath(), set.EffectiveHealthTimeout()
 	pr := Probe{Socket: r.rec.Socket, Host: r.host(), Path: path}
 	done := r.p.Step("")
 	last, err := r.poll(ctx, pr, timeout)
@@ -192,7 +193,7 @@ func (r *run) route(ctx context.Context) error {
 	r.routed = true
 	if err := d.Proxy.Served(ctx, d.Config.Nginx.Listen, r.host(), a.Name, r.rec.Name()); err != nil {
 		r.p.Fail("nginx has the new config but did not confirm it: %v", err)
-		r.p.Fail("%s keeps running until the next deploy; check `gitship nginx check`", r.prev.nameOr("no previous release"))
+		r.p.Fail("%s keeps running until the next deploy; check `gitship nginx check`", r.prev.NameOr("no previous release"))
 		r.unconfirmed = true
 	}
 	done(fmt.Sprintf("Pointed nginx at %s", r.rec.Name()))
@@ -209,7 +210,7 @@ func (d *Deployer) lockNginx(ctx context.Context) (func(), error) {
 func (r *run) finish(ctx context.Context) error {
 	d, rec := r.d, r.rec
 	now := d.Now()
-	rec.Status, rec.LiveSince, rec.Finished = StatusLive, now, now
+	rec.Status, rec.LiveSince, rec.Finished = state.StatusLive, now, now
 	if err := d.Store().Save(rec); err != nil {
 		return err
 	}
@@ -236,10 +237,10 @@ func (r *run) retireOlder(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var old []*Record
+	var old []*state.Record
 	for _, o := range list {
-		if o.Status == StatusLive && o.Version < r.rec.Version {
-			o.Status = StatusRetired
+		if o.Status == state.StatusLive && o.Version < r.rec.Version {
+			o.Status = state.StatusRetired
 			if err := d.Store().Save(o); err != nil {
 				r.p.Fail("could not record %s as retired: %v", o.Name(), err)
 			}
@@ -250,7 +251,7 @@ func (r *run) retireOlder(ctx context.Context) error {
 		return nil
 	}
 	done := r.p.Step("")
-	drain := r.rec.Settings.drain()
+	drain := r.rec.Settings.EffectiveDrain()
 	if err := d.Proxy.Drain(ctx, drain); err != nil {
 		r.p.Fail("%v; stopping anyway", err)
 	}
@@ -269,7 +270,7 @@ func (r *run) retireOlder(ctx context.Context) error {
 
 // stopRelease stops and removes a release's container and socket dir.
 // Failures are reported, not fatal.
-func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *Record) {
+func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *state.Record) {
 	if err := d.Runtime.Stop(ctx, o.Container, d.StopTimeout); err != nil {
 		p.Fail("could not stop %s: %v", o.Container, err)
 	}
@@ -281,7 +282,7 @@ func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *Record) {
 	}
 }
 
-func names(rs []*Record) string {
+func names(rs []*state.Record) string {
 	n := make([]string, len(rs))
 	for i, r := range rs {
 		n[i] = r.Name()
@@ -306,16 +307,9 @@ func address(scheme, defPort, domain, listen string) string {
 	return scheme + "://" + domain + ":" + port + "/"
 }
 
-func (r *Record) nameOr(s string) string {
-	if r == nil {
-		return s
-	}
-	return r.Name()
-}
-
 // RenderLive renders the server block of app's live release.
 func (d *Deployer) RenderLive(app string) ([]byte, error) {
-	if _, err := LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
+	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
 	}
 	live, err := d.Store().Live(app)
@@ -330,9 +324,9 @@ func (d *Deployer) RenderLive(app string) ([]byte, error) {
 
 // site renders the server block of release rec of app: its own domains
 // and socket (a rollback restores both).
-func (d *Deployer) site(app string, rec *Record) ([]byte, error) {
+func (d *Deployer) site(app string, rec *state.Record) ([]byte, error) {
 	site := nginx.Site{
-		App: app, Release: rec.Name(), Domains: rec.Settings.served(app, d.Config.Domain),
+		App: app, Release: rec.Name(), Domains: rec.Settings.Served(app, d.Config.Domain),
 		Socket: rec.Socket, Listen: d.Config.Nginx.Listen, Webroot: d.Config.Certbot.Webroot,
 	}
 	tls, err := d.tls(app, rec.Settings)

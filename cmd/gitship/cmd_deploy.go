@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/gitship/gitship/release"
+	"github.com/gitship/gitship/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -30,7 +31,7 @@ func deployCommand() *cli.Command {
 			"\"Everything up-to-date\" to git and runs no hook.",
 		Action: withDeployer(1, 2, func(c *cli.Context, d *release.Deployer) error {
 			app := c.Args().Get(0)
-			a, err := release.LoadApp(d.Fs, d.Config.AppsDir(), app)
+			a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 			if err != nil {
 				return err
 			}
@@ -38,7 +39,7 @@ func deployCommand() *cli.Command {
 			if rev == "" {
 				rev = "refs/heads/" + a.Branch
 			}
-			_, err = d.Deploy(c.Context, app, rev, release.KindDeploy, c.App.Writer)
+			_, err = d.Deploy(c.Context, app, rev, state.KindDeploy, c.App.Writer)
 			return deployExit(err)
 		}),
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitship/gitship/hook"
 	"github.com/gitship/gitship/release"
+	"github.com/gitship/gitship/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -48,7 +49,7 @@ func postReceive(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := release.LoadApp(d.Fs, cfg.AppsDir(), app)
+	a, err := state.LoadApp(d.Fs, cfg.AppsDir(), app)
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func postReceive(c *cli.Context) error {
 	if deploy == nil {
 		return nil
 	}
-	_, err = d.Deploy(c.Context, app, deploy.New, release.KindPush, out)
+	_, err = d.Deploy(c.Context, app, deploy.New, state.KindPush, out)
 	return deployExit(err)
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gitship/gitship/access"
 	"github.com/gitship/gitship/config"
-	"github.com/gitship/gitship/release"
+	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 	"github.com/urfave/cli/v2"
 )
@@ -20,7 +20,7 @@ func keysFor(cfg *config.Config) (*access.Keys, error) {
 	fs := afero.NewOsFs()
 	return &access.Keys{Fs: fs, Path: cfg.SSH.AuthorizedKeys, Bin: bin, Config: cfg.Path,
 		CheckApp: func(app string) error {
-			_, err := release.LoadApp(fs, cfg.AppsDir(), app)
+			_, err := state.LoadApp(fs, cfg.AppsDir(), app)
 			return err
 		}}, nil
 }

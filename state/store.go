@@ -1,4 +1,4 @@
-package release
+package state
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ import (
 // Status is where a release is in its life.
 type Status string
 
-// The states of a release (see doc.go).
+// The states of a release (see release/doc.go).
 const (
 	StatusBuilding Status = "building"
 	StatusStarting Status = "starting"
@@ -52,7 +52,7 @@ type Record struct {
 	Env      map[string]string `json:"env,omitempty"`
 	// ImageUser is the user the image runs as ("root" for none), recorded
 	// when the release starts: a change of user makes the data dir
-	// group-writable first (datagroup.go).
+	// group-writable first (release/datagroup.go).
 	ImageUser string `json:"image_user,omitempty"`
 }
 
@@ -61,23 +61,42 @@ const (
 	KindPush     = "push"
 	KindDeploy   = "deploy"
 	KindRollback = "rollback"
+	// KindConfig is a release of changed settings (domains, environment)
+	// with the live release's image: no build.
+	KindConfig = "config"
 )
 
 // Name is the release's name, e.g. "v7".
 func (r *Record) Name() string { return "v" + strconv.Itoa(r.Version) }
 
-// startImage is what a container of the release runs: the image it
+// StartImage is what a container of the release runs: the image it
 // recorded by ID, so a later build that took its tag changes nothing.
 // Records from before IDs were kept fall back to the tag.
-func (r *Record) startImage() string {
+func (r *Record) StartImage() string {
 	if r.ImageID != "" {
-		return imageID(r.ImageID)
+		return ImageID(r.ImageID)
 	}
 	return r.Image
 }
 
-// imageID is id without the "sha256:" some APIs put in front of it.
-func imageID(id string) string { return strings.TrimPrefix(id, "sha256:") }
+// ImageID is id without the "sha256:" some APIs put in front of it.
+func ImageID(id string) string { return strings.TrimPrefix(id, "sha256:") }
+
+// NameOr is the release's name, or s for no release (a nil r).
+func (r *Record) NameOr(s string) string {
+	if r == nil {
+		return s
+	}
+	return r.Name()
+}
+
+// What says what made the release: push, deploy, or "rollback to v6".
+func (r *Record) What() string {
+	if r.Kind == KindRollback && r.RollbackOf > 0 {
+		return fmt.Sprintf("rollback to v%d", r.RollbackOf)
+	}
+	return r.Kind
+}
 
 // Duration is how long the deploy took (0 while it runs).
 func (r *Record) Duration() time.Duration {
@@ -106,7 +125,7 @@ func (s *Store) Save(r *Record) error {
 		return fmt.Errorf("encode release %s %s: %w", r.App, r.Name(), err)
 	}
 	// 0600: a record bundles the release's environment (secrets).
-	return writeAtomic(s.Fs, s.path(r.App, r.Version), append(data, '\n'), 0o600)
+	return WriteAtomic(s.Fs, s.path(r.App, r.Version), append(data, '\n'), 0o600)
 }
 
 // List returns every valid record of app, oldest first. Files that are not

@@ -1,0 +1,71 @@
+package state
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func durp(d time.Duration) *Duration { v := Duration(d); return &v }
+
+func TestSettingKeys(t *testing.T) {
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory"}
+	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
+		t.Errorf("SettingKeys() = %v, want %v", got, want)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	tests := []struct {
+		name string
+		s    Settings
+		want []string
+	}{
+		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+		{"set", Settings{Branch: "dev", HealthPath: "/up", HealthTimeout: Duration(90 * time.Second), Drain: durp(5 * time.Second)},
+			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+		{"domains are not settings of set", Settings{Branch: "main", Domains: []string{"a.example.com"}},
+			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.s.Describe(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Describe() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLimits: a stored value Set would refuse today (NaN, from before the
+// check) is an error rather than "no limit"; the host's size is not checked
+// for a stored value (the host may have shrunk since).
+func TestLimits(t *testing.T) {
+	mem, cpus, err := (Settings{Memory: "512m", CPUs: "0.5"}).Limits()
+	if err != nil || mem != 512<<20 || cpus != 0.5 {
+		t.Errorf("Limits = %d, %g, %v; want 512 MiB, 0.5 core", mem, cpus, err)
+	}
+	if _, cpus, err := (Settings{CPUs: "1000"}).Limits(); err != nil || cpus != 1000 {
+		t.Errorf("Limits of stored cpus=1000 = %g, %v", cpus, err)
+	}
+	if mem, cpus, err := (Settings{}).Limits(); err != nil || mem != 0 || cpus != 0 {
+		t.Errorf("Limits of none = %d, %g, %v; want 0, 0, nil", mem, cpus, err)
+	}
+	for _, s := range []Settings{{CPUs: "NaN"}, {CPUs: "0"}, {CPUs: "-2"}, {Memory: "1k"}, {Memory: "lots"}} {
+		if _, _, err := s.Limits(); err == nil {
+			t.Errorf("Limits of stored %+v succeeded", s)
+		}
+	}
+}
+
+func TestValidBranch(t *testing.T) {
+	for _, b := range []string{"main", "release/1.x", "feature-x", "v1.2"} {
+		if err := ValidBranch(b); err != nil {
+			t.Errorf("ValidBranch(%q) = %v", b, err)
+		}
+	}
+	for _, b := range []string{"", "a..b", "main.lock", "a//b", "a/", "-x", "my branch", "x.lock/y", "a~b", "a^b", "a:b"} {
+		if err := ValidBranch(b); err == nil {
+			t.Errorf("ValidBranch(%q) succeeded", b)
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package state
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// key is the key a test sets for sp: the key itself, or a member of a
+// family.
+func key(sp Spec) string {
+	if sp.Prefix != "" {
+		return sp.Prefix + "NODE_ENV"
+	}
+	return sp.Key
+}
+
+// TestSpecsWalk walks every setting of the table through set → describe
+// → unset: its example is stored (and survives app.json), status shows
+// it and nothing else changes, and unset puts back what was there.
+func TestSpecsWalk(t *testing.T) {
+	seen := map[string]bool{}
+	for _, sp := range Specs() {
+		t.Run(sp.Key, func(t *testing.T) {
+			if seen[sp.Key] {
+				t.Fatalf("key %s is in the table twice", sp.Key)
+			}
+			seen[sp.Key] = true
+			if sp.Value == "" || sp.Help == "" || sp.Example == "" || strings.Contains(sp.Help, "\n") {
+				t.Errorf("spec %s needs a value form, one help line and an example: %+v", sp.Key, sp)
+			}
+			k := key(sp)
+			s := Settings{Branch: "main"} // as LoadApp reads a fresh app.json
+			before := s.Describe()
+			if err := s.Set(k + "=" + sp.Example); err != nil {
+				t.Fatalf("Set %s=%s: %v", k, sp.Example, err)
+			}
+			want := k + "=" + sp.Example
+			after := s.Describe()
+			if !slices.Contains(after, want) {
+				t.Errorf("Describe after Set %s = %q, want it to hold %s", want, after, want)
+			}
+			if slices.Contains(before, want) {
+				t.Errorf("the example of %s is its default: Describe before Set holds %s", sp.Key, want)
+			}
+			if !reflect.DeepEqual(without(after, k), without(before, k)) {
+				t.Errorf("Set %s changed other settings:\nbefore %q\nafter  %q", want, before, after)
+			}
+			data, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored Settings
+			if err := json.Unmarshal(data, &stored); err != nil {
+				t.Fatal(err)
+			}
+			if got := stored.Describe(); !reflect.DeepEqual(got, after) {
+				t.Errorf("Set %s does not survive app.json: stored %s, read back %q", want, data, got)
+			}
+			if err := s.Unset(k); err != nil {
+				t.Fatalf("Unset %s: %v", k, err)
+			}
+			if got := s.Describe(); !reflect.DeepEqual(got, before) {
+				t.Errorf("Describe after Unset %s = %q, want %q", k, got, before)
+			}
+		})
+	}
+}
+
+// without drops the line of key from a Describe.
+func without(lines []string, key string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, key+"=") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestSpecsCoverSettings: every field of Settings is set by a spec of the
+// table (domains have their own command), so a new setting cannot be
+// added without its spec.
+func TestSpecsCoverSettings(t *testing.T) {
+	covered := map[string]bool{"Domains": true}
+	for _, sp := range Specs() {
+		var s Settings
+		if err := s.Set(key(sp) + "=" + sp.Example); err != nil {
+			t.Fatalf("Set %s: %v", key(sp), err)
+		}
+		v := reflect.ValueOf(s)
+		for i := 0; i < v.NumField(); i++ {
+			if !v.Field(i).IsZero() {
+				covered[v.Type().Field(i).Name] = true
+			}
+		}
+	}
+	typ := reflect.TypeOf(Settings{})
+	for i := 0; i < typ.NumField(); i++ {
+		if f := typ.Field(i).Name; !covered[f] {
+			t.Errorf("Settings.%s is set by no spec of the table", f)
+		}
+	}
+}
+
+func TestSetUnknown(t *testing.T) {
+	var s Settings
+	err := s.Set("port=8080")
+	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, or build_arg.NAME`
+	if err == nil || err.Error() != want {
+		t.Errorf("Set port=8080 = %v, want %s", err, want)
+	}
+	if err := s.Set("build_arg.X"); err == nil || !strings.HasPrefix(err.Error(), `invalid setting "build_arg.X": use KEY=VALUE`) {
+		t.Errorf("Set of a build arg without = : %v", err)
+	}
+	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory` {
+		t.Errorf("Unset port = %v", err)
+	}
+}
