@@ -35,10 +35,12 @@ func shellQuote(s string) string {
 }
 
 // InitRepo creates a bare repository at path with HEAD pointing at
-// refs/heads/<branch> and hooks/post-receive (mode 0755) holding hookScript,
-// and reports created=true. If path is already a bare repository whose hook
-// carries Marker, it points HEAD at branch again, rewrites the hook (the
-// binary or config path may have moved) and reports created=false. Anything
+// refs/heads/<branch>, receive.advertisePushOptions on (`git push -o`) and
+// hooks/post-receive (mode 0755) holding hookScript, and reports
+// created=true. If path is already a bare repository whose hook carries
+// Marker, it points HEAD at branch again, turns push options on (a
+// repository made before they were), rewrites the hook (the binary or
+// config path may have moved) and reports created=false. Anything
 // else at path is an error wrapping ErrNotOurs: gitship never adopts a
 // repository someone else owns.
 func InitRepo(path, branch, hookScript string) (created bool, err error) {
@@ -64,12 +66,34 @@ func InitRepo(path, branch, hookScript string) (created bool, err error) {
 	return created, nil
 }
 
-// setup points HEAD at head and (re)writes the hook.
+// setup points HEAD at head, turns push options on and (re)writes the hook.
 func setup(repo *git.Repository, path string, head plumbing.ReferenceName, hookScript string) error {
 	if err := repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, head)); err != nil {
 		return fmt.Errorf("set HEAD to %s: %w", head, err)
 	}
+	if err := advertisePushOptions(repo); err != nil {
+		return err
+	}
 	return writeHook(path, hookScript)
+}
+
+// advertisePushOptions sets receive.advertisePushOptions: without it git
+// refuses `git push -o` ("the receiving end does not support push
+// options") and the hook never sees GIT_PUSH_OPTION_*.
+func advertisePushOptions(repo *git.Repository) error {
+	cfg, err := repo.Config()
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	sec := cfg.Raw.Section("receive")
+	if sec.Option("advertisePushOptions") == "true" {
+		return nil
+	}
+	sec.SetOption("advertisePushOptions", "true")
+	if err := repo.SetConfig(cfg); err != nil {
+		return fmt.Errorf("set receive.advertisePushOptions: %w", err)
+	}
+	return nil
 }
 
 // openOrInit creates the bare repository, or opens it if it is ours.

@@ -77,6 +77,9 @@ func checkRepo(t *testing.T, path, branch, script string) {
 	if got := gitCLI(t, path, "rev-parse", "--is-bare-repository"); got != "true" {
 		t.Errorf("git --is-bare-repository = %q", got)
 	}
+	if got := gitCLI(t, path, "config", "--bool", "receive.advertisePushOptions"); got != "true" {
+		t.Errorf("git config receive.advertisePushOptions = %q, want true", got)
+	}
 	hook := filepath.Join(path, "hooks", "post-receive")
 	fi, err := os.Stat(hook)
 	if err != nil {
@@ -98,6 +101,8 @@ func TestInitRepoCreatesAndIsIdempotent(t *testing.T) {
 	}
 	checkRepo(t, path, "main", testScript)
 
+	// A repository made before push options were advertised gets them.
+	gitCLI(t, path, "config", "--unset", "receive.advertisePushOptions")
 	again := HookScript("/new/gitship", "/new/config.toml")
 	created, err = InitRepo(path, "main", again)
 	if err != nil || created {

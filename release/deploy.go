@@ -138,6 +138,11 @@ var ErrDeployFailed = errors.New("deploy failed")
 // pushes of the app are waiting too, only the newest is deployed: the
 // others return ErrSuperseded.
 func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Writer) (*state.Record, error) {
+	return d.deploy(ctx, app, rev, kind, PushOptions{}, out)
+}
+
+// deploy is Deploy with the options of a push (push.go).
+func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushOptions, out io.Writer) (*state.Record, error) {
 	p := &Progress{W: out, Now: d.Now}
 	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, err
@@ -158,12 +163,15 @@ func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Wri
 	}
 	p.hide(a.Env)
 	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name(),
-		Settings: a.Settings, Env: a.Env}
+		Settings: a.Settings, Env: a.Env, HealthTimeout: state.Duration(opts.HealthTimeout)}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
 		return nil, err
 	}
 	p.Say("Deploying %s %s (%s) as %s", app, hook.Short(sha), kind, r.Name())
+	if opts.HealthTimeout > 0 {
+		p.Say("Health timeout %s for %s only (push option gitship.health_timeout)", opts.HealthTimeout, r.Name())
+	}
 	if err := run.pipeline(ctx, true); err != nil {
 		return r, run.fail(ctx, err)
 	}

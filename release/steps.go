@@ -88,7 +88,7 @@ func (r *run) host() string { return r.rec.Settings.Served(r.app.Name, r.d.Confi
 
 func (r *run) health(ctx context.Context) error {
 	set := r.rec.Settings
-	path, timeout := set.EffectiveHealthPath(), set.EffectiveHealthTimeout()
+	path, timeout := set.EffectiveHealthPath(), healthTimeout(r.rec)
 	pr := Probe{Socket: r.rec.Socket, Host: r.host(), Path: path}
 	done := r.p.Step("")
 	last, err := r.poll(ctx, pr, timeout)

@@ -50,6 +50,10 @@ type Record struct {
 	// restores them along with its image.
 	Settings Settings          `json:"settings"`
 	Env      map[string]string `json:"env,omitempty"`
+	// HealthTimeout is the release's own health timeout, given by its
+	// push (`git push -o gitship.health_timeout=`); 0: Settings'. Kept out
+	// of Settings so that a rollback to the release does not restore it.
+	HealthTimeout Duration `json:"health_timeout,omitempty"`
 	// ImageUser is the user the image runs as ("root" for none), recorded
 	// when the release starts: a change of user makes the data dir
 	// group-writable first (release/datagroup.go).

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gitship/gitship/hook"
 	"github.com/gitship/gitship/release"
-	"github.com/gitship/gitship/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,11 +30,17 @@ func hookCommand() *cli.Command {
 
 func postReceive(c *cli.Context) error {
 	outlivePusher()
-	out := c.App.Writer
-	p := release.NewProgress(out)
 	updates, err := hook.ParseRefUpdates(c.App.Reader)
 	if err != nil {
 		return fmt.Errorf("post-receive: %w", err)
+	}
+	raw, err := hook.PushOptions(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("post-receive: %w", err)
+	}
+	opts, err := release.ParsePushOptions(raw)
+	if err != nil {
+		return err
 	}
 	cfg, err := loadConfig(c)
 	if err != nil {
@@ -49,19 +54,7 @@ func postReceive(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := state.LoadApp(d.Fs, cfg.AppsDir(), app)
-	if err != nil {
-		return err
-	}
-	deploy, notes := hook.Pick(updates, a.Branch)
-	for _, n := range notes {
-		p.Say("%s", n)
-	}
-	if deploy == nil {
-		return nil
-	}
-	_, err = d.Deploy(c.Context, app, deploy.New, state.KindPush, out)
-	return deployExit(err)
+	return deployExit(d.Push(c.Context, app, updates, opts, c.App.Writer))
 }
 
 // outlivePusher makes the pusher going away end the push output only: the
