@@ -43,9 +43,11 @@ type rule struct {
 
 var rules = []rule{
 	{"*", "cmd/...", false, true, "nothing imports the CLI: it only wires the packages together"},
+	{"internal/usererr", "*", false, false, "internal/usererr imports no gitship package, so that every package may import it"},
+	{"*", "internal/usererr", true, false, "internal/usererr marks errors meant for the person at the terminal: every package may use it"},
 	{"internal/...", "internal/...", true, false, "test helpers may build on each other (pebble uses testenv)"},
 	{"internal/...", "*", false, false, "test helpers stay out of the product: they import no product package"},
-	{"*", "internal/...", false, false, "internal/testenv and internal/pebble are test helpers: only _test.go files import them"},
+	{"*", "internal/...", false, false, "internal/testenv and internal/pebble are test helpers: only _test.go files import them (internal/usererr excepted, above)"},
 	{"scripts/...", "*", true, false, "scripts are tools beside the chain and may use its packages"},
 	{"*", "scripts/...", false, false, "scripts sit outside the chain: only scripts and tests import them"},
 	{"cmd/gitship", "*", true, false, "cmd wires everything together"},
@@ -145,6 +147,9 @@ func TestCheck(t *testing.T) {
 		{edge{"cmd/gitship", "scripts/load", true}, ""},
 		{edge{"scripts/load/loadgen", "scripts/load", false}, ""},
 		{edge{"newpkg", "hook", false}, "not an edge of DESIGN.md's graph"},
+		{edge{"access", "internal/usererr", false}, ""},
+		{edge{"release", "internal/usererr", false}, ""},
+		{edge{"internal/usererr", "state", false}, "internal/usererr imports no gitship package"},
 	}
 	for _, tt := range tests {
 		got := check([]edge{tt.e})

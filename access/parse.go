@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gitship/gitship/internal/usererr"
 )
 
 // ErrRefused marks every refusal by Parse and Allow; check it with errors.Is.
@@ -55,8 +57,15 @@ var (
 // further down (a log line, a future shell-out) from becoming an injection.
 const refusedChars = ";&|$`()<>\n\\*?~{"
 
+// refusef is a refusal for the ssh client: a user error (the line it
+// sees) that is ErrRefused.
 func refusef(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, a...))
+	return &usererr.Error{Msg: ErrRefused.Error() + ": " + fmt.Sprintf(format, a...), Err: ErrRefused}
+}
+
+// refuseHint is a refusal that names what to do instead.
+func refuseHint(msg, hint string) error {
+	return &usererr.Error{Msg: ErrRefused.Error() + ": " + msg, Hint: hint, Err: ErrRefused}
 }
 
 // Parse parses SSH_ORIGINAL_COMMAND without any shell. It accepts git's
@@ -75,7 +84,7 @@ func Parse(cmd, repos string) (Request, error) {
 		return Request{}, err
 	}
 	if len(words) == 0 {
-		return Request{}, refusef("no interactive login: push with git or run `ssh HOST gitship status APP`")
+		return Request{}, refuseHint("no interactive login", "push with git or run `ssh HOST gitship status APP`")
 	}
 	if len(words) > MaxArgs {
 		return Request{}, refusef("more than %d arguments", MaxArgs)
@@ -187,7 +196,7 @@ func repoApp(p, repos string) (string, error) {
 
 func parseGitship(args []string) (Request, error) {
 	if len(args) == 0 {
-		return Request{}, refusef("no gitship command: try `gitship status APP`")
+		return Request{}, refuseHint("no gitship command", "try `gitship status APP`")
 	}
 	for _, a := range args {
 		if err := checkArg(a); err != nil {

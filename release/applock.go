@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/internal/usererr"
 	"github.com/gitship/gitship/state"
 )
 
@@ -37,8 +38,8 @@ func (d *Deployer) lockApp(ctx context.Context, app, cmd string) (unlock func(),
 	})
 	if err != nil {
 		if ctx.Err() == nil && (release || errors.Is(err, context.DeadlineExceeded)) {
-			return nil, nil, fmt.Errorf("%s is busy: %s holds its lock; nothing was changed: run `gitship %s` again when it is done",
-				app, d.holder(app), cmd)
+			return nil, nil, usererr.New(fmt.Sprintf("%s is busy: %s holds its lock; nothing was changed", app, d.holder(app)),
+				fmt.Sprintf("run `gitship %s` again when it is done", cmd))
 		}
 		return nil, nil, err
 	}

@@ -2,11 +2,13 @@ package release
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gitship/gitship/internal/usererr"
 	"github.com/gitship/gitship/state"
 )
 
@@ -72,6 +74,9 @@ func TestSettingsWriteDuringRelease(t *testing.T) {
 		if msg := errs[i].Error(); !strings.HasPrefix(msg, want) || strings.Contains(msg, "\n") ||
 			!strings.Contains(msg, "nothing was changed: run `gitship "+w.name+"` again when it is done") {
 			t.Errorf("%s during the release: %v\nwant one line starting %q and naming the command to run again", w.name, msg, want)
+		}
+		if ue := (*usererr.Error)(nil); !errors.As(errs[i], &ue) || ue.IsUsage || ue.Hint != "run `gitship "+w.name+"` again when it is done" {
+			t.Errorf("%s during the release: %#v, want a user error whose hint names the command to run again", w.name, ue)
 		}
 	}
 	close(resume)

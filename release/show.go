@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/internal/usererr"
 	"github.com/gitship/gitship/state"
 )
 
@@ -86,9 +87,9 @@ func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 	case 0:
 		return nil
 	case 1:
-		return fmt.Errorf("the container of %s is gone: `gitship boot` starts it again", gone[0])
+		return usererr.New(fmt.Sprintf("the container of %s is gone", gone[0]), "`gitship boot` starts it again")
 	}
-	return fmt.Errorf("the containers of %s are gone: `gitship boot` starts them again", strings.Join(gone, ", "))
+	return usererr.New(fmt.Sprintf("the containers of %s are gone", strings.Join(gone, ", ")), "`gitship boot` starts them again")
 }
 
 // WriteStatus prints what runs for app: live release, since when, its
@@ -132,8 +133,8 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 func (d *Deployer) containerState(ctx context.Context, rec *state.Record) (string, error) {
 	st, err := d.Runtime.Inspect(ctx, rec.Container)
 	if errors.Is(err, container.ErrNotFound) {
-		return "gone", fmt.Errorf("%s %s's container %s is gone: `gitship boot` starts it again",
-			rec.App, rec.Name(), rec.Container)
+		return "gone", &usererr.Error{Msg: fmt.Sprintf("%s %s's container %s is gone", rec.App, rec.Name(), rec.Container),
+			Hint: "`gitship boot` starts it again", Err: err}
 	}
 	if err != nil {
 		return "unknown (" + oneLine(err.Error()) + ")", nil

@@ -2,8 +2,12 @@ package release
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/internal/usererr"
 )
 
 // A live release whose container is gone is not "unknown": status and
@@ -28,6 +32,9 @@ func TestShowSaysLiveContainerGone(t *testing.T) {
 	want := "demo v1's container " + v1.Container + " is gone: `gitship boot` starts it again"
 	if err == nil || err.Error() != want {
 		t.Errorf("status: error %v, want %q", err, want)
+	}
+	if ue := (*usererr.Error)(nil); !errors.As(err, &ue) || ue.Hint != "`gitship boot` starts it again" || !errors.Is(err, container.ErrNotFound) {
+		t.Errorf("status: error %#v, want a user error with the boot hint, from container.ErrNotFound", err)
 	}
 	if !strings.Contains(out.String(), " "+v1.Container+" gone\n") {
 		t.Errorf("status output:\n%s", out.String())

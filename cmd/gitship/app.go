@@ -5,18 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/internal/usererr"
 	"github.com/urfave/cli/v2"
 )
 
-// usageError marks a wrong invocation: exit status 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+// usagef is a wrong invocation: exit status 2.
+func usagef(format string, args ...any) error { return usererr.Usagef(format, args...) }
 
 // run is main without the exit, so deferred work runs and tests call it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -25,24 +21,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // runApp runs app (newApp's) with args and returns the exit status.
 func runApp(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
-	err := app.RunContext(ctx, reorder(app, args))
-	if err == nil {
-		return 0
+	code, line := exitStatus(app.RunContext(ctx, reorder(app, args)))
+	if line != "" {
+		fmt.Fprintf(stderr, "gitship: %s\n", line)
 	}
-	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "flag provided but not defined") {
-		fmt.Fprintf(stderr, "gitship: %s\n", err)
-		return 2
+	return code
+}
+
+// exitStatus maps what a command returned to the exit status and the one
+// line for stderr ("" when there is nothing more to say). The status comes
+// from the error's type, never from its text: a usage error
+// (usererr.Error.IsUsage) is 2, a cli.Exit its own code (an empty message:
+// the command has told everything already), any other failure 1, with
+// its hint if it carries one (usererr.Error: "MSG: HINT").
+func exitStatus(err error) (code int, line string) {
+	if err == nil {
+		return 0, ""
+	}
+	var ue *usererr.Error
+	if errors.As(err, &ue) && ue.IsUsage {
+		return 2, err.Error()
 	}
 	var ee cli.ExitCoder
 	if errors.As(err, &ee) {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "gitship: %s\n", msg)
-		}
-		return ee.ExitCode()
+		return ee.ExitCode(), err.Error()
 	}
-	fmt.Fprintf(stderr, "gitship: %s\n", err)
-	return 1
+	return 1, err.Error()
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
@@ -87,7 +91,9 @@ func setUsageErrors(cmds []*cli.Command, parent string) {
 // at its help: exit status 2.
 func onUsageError(name string) cli.OnUsageErrorFunc {
 	return func(_ *cli.Context, err error, _ bool) error {
-		return usagef("%s; see `%s --help`", err, name)
+		// the hint is joined with "; " here: "...: -rf: see" would read
+		// as part of urfave/cli's "flag provided but not defined: -rf"
+		return &usererr.Error{Msg: fmt.Sprintf("%s; see `%s --help`", err, name), IsUsage: true, Err: err}
 	}
 }
 

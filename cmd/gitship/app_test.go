@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gitship/gitship/access"
+	"github.com/gitship/gitship/internal/usererr"
 	"github.com/urfave/cli/v2"
 )
 
@@ -96,5 +100,37 @@ func TestSSHRefusalIsPrefixedOnce(t *testing.T) {
 	code, _, stderr := runMain(t, "", "--config", cfg, "ssh", "--key", "nobody")
 	if want := "gitship: refused: unknown key nobody\n"; code != 1 || stderr != want {
 		t.Errorf("exit %d, stderr %q, want %q", code, stderr, want)
+	}
+}
+
+// The exit status comes from the error's type, never from its text; the
+// line on stderr is the error's, hint included.
+func TestExitStatus(t *testing.T) {
+	_, refusal := access.Parse("", "/srv/repos")
+	for _, tt := range []struct {
+		name string
+		err  error
+		code int
+		line string
+	}{
+		{"ok", nil, 0, ""},
+		{"usage", usagef("usage: gitship %s", "init APP"), 2, "usage: gitship init APP"},
+		{"wrapped usage", fmt.Errorf("init: %w", usagef("usage: gitship init APP")), 2, "init: usage: gitship init APP"},
+		{"bad flag", onUsageError("gitship deploy")(nil, errors.New("flag provided but not defined: -rf"), false),
+			2, "flag provided but not defined: -rf; see `gitship deploy --help`"},
+		{"hint", usererr.New("no config at /etc/gitship/config.toml", "write one"), 1, "no config at /etc/gitship/config.toml: write one"},
+		{"wrapped hint", fmt.Errorf("set demo: %w", usererr.New("demo is busy: another gitship command holds its lock; nothing was changed", "run `gitship set` again when it is done")),
+			1, "set demo: demo is busy: another gitship command holds its lock; nothing was changed: run `gitship set` again when it is done"},
+		{"ssh refusal", refusal, 1, "refused: no interactive login: push with git or run `ssh HOST gitship status APP`"},
+		{"told already", cli.Exit("", 1), 1, ""},
+		{"nested run's status", cli.Exit("", 2), 2, ""},
+		{"usage-like text", errors.New("flag provided but not defined: -rf"), 1, "flag provided but not defined: -rf"},
+		{"plain", fmt.Errorf("build image abc1234: %w", errors.New("no space left")), 1, "build image abc1234: no space left"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, line := exitStatus(tt.err); code != tt.code || line != tt.line {
+				t.Errorf("exitStatus(%v) = %d, %q; want %d, %q", tt.err, code, line, tt.code, tt.line)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gitship/gitship/certbot"
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/internal/usererr"
 	"github.com/gitship/gitship/nginx"
 	"github.com/gitship/gitship/release"
 	"github.com/spf13/afero"
@@ -58,7 +59,7 @@ func needConfigFile(min, max int, next cli.ActionFunc) cli.ActionFunc {
 		}
 		if path, explicit := configPath(c); !explicit {
 			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("no config at %s: write one (see the README) or name it with --config or GITSHIP_CONFIG", path)
+				return usererr.New("no config at "+path, "write one (see the README) or name it with --config or GITSHIP_CONFIG")
 			}
 		}
 		return next(c)
@@ -108,7 +109,7 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 func groupOf(name string) (int, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
-		return 0, fmt.Errorf("nginx user %q: %w (set [nginx] user in the config)", name, err)
+		return 0, &usererr.Error{Msg: fmt.Sprintf("nginx user %q: %v", name, err), Hint: "set [nginx] user in the config", Err: err}
 	}
 	gid, err := strconv.Atoi(u.Gid)
 	if err != nil {
