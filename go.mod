@@ -12,6 +12,7 @@ require (
 	github.com/moby/buildkit v0.16.0
 	github.com/nginxinc/nginx-go-crossplane v0.4.1
 	github.com/opencontainers/runtime-spec v1.2.0
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/rogpeppe/go-internal v1.14.1
 	github.com/spf13/afero v1.11.0
 	github.com/tonistiigi/fsutil v0.0.0-20240424095704-91a3fc46842c
