@@ -17,12 +17,22 @@ const defaultMaxBodySize = "100m"
 
 // Site is what one app's server block needs.
 type Site struct {
-	App         string   // app name, e.g. "myapp" (used for the upstream name "gitship_myapp")
-	Release     string   // e.g. "v3", written in a leading comment line of the file
-	Domains     []string // server_name values (already validated by the caller; at least one)
-	Socket      string   // absolute host path of the release's unix socket
-	Listen      string   // e.g. "80" or "127.0.0.1:18080"
-	MaxBodySize string   // client_max_body_size; "" means "100m"
+	App     string   // app name, e.g. "myapp" (used for the upstream name "gitship_myapp")
+	Release string   // e.g. "v3", written in a leading comment line of the file
+	Domains []string // server_name values (already validated by the caller; at least one)
+	// Upstreams are the release's web processes, balanced round robin by
+	// nginx: each either "unix:/absolute/path.sock" or a loopback
+	// "127.0.0.1:PORT" / "[::1]:PORT" (a container's $PORT published on
+	// loopback only). All of one kind: a release listens on sockets or on
+	// ports, not both.
+	Upstreams []string
+	// Socket is the older way to name one unix socket (an absolute host
+	// path); it is used only when Upstreams is empty.
+	//
+	// Deprecated: set Upstreams to []string{"unix:" + path}.
+	Socket      string
+	Listen      string // e.g. "80" or "127.0.0.1:18080"
+	MaxBodySize string // client_max_body_size; "" means "100m"
 	// Webroot, when set, serves /.well-known/acme-challenge/ (certbot's
 	// webroot challenge) from that directory.
 	Webroot string
@@ -79,8 +89,8 @@ func (s Site) validate() error {
 			return fmt.Errorf("invalid domain %q", d)
 		}
 	}
-	if !path.IsAbs(s.Socket) || strings.ContainsFunc(s.Socket, isControl) {
-		return fmt.Errorf("socket %q is not an absolute path", s.Socket)
+	if err := s.validUpstreams(); err != nil {
+		return err
 	}
 	if s.Listen == "" || strings.ContainsFunc(s.Listen, isControl) {
 		return fmt.Errorf("invalid listen %q", s.Listen)
@@ -133,9 +143,7 @@ func (s Site) directives() crossplane.Directives {
 	upstream := "gitship_" + s.App
 	out := crossplane.Directives{
 		{Directive: "#", Line: 1, Comment: &comment},
-		block("upstream", []string{upstream},
-			simple("server", "unix:"+s.Socket, "max_fails=0"),
-		),
+		block("upstream", []string{upstream}, s.servers()...),
 	}
 	proxy := block("location", []string{"/"}, proxyDirectives(upstream)...)
 	if s.TLS == nil {
@@ -248,6 +256,17 @@ func MarkerBody(app, release string) string { return app + " " + release }
 // proxyDirectives forwards to the upstream. Connection is passed through
 // from the client because a map (the usual websocket idiom) cannot live in a
 // file that is included once per app.
+//
+// proxy_next_upstream error timeout (nginx's default, written out): a
+// request whose server refuses the connection or times out is passed to the
+// next server of the upstream, so a web process that dies or is stopped
+// costs no failed GET while another one runs. It never replays a POST, LOCK
+// or PATCH once sent to a server: since nginx 1.9.13 only the
+// non_idempotent flag, which is deliberately absent, allows that. Such a
+// request is still passed on when its first server refused the connection
+// (nothing was sent). No keepalive to the upstream: a fresh connection per
+// request shows a socket permission problem at once, and costs little on
+// loopback.
 func proxyDirectives(upstream string) crossplane.Directives {
 	return crossplane.Directives{
 		simple("proxy_pass", "http://"+upstream),

@@ -28,7 +28,9 @@ func LoopbackAddr(listen string) string {
 
 // WaitServed polls nginx at listen until the server block for host answers
 // MarkerPath with release of app: then the reload has taken effect and
-// new connections reach the new release. It gives up at timeout.
+// new connections reach the new release. It gives up at timeout. nginx
+// answers the marker itself, so this works the same whatever the upstreams
+// are (sockets or loopback ports) and asks nothing of the app.
 func WaitServed(ctx context.Context, listen, host, app, release string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
