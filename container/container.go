@@ -33,6 +33,9 @@ const (
 	LabelRelease = "gitship.release"
 	LabelCommit  = "gitship.commit"
 	LabelRoot    = "gitship.root"
+	// LabelProcess is the process type a container runs (web, worker, ...:
+	// a Procfile's types), set from Spec.Process.
+	LabelProcess = "gitship.process"
 )
 
 // ErrNotFound is returned when a container does not exist.
@@ -56,12 +59,28 @@ type Client struct {
 type Spec struct {
 	Name      string            // gitship-APP-vN
 	Image     string            // localhost/gitship/APP:sha12
-	SocketDir string            // host dir mounted at SocketMount
-	DataDir   string            // host dir mounted at DataMount
+	SocketDir string            // host dir mounted at SocketMount ("": none, e.g. a worker)
+	DataDir   string            // host dir mounted at DataMount ("": none)
 	Env       map[string]string // app environment plus GITSHIP_*
 	Labels    map[string]string
 	Network   string // "bridge" (default network), "none", "host" or a network name
 	Groups    []string
+	// Port is the TCP port the app listens on inside the container (5000,
+	// as Dokku sets $PORT; 0: none). Start publishes it on 127.0.0.1 only,
+	// on a host port Podman picks (read it back with HostPort), and sets
+	// PORT in the environment unless Env has it. It needs a bridge
+	// network: with "host" the app would listen on the host's addresses,
+	// with "none" nothing could reach it.
+	Port int
+	// Command replaces the image's whole command line, ENTRYPOINT and CMD
+	// alike, as a Procfile command does on Heroku (nil: the image's).
+	Command []string
+	// Process is the process type (web, worker, ...), put on the container
+	// as the label LabelProcess ("": no label).
+	Process string
+	// Restart is the restart policy: "" or "always" (web and workers),
+	// "no" (one-off runs, cron jobs), "on-failure", "unless-stopped".
+	Restart string
 	// Memory is a hard memory limit in bytes (0: none).
 	Memory int64
 	// CPUs is a CPU limit in cores, e.g. 0.5 (0: none).
@@ -119,15 +138,32 @@ func generator(s Spec) (*specgen.SpecGenerator, error) {
 	g.Name = s.Name
 	g.Env = s.Env
 	g.Labels = s.Labels
+	if s.Process != "" {
+		g.Labels = make(map[string]string, len(s.Labels)+1)
+		for k, v := range s.Labels {
+			g.Labels[k] = v
+		}
+		g.Labels[LabelProcess] = s.Process
+	}
 	g.RestartPolicy = "always"
+	if s.Restart != "" {
+		g.RestartPolicy = s.Restart
+	}
+	if s.Command != nil {
+		g.Command = s.Command
+		// [""] and not an empty list, which the JSON drops and the server
+		// then replaces with the image's ENTRYPOINT.
+		g.Entrypoint = []string{""}
+	}
 	// The socket must be reachable by nginx's worker group and nothing may be
 	// world-writable: the group comes in as a supplementary group, the
 	// umask keeps "other" out (see README, "Container contract").
 	g.Umask = "0007"
 	g.Groups = s.Groups
-	g.Mounts = []spec.Mount{
-		{Destination: SocketMount, Source: s.SocketDir, Type: "bind", Options: []string{"rbind", "rw"}},
-		{Destination: DataMount, Source: s.DataDir, Type: "bind", Options: []string{"rbind", "rw"}},
+	for _, m := range []struct{ src, dst string }{{s.SocketDir, SocketMount}, {s.DataDir, DataMount}} {
+		if m.src != "" {
+			g.Mounts = append(g.Mounts, spec.Mount{Destination: m.dst, Source: m.src, Type: "bind", Options: []string{"rbind", "rw"}})
+		}
 	}
 	rl, err := rlimits()
 	if err != nil {
@@ -150,6 +186,11 @@ func generator(s Spec) (*specgen.SpecGenerator, error) {
 		g.ResourceLimits.CPU = &spec.LinuxCPU{Period: &period, Quota: &quota}
 	}
 	setNetwork(g, s.Network)
+	if s.Port != 0 {
+		if err := publish(g, s); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
 }
 
