@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/containers/podman/v4/pkg/bindings/images"
+	"github.com/containers/podman/v4/pkg/domain/entities"
 )
 
 // Image is what gitship needs to know about an image in Podman's store.
@@ -28,7 +29,7 @@ func (c *Client) Images(ctx context.Context, labels map[string]string) ([]Image,
 		return nil, err
 	}
 	opts := new(images.ListOptions).WithAll(false).WithFilters(labelFilter(labels))
-	list, err := images.List(cctx, opts)
+	list, err := listImages(cctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", apiError(c.Socket, err))
 	}
@@ -42,6 +43,25 @@ func (c *Client) Images(ctx context.Context, labels map[string]string) ([]Image,
 			Created: time.Unix(l.Created, 0), Labels: l.Labels})
 	}
 	return out, nil
+}
+
+// listImages is images.List, once more (up to 5 tries) when it fails
+// with "image not known": the 4.3 service reads each image after listing
+// their IDs, so an image someone else removes in between (another
+// instance's prune, `podman rmi`) fails the whole list. A new list does
+// not have it.
+func listImages(cctx context.Context, opts *images.ListOptions) ([]*entities.ImageSummary, error) {
+	for try := 1; ; try++ {
+		list, err := images.List(cctx, opts)
+		if err == nil || try == 5 || !strings.Contains(err.Error(), "image not known") {
+			return list, err
+		}
+		select {
+		case <-cctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(try) * 20 * time.Millisecond):
+		}
+	}
 }
 
 // RemoveImage removes the image name, never by force: an image that a
@@ -77,7 +97,7 @@ func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, ke
 	}
 	var errs []error
 	for round := 0; round < 20; round++ {
-		list, err := images.List(cctx, new(images.ListOptions).WithAll(true).WithFilters(map[string][]string{"dangling": {"true"}}))
+		list, err := listImages(cctx, new(images.ListOptions).WithAll(true).WithFilters(map[string][]string{"dangling": {"true"}}))
 		if err != nil {
 			return n, size, fmt.Errorf("list dangling images: %w", apiError(c.Socket, err))
 		}
