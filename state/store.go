@@ -58,6 +58,47 @@ type Record struct {
 	// when the release starts: a change of user makes the data dir
 	// group-writable first (release/datagroup.go).
 	ImageUser string `json:"image_user,omitempty"`
+	// Processes are the process types of the commit's Procfile and their
+	// commands (nil: no Procfile; web runs the image's CMD). "release" is
+	// the release phase's command, never a container of its own; every
+	// type but web and release is a worker.
+	Processes map[string]string `json:"processes,omitempty"`
+	// Procs are the containers the release runs, web first. A record from
+	// before the process model has none: it runs Container alone.
+	Procs []Proc `json:"procs,omitempty"`
+	// Listen is what the release's web process answered its health check
+	// on: ListenSocket or ListenPort.
+	Listen string `json:"listen,omitempty"`
+	// Cron are the jobs of the commit's app.json: a rollback brings the
+	// release's schedule back with it.
+	Cron []CronJob `json:"cron,omitempty"`
+}
+
+// What a web process listens on (Record.Listen).
+const (
+	ListenSocket = "socket" // the unix socket $GITSHIP_SOCKET
+	ListenPort   = "port"   // TCP $PORT, published on a loopback port
+)
+
+// Proc is one container of a release: a web process or a worker.
+type Proc struct {
+	Type  string `json:"type"`  // "web", "worker", ...: the Procfile's
+	Index int    `json:"index"` // 1..N within its type
+	Name  string `json:"name"`  // the container
+	// Socket is a web process's socket on the host.
+	Socket string `json:"socket,omitempty"`
+	// Port is the loopback port on the host that a web process's $PORT is
+	// published on (0: none).
+	Port int `json:"port,omitempty"`
+}
+
+// CronJob is one scheduled job of an app.json (Dokku's `cron` list).
+type CronJob struct {
+	// ID names the job in `gitship cron run APP ID`: stable while its
+	// schedule and command do not change.
+	ID       string `json:"id"`
+	Schedule string `json:"schedule"`
+	Command  string `json:"command"`
 }
 
 // Kinds of release.
