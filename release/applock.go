@@ -27,20 +27,8 @@ func (d *Deployer) lockApp(ctx context.Context, app, cmd string) (unlock func(),
 	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
 		return nil, nil, err
 	}
-	lctx, cancel := context.WithTimeout(ctx, appLockGrace)
-	defer cancel()
-	release := false
-	unlock, err = d.Locker.Lock(lctx, d.lockPath(app), func() {
-		if o, ok := d.readOwner(app); ok && o.Kind != "cleanup" && d.alive(o.PID) {
-			release = true
-			cancel() // a release runs: do not wait for it
-		}
-	})
+	unlock, err = d.tryLockApp(ctx, app, cmd)
 	if err != nil {
-		if ctx.Err() == nil && (release || errors.Is(err, context.DeadlineExceeded)) {
-			return nil, nil, usererr.New(fmt.Sprintf("%s is busy: %s holds its lock; nothing was changed", app, d.holder(app)),
-				fmt.Sprintf("run `gitship %s` again when it is done", cmd))
-		}
 		return nil, nil, err
 	}
 	a, err = state.LoadApp(d.Fs, d.Config.AppsDir(), app)
@@ -49,6 +37,30 @@ func (d *Deployer) lockApp(ctx context.Context, app, cmd string) (unlock func(),
 		return nil, nil, err
 	}
 	return unlock, a, nil
+}
+
+// tryLockApp takes app's deploy lock if it is free, refuses at once when
+// a release (not a cleanup) holds it, and otherwise waits appLockGrace
+// for whatever holds it (a status, a prune) to let go.
+func (d *Deployer) tryLockApp(ctx context.Context, app, cmd string) (func(), error) {
+	busy := func() error {
+		return usererr.New(fmt.Sprintf("%s is busy: %s holds its lock; nothing was changed", app, d.holder(app)),
+			fmt.Sprintf("run `gitship %s` again when it is done", cmd))
+	}
+	unlock, err := d.Locker.TryLock(d.lockPath(app))
+	if !errors.Is(err, ErrLocked) {
+		return unlock, err
+	}
+	if o, ok := d.readOwner(app); ok && o.Kind != "cleanup" && d.alive(o.PID) {
+		return nil, busy() // a release runs: do not wait for it
+	}
+	lctx, cancel := context.WithTimeout(ctx, appLockGrace)
+	defer cancel()
+	unlock, err = d.Locker.Lock(lctx, d.lockPath(app), nil)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, busy()
+	}
+	return unlock, err
 }
 
 // holder names what holds app's deploy lock, from its owner file.
