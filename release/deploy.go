@@ -23,6 +23,13 @@ type Builder interface {
 	Build(ctx context.Context, req build.Request, out io.Writer) (build.Image, error)
 }
 
+// Picker is a Builder that chooses among builders (build.Auto): the
+// choice probes the network, so a deploy makes it as a step of its own,
+// with its ctx, and records the name of the builder chosen.
+type Picker interface {
+	Pick(ctx context.Context) (name string)
+}
+
 // Runtime runs release containers.
 type Runtime interface {
 	Start(ctx context.Context, s container.Spec) error
@@ -101,9 +108,14 @@ type Deployer struct {
 	Pause func(ctx context.Context, step string)
 	// Certs obtains TLS certificates; nil: no TLS.
 	Certs Certs
-	// Images prunes images when the disk guard finds too little space
-	// (nil: it only refuses).
+	// Images lists and removes images: prune, destroy, and the disk guard
+	// when it finds too little space (nil: it only refuses).
 	Images ImagePruner
+	// LogStream streams a container's output (`gitship logs`).
+	LogStream LogStreamer
+	// Cache is the build cache prune keeps within its budget (nil: no
+	// BuildKit, so no cache of gitship's).
+	Cache CachePruner
 	// FreeDisk measures free bytes under a path (nil: statfs).
 	FreeDisk func(path string) (int64, error)
 	// Alive says whether a process exists (nil: signal 0).
@@ -162,7 +174,7 @@ func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushO
 		return nil, err
 	}
 	p.hide(a.Env)
-	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name(),
+	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.pickBuilder(ctx),
 		Settings: a.Settings, Env: a.Env, HealthTimeout: state.Duration(opts.HealthTimeout)}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
@@ -176,6 +188,15 @@ func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushO
 		return r, run.fail(ctx, err)
 	}
 	return r, nil
+}
+
+// pickBuilder makes the builder's choice, if it has one to make, and
+// names the builder that builds.
+func (d *Deployer) pickBuilder(ctx context.Context) string {
+	if pk, ok := d.Builder.(Picker); ok {
+		return pk.Pick(ctx)
+	}
+	return d.Builder.Name()
 }
 
 // newRun allocates the record's release number and records it as the
