@@ -199,27 +199,6 @@ func (d *Deployer) pickBuilder(ctx context.Context) string {
 	return d.Builder.Name()
 }
 
-// newRun allocates the record's release number and records it as the
-// lock owner's.
-func (d *Deployer) newRun(p *Progress, a *state.App, r *state.Record, s *session) (*run, error) {
-	st := d.Store()
-	prev, err := st.Live(a.Name)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Next(r); err != nil {
-		return nil, err
-	}
-	s.owns(r)
-	// From here the push output is kept too (`gitship logs --build vN`),
-	// whole even when the pusher went away before or goes away later.
-	p.mu.Lock()
-	p.W = &tee{out: p.W, outErr: p.err, log: &pushLog{fs: d.Fs, path: d.pushLogPath(a.Name, r.Version)}}
-	p.err = nil
-	p.mu.Unlock()
-	return &run{d: d, p: p, app: a, rec: r, prev: prev}, nil
-}
-
 // removeBuildDirs removes build contexts an interrupted deploy left.
 func (d *Deployer) removeBuildDirs(app string) ([]string, error) {
 	matches, err := filepath.Glob(filepath.Join(d.Config.Root, "tmp", "build-"+app+".*"))
