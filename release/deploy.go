@@ -156,23 +156,20 @@ func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Wri
 // deploy is Deploy with the options of a push (push.go).
 func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushOptions, out io.Writer) (*state.Record, error) {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
-		return nil, err
-	}
-	sha, err := d.Source.Resolve(d.repoPath(app), rev)
-	if err != nil {
-		return nil, fmt.Errorf("deploy %s: %w", app, err)
-	}
-	s, err := d.begin(ctx, app, kind, p, &Ticket{Commit: sha, Kind: kind})
+	var sha string
+	// Settings may change while this deploy waits: beginApp loads the app
+	// again under the lock.
+	s, a, err := d.beginApp(ctx, app, kind, p, func() (*Ticket, error) {
+		var err error
+		if sha, err = d.Source.Resolve(d.repoPath(app), rev); err != nil {
+			return nil, fmt.Errorf("deploy %s: %w", app, err)
+		}
+		return &Ticket{Commit: sha, Kind: kind}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer s.end()
-	// Settings may have changed while this deploy waited.
-	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
-	if err != nil {
-		return nil, err
-	}
 	p.hide(a.Env)
 	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.pickBuilder(ctx),
 		Settings: a.Settings, Env: a.Env, HealthTimeout: state.Duration(opts.HealthTimeout)}
