@@ -517,7 +517,7 @@ func TestDeployUnhealthy(t *testing.T) {
 	}{
 		// Until the timeout. poll may replace the app's last answer with
 		// its own deadline error when the deadline falls during a probe
-		// (a bug in steps.go), so that is accepted here; the cases below
+		// (a bug in health.go), so that is accepted here; the cases below
 		// end deterministically and check the answer strictly.
 		{
 			name:     "answers 500 until timeout",
