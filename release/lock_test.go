@@ -202,10 +202,19 @@ func TestFileLockTryLock(t *testing.T) {
 		lock func(context.Context, string, func()) (func(), error)
 	}{{"exclusive", FileLock{}.Lock}, {"shared", FileLock{}.RLock}} {
 		t.Run(held.name, func(t *testing.T) {
-			release, err := held.lock(t.Context(), path, nil)
+			path := filepath.Join(t.TempDir(), "deploy.lock")
+			ctx, cancel := context.WithTimeout(t.Context(), lockWait)
+			defer cancel()
+			release, err := held.lock(ctx, path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			released := false
+			defer func() {
+				if !released {
+					release()
+				}
+			}()
 			unlock, err := FileLock{}.TryLock(path)
 			if !errors.Is(err, ErrLocked) {
 				if err == nil {
@@ -217,6 +226,7 @@ func TestFileLockTryLock(t *testing.T) {
 				t.Errorf("error %q does not name the lock file", err)
 			}
 			release()
+			released = true
 			unlock, err = FileLock{}.TryLock(path)
 			if err != nil {
 				t.Fatalf("TryLock after the holder let go: %v", err)
