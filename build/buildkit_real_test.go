@@ -292,7 +292,7 @@ func testRelay(t *testing.T, b *BuildKit, pctx context.Context, app, repo string
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rl.close()
+		defer rl.close(t.Context())
 		ref := rl.ref(repo + ":intruder")
 		// the intruder: the relay's first image, pushed by Podman itself
 		if err := images.Push(pctx, first.Tag, ref, new(images.PushOptions).WithSkipTLSVerify(true).WithQuiet(true)); err != nil {

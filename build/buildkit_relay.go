@@ -39,7 +39,7 @@ func (b *BuildKit) buildThroughRelay(ctx context.Context, c *client.Client, pctx
 		fmt.Fprintf(out, "No relay registry (%v): loading the image instead\n", err)
 		return Image{}, false, nil
 	}
-	defer rl.close()
+	defer rl.close(ctx)
 	ref := rl.ref(req.Tag)
 	opt.Exports = []client.ExportEntry{{
 		Type: client.ExporterImage,

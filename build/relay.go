@@ -118,8 +118,10 @@ func (r *relay) stats() (skipped, sent int) {
 	return r.skips, int(r.sent.Load())
 }
 
-func (r *relay) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+// close shuts the relay down, within a second even when ctx has ended:
+// a build cut short still stops its server.
+func (r *relay) close(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	r.srv.Shutdown(ctx)
 }

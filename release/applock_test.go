@@ -49,9 +49,9 @@ func TestSettingsWriteDuringRelease(t *testing.T) {
 		survived func(a *state.App) bool
 	}
 	writes := []write{
-		{"set", func() error { _, err := d.Set("demo", []string{"drain=7s"}); return err },
+		{"set", func() error { _, err := d.Set(t.Context(), "demo", []string{"drain=7s"}); return err },
 			func(a *state.App) bool { return a.Drain != nil && time.Duration(*a.Drain) == 7*time.Second }},
-		{"unset", func() error { _, err := d.Unset("demo", []string{"health_timeout"}); return err },
+		{"unset", func() error { _, err := d.Unset(t.Context(), "demo", []string{"health_timeout"}); return err },
 			func(a *state.App) bool { return a.HealthTimeout == 0 }},
 		{"config set --no-restart", func() error {
 			return d.SetEnv(t.Context(), "demo", []string{"STORED=1"}, false, &strings.Builder{})

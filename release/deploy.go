@@ -23,6 +23,13 @@ type Builder interface {
 	Build(ctx context.Context, req build.Request, out io.Writer) (build.Image, error)
 }
 
+// Picker is a Builder that chooses among builders (build.Auto): the
+// choice probes the network, so a deploy makes it as a step of its own,
+// with its ctx, and records the name of the builder chosen.
+type Picker interface {
+	Pick(ctx context.Context) (name string)
+}
+
 // Runtime runs release containers.
 type Runtime interface {
 	Start(ctx context.Context, s container.Spec) error
@@ -101,9 +108,14 @@ type Deployer struct {
 	Pause func(ctx context.Context, step string)
 	// Certs obtains TLS certificates; nil: no TLS.
 	Certs Certs
-	// Images prunes images when the disk guard finds too little space
-	// (nil: it only refuses).
+	// Images lists and removes images: prune, destroy, and the disk guard
+	// when it finds too little space (nil: it only refuses).
 	Images ImagePruner
+	// LogStream streams a container's output (`gitship logs`).
+	LogStream LogStreamer
+	// Cache is the build cache prune keeps within its budget (nil: no
+	// BuildKit, so no cache of gitship's).
+	Cache CachePruner
 	// FreeDisk measures free bytes under a path (nil: statfs).
 	FreeDisk func(path string) (int64, error)
 	// Alive says whether a process exists (nil: signal 0).
@@ -144,25 +156,22 @@ func (d *Deployer) Deploy(ctx context.Context, app, rev, kind string, out io.Wri
 // deploy is Deploy with the options of a push (push.go).
 func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushOptions, out io.Writer) (*state.Record, error) {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
-		return nil, err
-	}
-	sha, err := d.Source.Resolve(d.repoPath(app), rev)
-	if err != nil {
-		return nil, fmt.Errorf("deploy %s: %w", app, err)
-	}
-	s, err := d.begin(ctx, app, kind, p, &Ticket{Commit: sha, Kind: kind})
+	var sha string
+	// Settings may change while this deploy waits: beginApp loads the app
+	// again under the lock.
+	s, a, err := d.beginApp(ctx, app, kind, p, func() (*Ticket, error) {
+		var err error
+		if sha, err = d.Source.Resolve(d.repoPath(app), rev); err != nil {
+			return nil, fmt.Errorf("deploy %s: %w", app, err)
+		}
+		return &Ticket{Commit: sha, Kind: kind}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer s.end()
-	// Settings may have changed while this deploy waited.
-	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
-	if err != nil {
-		return nil, err
-	}
 	p.hide(a.Env)
-	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.Builder.Name(),
+	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.pickBuilder(ctx),
 		Settings: a.Settings, Env: a.Env, HealthTimeout: state.Duration(opts.HealthTimeout)}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
@@ -178,25 +187,13 @@ func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushO
 	return r, nil
 }
 
-// newRun allocates the record's release number and records it as the
-// lock owner's.
-func (d *Deployer) newRun(p *Progress, a *state.App, r *state.Record, s *session) (*run, error) {
-	st := d.Store()
-	prev, err := st.Live(a.Name)
-	if err != nil {
-		return nil, err
+// pickBuilder makes the builder's choice, if it has one to make, and
+// names the builder that builds.
+func (d *Deployer) pickBuilder(ctx context.Context) string {
+	if pk, ok := d.Builder.(Picker); ok {
+		return pk.Pick(ctx)
 	}
-	if err := st.Next(r); err != nil {
-		return nil, err
-	}
-	s.owns(r)
-	// From here the push output is kept too (`gitship logs --build vN`),
-	// whole even when the pusher went away before or goes away later.
-	p.mu.Lock()
-	p.W = &tee{out: p.W, outErr: p.err, log: &pushLog{fs: d.Fs, path: d.pushLogPath(a.Name, r.Version)}}
-	p.err = nil
-	p.mu.Unlock()
-	return &run{d: d, p: p, app: a, rec: r, prev: prev}, nil
+	return d.Builder.Name()
 }
 
 // removeBuildDirs removes build contexts an interrupted deploy left.

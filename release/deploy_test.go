@@ -1,6 +1,7 @@
 package release
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -516,7 +517,7 @@ func TestDeployUnhealthy(t *testing.T) {
 	}{
 		// Until the timeout. poll may replace the app's last answer with
 		// its own deadline error when the deadline falls during a probe
-		// (a bug in steps.go), so that is accepted here; the cases below
+		// (a bug in health.go), so that is accepted here; the cases below
 		// end deterministically and check the answer strictly.
 		{
 			name:     "answers 500 until timeout",
@@ -793,5 +794,43 @@ func TestDeployAfterUnconfirmedRetiresAll(t *testing.T) {
 		if e.rt.isRunning(name) {
 			t.Errorf("%s still runs after the next confirmed deploy", name)
 		}
+	}
+}
+
+// pickingBuilder is a Builder that chooses (like build.Auto): Name is a
+// plain getter, "auto" until Pick ran.
+type pickingBuilder struct {
+	*fakeBuilder
+	picked string
+	ctxs   []context.Context
+}
+
+var _ Picker = (*pickingBuilder)(nil)
+
+func (b *pickingBuilder) Pick(ctx context.Context) string {
+	b.ctxs = append(b.ctxs, ctx)
+	b.picked = "chosen"
+	return b.picked
+}
+
+func (b *pickingBuilder) Name() string {
+	if b.picked == "" {
+		return "auto"
+	}
+	return b.picked
+}
+
+// TestDeployPicksBuilder: a builder with a choice to make is asked to
+// make it, with the deploy's context, and the record names its choice.
+func TestDeployPicksBuilder(t *testing.T) {
+	e := newOsEnv(t)
+	pb := &pickingBuilder{fakeBuilder: e.b}
+	e.d.Builder = pb
+	r := e.mustDeploy(t, sha1)
+	if r.Builder != "chosen" {
+		t.Errorf("record names builder %q, want the picked one", r.Builder)
+	}
+	if len(pb.ctxs) != 1 || pb.ctxs[0] == nil || pb.ctxs[0].Done() == nil {
+		t.Errorf("Pick called %d times, want once with the deploy's (cancellable) context", len(pb.ctxs))
 	}
 }

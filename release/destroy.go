@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/gitship/gitship/container"
-	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
 
@@ -19,10 +18,7 @@ import (
 // Its data dir is kept unless purgeData.
 func (d *Deployer) Destroy(ctx context.Context, app string, purgeData bool, out io.Writer) error {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
-		return err
-	}
-	s, err := d.begin(ctx, app, "destroy", p, nil)
+	s, _, err := d.beginApp(ctx, app, "destroy", p, nil)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (r *run) guardDisk(ctx context.Context) error {
 	r.p.Say("Only %s free under %s (%s needed): pruning what the keep policy allows", size(have), d.Config.Podman.Storage, size(need))
 	if d.Images != nil {
 		w, flush := r.p.Indent()
-		err := d.pruneImages(ctx, d.Images, -1, false, &Progress{W: w, Now: d.Now}, r.app.Name)
+		err := d.pruneImages(ctx, -1, false, &Progress{W: w, Now: d.Now}, r.app.Name)
 		flush()
 		if err != nil {
 			r.p.Fail("prune: %v", err)

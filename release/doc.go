@@ -1,5 +1,7 @@
 // Package release is the deploy pipeline of gitship as one state machine,
-// the store of release records, and the per-app state they live in.
+// and what acts on an app's releases around it (rollback, config and
+// domain changes, destroy, prune, boot, certificates). The on-disk model
+// of apps and records is package state.
 //
 // One deploy walks these states; a record is written at each arrow, so a
 // deploy killed anywhere leaves a record that says how far it got:
@@ -9,11 +11,15 @@
 //	   └────────────┴──► failed   (the previous live release keeps serving)
 //
 //	building: the commit is exported with go-git and built into an image
-//	starting: gitship-APP-vN runs beside the live release, on its own socket;
-//	          it is probed over that socket, then nginx is pointed at it
+//	          (diskguard.go, build.go)
+//	starting: gitship-APP-vN runs beside the live release, on its own socket
+//	          (start.go); it is probed over that socket (health.go), then
+//	          nginx is pointed at it (route.go)
 //	live:     nginx serves it; the previous release is stopped and removed,
-//	          its image kept for rollback
+//	          its image kept for rollback (retire.go)
+//	failed:   fail.go
 //
-// post-receive cannot refuse a push (the branch has moved already), so a
-// failed deploy says so and names the release that is still live.
+// pipeline.go walks these steps in order. post-receive cannot refuse a
+// push (the branch has moved already), so a failed deploy says so and
+// names the release that is still live.
 package release

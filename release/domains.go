@@ -57,18 +57,11 @@ func (d *Deployer) Domains(app string) ([]string, error) {
 // live release the settings wait for the first push.
 func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Writer, change func(*state.App) error) error {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
-		return err
-	}
-	s, err := d.begin(ctx, app, state.KindConfig, p, nil)
+	s, a, err := d.beginApp(ctx, app, state.KindConfig, p, nil)
 	if err != nil {
 		return err
 	}
 	defer s.end()
-	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
-	if err != nil {
-		return err
-	}
 	p.hide(a.Env)
 	have, err := d.heldDomains(app, a)
 	if err != nil {

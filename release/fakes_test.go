@@ -435,6 +435,14 @@ func (l *fakeLocker) RLock(ctx context.Context, path string, waiting func()) (fu
 	return l.take(path, false)
 }
 
+func (l *fakeLocker) TryLock(path string) (func(), error) {
+	unlock, err := l.take(path, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLocked, err)
+	}
+	return unlock, nil
+}
+
 func (l *fakeLocker) take(path string, exclusive bool) (func(), error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

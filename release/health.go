@@ -80,3 +80,87 @@ func shortNetErr(err error) error {
 	}
 	return err
 }
+
+// logLines is how many of the app's log lines a failed health check shows.
+const logLines = 50
+
+// health probes the new release over its socket until it answers, and
+// shows the app's last log lines when it does not.
+func (r *run) health(ctx context.Context) error {
+	set := r.rec.Settings
+	path, timeout := set.EffectiveHealthPath(), healthTimeout(r.rec)
+	pr := Probe{Socket: r.rec.Socket, Host: r.host(), Path: path}
+	done := r.p.Step("")
+	last, err := r.poll(ctx, pr, timeout)
+	if err != nil {
+		r.p.Fail("Health check failed: %s", pr)
+		r.p.Fail("Last answer: %s", last)
+		r.showLogs(ctx)
+		return err
+	}
+	done(fmt.Sprintf("Healthy: %s answered %s", path, last))
+	return nil
+}
+
+// poll probes until a healthy answer, the timeout, or the container exits.
+func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last Answer
+	// Most apps answer within a few ms of start: poll fast first.
+	delay := 5 * time.Millisecond
+	for i := 0; ; i++ {
+		a := pr.Check(ctx)
+		if a.Healthy() {
+			return a, nil
+		}
+		// A probe cut short by the deadline says nothing about the app:
+		// keep the answer before it for the pusher.
+		if ctx.Err() == nil || last.Status == 0 && last.Err == nil {
+			last = a
+		}
+		if i%3 == 2 {
+			if err := r.crashed(ctx); err != nil {
+				return last, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("%s did not answer %s within %s (last answer: %s)", r.rec.Container, pr.Path, timeout, last)
+		case <-time.After(delay):
+		}
+		if delay < 100*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// crashed reports a container that exited, or was restarted by its
+// restart policy, before it ever answered: waiting longer is pointless.
+func (r *run) crashed(ctx context.Context) error {
+	st, err := r.d.Runtime.Inspect(ctx, r.rec.Container)
+	if err != nil {
+		return nil // the probe's own timeout still bounds the wait
+	}
+	if !st.Running && st.Status == "exited" {
+		return fmt.Errorf("%s exited with status %d before it answered", r.rec.Container, st.ExitCode)
+	}
+	if st.Restarts > 0 {
+		return fmt.Errorf("%s exited before it answered (restarted %d times)", r.rec.Container, st.Restarts)
+	}
+	return nil
+}
+
+func (r *run) showLogs(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	lines, err := r.d.Runtime.Logs(cctx, r.rec.Container, logLines)
+	if err != nil {
+		r.p.Fail("Could not read the app's logs: %v", err)
+		return
+	}
+	r.p.Fail("Last %d log lines of %s:", len(lines), r.rec.Container)
+	for _, l := range lines {
+		r.p.Info("%s", l)
+	}
+}

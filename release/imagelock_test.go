@@ -134,7 +134,7 @@ func TestImageRemovalsHoldImageLock(t *testing.T) {
 	e.d.Images = ip
 	var out strings.Builder
 	// keep 1: both stay, nothing is removed, no lock is needed
-	if err := e.d.PruneImages(t.Context(), ip, 1, false, &out); err != nil {
+	if err := e.d.PruneImages(t.Context(), 1, false, &out); err != nil {
 		t.Fatal(err)
 	}
 	if len(modes) != 0 {
@@ -146,7 +146,7 @@ func TestImageRemovalsHoldImageLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	err = e.d.PruneImages(ctx, ip, 0, false, &out)
+	err = e.d.PruneImages(ctx, 0, false, &out)
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) || len(modes) != 0 {
 		t.Fatalf("prune during a build = %v, removed %v; want it to wait", err, modes)
@@ -155,7 +155,7 @@ func TestImageRemovalsHoldImageLock(t *testing.T) {
 		t.Errorf("prune did not say why it waits:\n%s", out.String())
 	}
 	build()
-	if err := e.d.PruneImages(t.Context(), ip, 0, false, &out); err != nil {
+	if err := e.d.PruneImages(t.Context(), 0, false, &out); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{ImageTag("demo", sha1) + " exclusive"}; fmt.Sprint(modes) != fmt.Sprint(want) {

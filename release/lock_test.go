@@ -185,3 +185,62 @@ func TestFileRLock(t *testing.T) {
 	}
 	w()
 }
+
+// TestFileLockTryLock: TryLock takes a free lock, refuses with ErrLocked
+// (at once, without waiting) one that another open file holds, shared or
+// exclusive, and takes it once that holder lets go.
+func TestFileLockTryLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "deploy.lock")
+	unlock, err := FileLock{}.TryLock(path)
+	if err != nil {
+		t.Fatalf("TryLock of a free lock: %v", err)
+	}
+	unlock()
+
+	for _, held := range []struct {
+		name string
+		lock func(context.Context, string, func()) (func(), error)
+	}{{"exclusive", FileLock{}.Lock}, {"shared", FileLock{}.RLock}} {
+		t.Run(held.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "deploy.lock")
+			ctx, cancel := context.WithTimeout(t.Context(), lockWait)
+			defer cancel()
+			release, err := held.lock(ctx, path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			released := false
+			defer func() {
+				if !released {
+					release()
+				}
+			}()
+			unlock, err := FileLock{}.TryLock(path)
+			if !errors.Is(err, ErrLocked) {
+				if err == nil {
+					unlock()
+				}
+				t.Fatalf("TryLock of a held lock: %v, want ErrLocked", err)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name the lock file", err)
+			}
+			release()
+			released = true
+			unlock, err = FileLock{}.TryLock(path)
+			if err != nil {
+				t.Fatalf("TryLock after the holder let go: %v", err)
+			}
+			unlock()
+		})
+	}
+}
+
+// TestFileLockTryLockOpenError: a lock file that cannot be opened is an
+// error, not ErrLocked.
+func TestFileLockTryLockOpenError(t *testing.T) {
+	_, err := FileLock{}.TryLock(filepath.Join(t.TempDir(), "missing", "deploy.lock"))
+	if err == nil || errors.Is(err, ErrLocked) {
+		t.Fatalf("TryLock in a missing dir: %v, want an open error", err)
+	}
+}

@@ -24,7 +24,7 @@ type LogStreamer interface {
 // Logs writes the output of app's container: the live release's, or
 // release ("v3") if given; the last n lines (n < 0: all), then with
 // follow all that comes until ctx ends.
-func (d *Deployer) Logs(ctx context.Context, ls LogStreamer, app, release string, n int, follow bool, w io.Writer) error {
+func (d *Deployer) Logs(ctx context.Context, app, release string, n int, follow bool, w io.Writer) error {
 	rec, err := d.pick(app, release)
 	if err != nil {
 		return err
@@ -39,7 +39,7 @@ func (d *Deployer) Logs(ctx context.Context, ls LogStreamer, app, release string
 	} else if !os.IsNotExist(err) {
 		return fmt.Errorf("kept output of %s %s: %w", app, rec.Name(), err)
 	}
-	return ls.Follow(ctx, rec.Container, n, follow, w)
+	return d.LogStream.Follow(ctx, rec.Container, n, follow, w)
 }
 
 // Bounds of what is kept of a failed release's container output.

@@ -42,8 +42,9 @@ func TestFailedReleaseOutputKept(t *testing.T) {
 	}
 
 	ls := &goneStreamer{}
+	e.d.LogStream = ls
 	var all strings.Builder
-	if err := e.d.Logs(t.Context(), ls, "demo", "v2", -1, false, &all); err != nil {
+	if err := e.d.Logs(t.Context(), "demo", "v2", -1, false, &all); err != nil {
 		t.Fatalf("logs --release v2 = %v, want the kept output", err)
 	}
 	got := strings.Split(strings.TrimSuffix(all.String(), "\n"), "\n")
@@ -51,7 +52,7 @@ func TestFailedReleaseOutputKept(t *testing.T) {
 		t.Errorf("kept output: %d lines, %q ... %q; want the last %d, line 7 ... the panic", len(got), got[0], got[len(got)-1], outputLines)
 	}
 	var two strings.Builder
-	if err := e.d.Logs(t.Context(), ls, "demo", "v2", 2, true, &two); err != nil {
+	if err := e.d.Logs(t.Context(), "demo", "v2", 2, true, &two); err != nil {
 		t.Fatal(err)
 	}
 	if want := "line 1005\npanic: database unreachable\n"; two.String() != want {
@@ -61,7 +62,7 @@ func TestFailedReleaseOutputKept(t *testing.T) {
 		t.Errorf("asked Podman for the logs of %v, whose output was kept", ls.asked)
 	}
 	// The live release's logs still come from its container.
-	if err := e.d.Logs(t.Context(), ls, "demo", "", 10, false, io.Discard); err == nil || len(ls.asked) != 1 || ls.asked[0] != "gitship-demo-v1" {
+	if err := e.d.Logs(t.Context(), "demo", "", 10, false, io.Discard); err == nil || len(ls.asked) != 1 || ls.asked[0] != "gitship-demo-v1" {
 		t.Errorf("logs of the live release: %v, asked %v; want the stream of gitship-demo-v1", err, ls.asked)
 	}
 }

@@ -16,8 +16,13 @@ type CachePruner interface {
 
 // PruneBuildCache brings the build cache within budget bytes, removing
 // least recently used entries and nothing the budget does not require
-// (0: no budget). With dryRun it only says what it would do.
-func (d *Deployer) PruneBuildCache(ctx context.Context, c CachePruner, budget int64, dryRun bool, out io.Writer) error {
+// (0: no budget). With dryRun it only says what it would do. Without a
+// Cache there is nothing to prune.
+func (d *Deployer) PruneBuildCache(ctx context.Context, budget int64, dryRun bool, out io.Writer) error {
+	c := d.Cache
+	if c == nil {
+		return nil
+	}
 	p := &Progress{W: out, Now: d.Now}
 	u, err := c.CacheUsage(ctx)
 	if err != nil {

@@ -100,16 +100,16 @@ func (ks keepSet) keepImage(r *state.Record, why string) bool {
 // host uses Podman too, so nothing without that label is ever touched,
 // and only gitship's own names of an image are removed. With dryRun it
 // only says what it would remove.
-func (d *Deployer) PruneImages(ctx context.Context, ip ImagePruner, keep int, dryRun bool, out io.Writer) error {
-	return d.pruneImages(ctx, ip, keep, dryRun, &Progress{W: out, Now: d.Now}, "")
+func (d *Deployer) PruneImages(ctx context.Context, keep int, dryRun bool, out io.Writer) error {
+	return d.pruneImages(ctx, keep, dryRun, &Progress{W: out, Now: d.Now}, "")
 }
 
 // pruneImages is PruneImages for a caller that already holds the deploy
 // lock of app held (the disk guard of a deploy): flock(2) locks belong to
 // the open file, so taking it again would wait for ourselves.
-func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dryRun bool, p *Progress, held string) error {
+func (d *Deployer) pruneImages(ctx context.Context, keep int, dryRun bool, p *Progress, held string) error {
 	own := map[string]string{container.LabelRoot: d.Config.Root}
-	imgs, err := ip.Images(ctx, own)
+	imgs, err := d.Images.Images(ctx, own)
 	if err != nil {
 		return fmt.Errorf("prune images: %w", err)
 	}
@@ -153,12 +153,12 @@ func (d *Deployer) pruneImages(ctx context.Context, ip ImagePruner, keep int, dr
 		// Under a deploy, waiting for another app's deploy lock could wait
 		// for a deploy that waits for ours: skip a busy app instead.
 		job := pruneJob{app: app, keep: keep, locked: held == app, noWait: held != ""}
-		if err := d.pruneApp(ctx, ip, job, imgs, ctrs, p, &t); err != nil {
+		if err := d.pruneApp(ctx, job, imgs, ctrs, p, &t); err != nil {
 			p.Fail("%v", err)
 			errs = append(errs, err)
 		}
 	}
-	if err := d.pruneDangling(ctx, ip, own, p, &t); err != nil {
+	if err := d.pruneDangling(ctx, own, p, &t); err != nil {
 		p.Fail("%v", err)
 		errs = append(errs, err)
 	}
@@ -199,7 +199,7 @@ func (t pruneTotal) summary() string {
 
 // pruneDangling removes the instance's build leftovers (images with its
 // root label, no name, no child) under the exclusive image lock.
-func (d *Deployer) pruneDangling(ctx context.Context, ip ImagePruner, own map[string]string, p *Progress, t *pruneTotal) error {
+func (d *Deployer) pruneDangling(ctx context.Context, own map[string]string, p *Progress, t *pruneTotal) error {
 	if !t.dryRun {
 		unlock, err := d.lockImagesExclusive(ctx, p)
 		if err != nil {
@@ -210,7 +210,7 @@ func (d *Deployer) pruneDangling(ctx context.Context, ip ImagePruner, own map[st
 	keep := func(im container.Image) bool {
 		return t.keepIDs[state.ImageID(im.ID)] || t.keepApps[im.Labels[container.LabelApp]]
 	}
-	n, freed, err := ip.PruneDangling(ctx, own, keep, t.dryRun)
+	n, freed, err := d.Images.PruneDangling(ctx, own, keep, t.dryRun)
 	t.dangling += n
 	t.freed += freed
 	if n > 0 {
@@ -231,7 +231,7 @@ type pruneJob struct {
 
 // pruneApp prunes one app under its deploy lock, so a deploy never sees
 // its new image or container vanish between build and start.
-func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, job pruneJob,
+func (d *Deployer) pruneApp(ctx context.Context, job pruneJob,
 	imgs []container.Image, ctrs []container.State, p *Progress, t *pruneTotal) error {
 	app, keep := job.app, job.keep
 	// Until its releases say what they need, no build leftover of the app
@@ -289,33 +289,32 @@ func (d *Deployer) pruneApp(ctx context.Context, ip ImagePruner, job pruneJob,
 		t.containers++
 		p.Info("%s container %s (%s)", removed(t.dryRun), name, c.Status)
 	}
-	return d.pruneAppImages(ctx, ip, app, ks, imgs, list, p, t)
+	return d.pruneAppImages(ctx, app, ks, imgs, list, p, t)
 }
 
 // lockForPrune takes job.app's deploy lock; with job.noWait a busy lock
 // is skipped: nil, nil.
 func (d *Deployer) lockForPrune(ctx context.Context, job pruneJob, p *Progress) (func(), error) {
-	lctx, waiting := ctx, func() { p.Say("%s", d.waitingFor(job.app)) }
+	var unlock func()
+	var err error
 	if job.noWait {
-		var cancel context.CancelFunc
-		lctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		waiting = cancel // busy: give up at once
+		unlock, err = d.Locker.TryLock(d.lockPath(job.app))
+		if errors.Is(err, ErrLocked) {
+			p.Info("skipped %s: a deploy of it is in progress", job.app)
+			return nil, nil
+		}
+	} else {
+		unlock, err = d.Locker.Lock(ctx, d.lockPath(job.app), func() { p.Say("%s", d.waitingFor(job.app)) })
 	}
-	unlock, err := d.Locker.Lock(lctx, d.lockPath(job.app), waiting)
-	if err == nil {
-		return unlock, nil
+	if err != nil {
+		return nil, fmt.Errorf("prune %s: %w", job.app, err)
 	}
-	if job.noWait && ctx.Err() == nil && errors.Is(err, context.Canceled) {
-		p.Info("skipped %s: a deploy of it is in progress", job.app)
-		return nil, nil
-	}
-	return nil, fmt.Errorf("prune %s: %w", job.app, err)
+	return unlock, nil
 }
 
 // pruneAppImages removes app's images that ks does not keep, under the
 // exclusive image lock, taken before the first removal.
-func (d *Deployer) pruneAppImages(ctx context.Context, ip ImagePruner, app string, ks keepSet,
+func (d *Deployer) pruneAppImages(ctx context.Context, app string, ks keepSet,
 	imgs []container.Image, list []*state.Record, p *Progress, t *pruneTotal) error {
 	var unlock func()
 	defer func() {
@@ -352,7 +351,7 @@ func (d *Deployer) pruneAppImages(ctx context.Context, ip ImagePruner, app strin
 		}
 		for _, n := range gone {
 			if !t.dryRun {
-				ok, err := ip.RemoveImage(ctx, n)
+				ok, err := d.Images.RemoveImage(ctx, n)
 				if err != nil {
 					return fmt.Errorf("prune %s: %w", app, err)
 				}

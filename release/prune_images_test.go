@@ -248,8 +248,9 @@ func TestPruneImages(t *testing.T) {
 				{Name: "unrelated", Status: "exited"},
 			}}
 			e.d.Runtime = rt
+			e.d.Images = ip
 			var out strings.Builder
-			if err := e.d.PruneImages(context.Background(), ip, 1, dry, &out); err != nil {
+			if err := e.d.PruneImages(context.Background(), 1, dry, &out); err != nil {
 				t.Fatal(err)
 			}
 			t.Log(out.String())
@@ -319,8 +320,9 @@ func withID(r *state.Record, id string) *state.Record { r.ImageID = "sha256:" + 
 
 func (e *env) prune(t *testing.T, ip *fakePruner, keep int) string {
 	t.Helper()
+	e.d.Images = ip
 	var out strings.Builder
-	if err := e.d.PruneImages(t.Context(), ip, keep, false, &out); err != nil {
+	if err := e.d.PruneImages(t.Context(), keep, false, &out); err != nil {
 		t.Fatalf("prune: %v\n%s", err, out.String())
 	}
 	return out.String()

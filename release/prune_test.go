@@ -43,8 +43,9 @@ func TestPruneBuildCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newMemEnv(t)
 			c := &fakeCache{usage: build.CacheUsage{Bytes: tt.usage, Entries: 3}}
+			e.d.Cache = c
 			var out strings.Builder
-			if err := e.d.PruneBuildCache(context.Background(), c, tt.budget, tt.dryRun, &out); err != nil {
+			if err := e.d.PruneBuildCache(context.Background(), tt.budget, tt.dryRun, &out); err != nil {
 				t.Fatal(err)
 			}
 			if got := len(c.pruned) > 0; got != tt.prunes {

@@ -79,7 +79,7 @@ func TestPushPicksTheDeployBranch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newOsEnv(t)
 			if tt.branch != "" {
-				if _, err := e.d.Set("demo", []string{"branch=" + tt.branch}); err != nil {
+				if _, err := e.d.Set(t.Context(), "demo", []string{"branch=" + tt.branch}); err != nil {
 					t.Fatal(err)
 				}
 			}

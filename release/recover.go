@@ -140,9 +140,7 @@ func (d *Deployer) removeLeftovers(app string, live *state.Record, p *Progress) 
 // Tidy cleans up after interrupted deploys of app when no deploy of it is
 // running (for `gitship status`); it never waits for the lock.
 func (d *Deployer) Tidy(ctx context.Context, app string, p *Progress) error {
-	busy, cancel := context.WithCancel(ctx)
-	cancel()
-	unlock, err := d.Locker.Lock(busy, d.lockPath(app), nil)
+	unlock, err := d.Locker.TryLock(d.lockPath(app))
 	if err != nil {
 		return nil // a deploy runs: it cleans up itself
 	}

@@ -27,18 +27,11 @@ type RollbackOptions struct {
 // keeps them.
 func (d *Deployer) Rollback(ctx context.Context, app, target string, opt RollbackOptions, out io.Writer) (*state.Record, error) {
 	p := &Progress{W: out, Now: d.Now}
-	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
-		return nil, err
-	}
-	s, err := d.begin(ctx, app, state.KindRollback, p, nil)
+	s, a, err := d.beginApp(ctx, app, state.KindRollback, p, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer s.end()
-	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
-	if err != nil {
-		return nil, err
-	}
 	tgt, err := d.rollbackTarget(ctx, app, target)
 	if err != nil {
 		return nil, err

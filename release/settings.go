@@ -8,8 +8,8 @@ import (
 
 // Set applies KEY=VAL pairs to app's settings, all or none; they apply to
 // the next release. A release in progress refuses the change (lockApp).
-func (d *Deployer) Set(app string, pairs []string) (*state.App, error) {
-	unlock, a, err := d.lockApp(context.Background(), app, "set")
+func (d *Deployer) Set(ctx context.Context, app string, pairs []string) (*state.App, error) {
+	unlock, a, err := d.lockApp(ctx, app, "set")
 	if err != nil {
 		return nil, err
 	}
@@ -23,8 +23,8 @@ func (d *Deployer) Set(app string, pairs []string) (*state.App, error) {
 }
 
 // Unset puts app's settings named by keys back to their defaults.
-func (d *Deployer) Unset(app string, keys []string) (*state.App, error) {
-	unlock, a, err := d.lockApp(context.Background(), app, "unset")
+func (d *Deployer) Unset(ctx context.Context, app string, keys []string) (*state.App, error) {
+	unlock, a, err := d.lockApp(ctx, app, "unset")
 	if err != nil {
 		return nil, err
 	}

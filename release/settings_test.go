@@ -39,7 +39,7 @@ func TestSet(t *testing.T) {
 			e := newMemEnv(t)
 			want := e.app(t)
 			tt.want(&want.Settings)
-			got, err := e.d.Set("demo", tt.pairs)
+			got, err := e.d.Set(t.Context(), "demo", tt.pairs)
 			if err != nil {
 				t.Fatalf("Set(%q): %v", tt.pairs, err)
 			}
@@ -58,7 +58,7 @@ func TestSet(t *testing.T) {
 func TestSetDrainZero(t *testing.T) {
 	e := newMemEnv(t)
 	e.editApp(t, func(a *state.App) { a.Drain = durp(time.Minute) })
-	if _, err := e.d.Set("demo", []string{"drain=0s"}); err != nil {
+	if _, err := e.d.Set(t.Context(), "demo", []string{"drain=0s"}); err != nil {
 		t.Fatalf("Set drain=0s: %v", err)
 	}
 	a := e.app(t)
@@ -68,7 +68,7 @@ func TestSetDrainZero(t *testing.T) {
 	if !strings.Contains(strings.Join(a.Settings.Describe(), " "), "drain=0s") {
 		t.Errorf("Describe = %v, want drain=0s", a.Settings.Describe())
 	}
-	if _, err := e.d.Unset("demo", []string{"drain"}); err != nil {
+	if _, err := e.d.Unset(t.Context(), "demo", []string{"drain"}); err != nil {
 		t.Fatal(err)
 	}
 	if a := e.app(t); a.Drain != nil || a.Settings.EffectiveDrain() != state.DefaultDrain {
@@ -139,7 +139,7 @@ func TestSetRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := e.d.Set("demo", tt.pairs)
+			a, err := e.d.Set(t.Context(), "demo", tt.pairs)
 			if err == nil {
 				t.Fatalf("Set(%q) succeeded: %+v", tt.pairs, a)
 			}
@@ -162,10 +162,10 @@ func TestSetRefused(t *testing.T) {
 
 func TestSetUnknownApp(t *testing.T) {
 	e := newMemEnv(t)
-	if _, err := e.d.Set("ghost", []string{"drain=5s"}); err == nil || !strings.Contains(err.Error(), "gitship init ghost") {
+	if _, err := e.d.Set(t.Context(), "ghost", []string{"drain=5s"}); err == nil || !strings.Contains(err.Error(), "gitship init ghost") {
 		t.Errorf("Set on an unknown app = %v, want a hint to init it", err)
 	}
-	if _, err := e.d.Unset("ghost", []string{"drain"}); err == nil || !strings.Contains(err.Error(), "gitship init ghost") {
+	if _, err := e.d.Unset(t.Context(), "ghost", []string{"drain"}); err == nil || !strings.Contains(err.Error(), "gitship init ghost") {
 		t.Errorf("Unset on an unknown app = %v, want a hint to init it", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestUnset(t *testing.T) {
 		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
 			e := newMemEnv(t)
 			e.editApp(t, custom)
-			a, err := e.d.Unset("demo", tt.keys)
+			a, err := e.d.Unset(t.Context(), "demo", tt.keys)
 			if err != nil {
 				t.Fatalf("Unset(%q): %v", tt.keys, err)
 			}
@@ -215,7 +215,7 @@ func TestUnsetRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.d.Unset("demo", []string{"drain", "port"})
+	_, err = e.d.Unset(t.Context(), "demo", []string{"drain", "port"})
 	if want := `invalid setting "port": one of ` + settingKeyList; err == nil || err.Error() != want {
 		t.Errorf("Unset of an unknown key = %v, want %s", err, want)
 	}
@@ -231,7 +231,7 @@ func TestUnsetRefused(t *testing.T) {
 // TestSetThenDescribe: what Set stores is what Describe shows.
 func TestSetThenDescribe(t *testing.T) {
 	e := newMemEnv(t)
-	a, err := e.d.Set("demo", []string{"health_timeout=90s", "health_path=/ready", "drain=45s", "branch=prod"})
+	a, err := e.d.Set(t.Context(), "demo", []string{"health_timeout=90s", "health_path=/ready", "drain=45s", "branch=prod"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestSetThenDescribe(t *testing.T) {
 
 func TestSetBuildArgs(t *testing.T) {
 	e := newMemEnv(t)
-	a, err := e.d.Set("demo", []string{"build_arg.NODE_ENV=production", "build_arg.EMPTY="})
+	a, err := e.d.Set(t.Context(), "demo", []string{"build_arg.NODE_ENV=production", "build_arg.EMPTY="})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,10 +253,10 @@ func TestSetBuildArgs(t *testing.T) {
 	if got := strings.Join(e.app(t).Describe(), " "); !strings.Contains(got, "build_arg.EMPTY= build_arg.NODE_ENV=production") {
 		t.Errorf("Describe = %s", got)
 	}
-	if _, err := e.d.Set("demo", []string{"build_arg.1BAD=x"}); err == nil || !strings.Contains(err.Error(), `invalid build arg name "1BAD"`) {
+	if _, err := e.d.Set(t.Context(), "demo", []string{"build_arg.1BAD=x"}); err == nil || !strings.Contains(err.Error(), `invalid build arg name "1BAD"`) {
 		t.Errorf("bad name: %v", err)
 	}
-	if _, err := e.d.Unset("demo", []string{"build_arg.NODE_ENV"}); err != nil {
+	if _, err := e.d.Unset(t.Context(), "demo", []string{"build_arg.NODE_ENV"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.app(t).BuildArgs; len(got) != 1 || got["EMPTY"] != "" {
@@ -270,7 +270,7 @@ func TestSetBuildArgs(t *testing.T) {
 func TestSetCPUsBounds(t *testing.T) {
 	e := newMemEnv(t)
 	for _, v := range []string{"0.01", "0.5", strconv.Itoa(runtime.NumCPU())} {
-		a, err := e.d.Set("demo", []string{"cpus=" + v})
+		a, err := e.d.Set(t.Context(), "demo", []string{"cpus=" + v})
 		if err != nil {
 			t.Fatalf("cpus=%s: %v", v, err)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
 )
@@ -22,8 +21,7 @@ func logsCommand() *cli.Command {
 			if v := c.String("build"); v != "" {
 				return d.BuildLog(app, v, c.App.Writer)
 			}
-			ls := &container.Client{Socket: d.Config.Podman.Socket, Root: d.Config.Root}
-			return d.Logs(c.Context, ls, app, c.String("release"), c.Int("lines"), c.Bool("follow"), c.App.Writer)
+			return d.Logs(c.Context, app, c.String("release"), c.Int("lines"), c.Bool("follow"), c.App.Writer)
 		}),
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/config"
-	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/release"
 	"github.com/urfave/cli/v2"
 )
@@ -37,20 +36,18 @@ func pruneCommand() *cli.Command {
 				}
 			}
 			dry := c.Bool("dry-run")
-			ip := &container.Client{Socket: d.Config.Podman.Socket, Root: d.Config.Root}
-			if err := d.PruneImages(c.Context, ip, keep, dry, c.App.Writer); err != nil {
+			if err := d.PruneImages(c.Context, keep, dry, c.App.Writer); err != nil {
 				return err
 			}
-			if d.Config.Builder == "podman" {
-				// no BuildKit: no build cache of ours to prune
+			if d.Cache == nil {
+				// no BuildKit (builder = "podman"): no build cache of ours to prune
 				return nil
 			}
-			bk := &build.BuildKit{Address: d.Config.Buildkit.Address, Podman: d.Config.Podman.Socket}
-			if err := build.Available(c.Context, bk.Address); err != nil {
+			if err := build.Available(c.Context, d.Config.Buildkit.Address); err != nil {
 				release.NewProgress(c.App.Writer).Say("Build cache: %v; nothing to prune", err)
 				return nil
 			}
-			return d.PruneBuildCache(c.Context, bk, d.Config.Buildkit.CacheBudgetBytes, dry, c.App.Writer)
+			return d.PruneBuildCache(c.Context, d.Config.Buildkit.CacheBudgetBytes, dry, c.App.Writer)
 		}),
 	}
 }

@@ -17,7 +17,7 @@ func setCommand() *cli.Command {
 		Description: "All pairs are checked before any is stored. Durations as in Go: 30s, 2m.\n\n" +
 			"Settings:\n" + settingsHelp(true),
 		Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
-			return report(c)(d.Set(c.Args().First(), c.Args().Tail()))
+			return report(c)(d.Set(c.Context, c.Args().First(), c.Args().Tail()))
 		}),
 	}
 }
@@ -29,7 +29,7 @@ func unsetCommand() *cli.Command {
 		UsageText:   "unset APP KEY...   (e.g. gitship unset myapp drain build_arg.NODE_ENV)",
 		Description: "Settings:\n" + settingsHelp(false),
 		Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
-			return report(c)(d.Unset(c.Args().First(), c.Args().Tail()))
+			return report(c)(d.Unset(c.Context, c.Args().First(), c.Args().Tail()))
 		}),
 	}
 }

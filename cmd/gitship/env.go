@@ -66,7 +66,9 @@ func needConfigFile(min, max int, next cli.ActionFunc) cli.ActionFunc {
 	}
 }
 
-// deployer wires the real components for cfg.
+// deployer wires the real components for cfg, each built once: one
+// Podman client runs containers, lists and removes images and streams
+// logs; one BuildKit client builds and prunes the build cache.
 func deployer(cfg *config.Config) (*release.Deployer, error) {
 	gid, err := groupOf(cfg.Nginx.User)
 	if err != nil {
@@ -82,15 +84,18 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 	if pause != nil {
 		ngx.BeforeReload = func() { pause(context.Background(), "reload") }
 	}
-	return &release.Deployer{
-		Fs:      fs,
-		Config:  cfg,
-		Source:  release.GitSource{},
-		Builder: builderFor(cfg),
-		Runtime: &container.Client{Socket: cfg.Podman.Socket, Root: cfg.Root},
-		Proxy:   ngx,
-		Pause:   pause,
-		Images:  &container.Client{Socket: cfg.Podman.Socket, Root: cfg.Root},
+	ctr := &container.Client{Socket: cfg.Podman.Socket, Root: cfg.Root}
+	builder, cache := builderFor(cfg)
+	d := &release.Deployer{
+		Fs:        fs,
+		Config:    cfg,
+		Source:    release.GitSource{},
+		Builder:   builder,
+		Runtime:   ctr,
+		Proxy:     ngx,
+		Pause:     pause,
+		Images:    ctr,
+		LogStream: ctr,
 		Certs: &certbot.Client{
 			Binary: cfg.Certbot.Binary, Email: cfg.Certbot.Email, Server: cfg.Certbot.Server,
 			Webroot: cfg.Certbot.Webroot, ConfigDir: cfg.Certbot.ConfigDir,
@@ -102,7 +107,11 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		NginxGID:    gid,
 		Instance:    cfg.Instance(),
 		StopTimeout: 10,
-	}, nil
+	}
+	if cache != nil {
+		d.Cache = cache // a nil *BuildKit in the interface would not be nil
+	}
+	return d, nil
 }
 
 // groupOf returns the primary group of nginx's worker user.
@@ -198,17 +207,18 @@ func withDeployer(min, max int, fn func(c *cli.Context, d *release.Deployer) err
 
 // builderFor is the builder the config names: podman, buildkit (the image
 // is loaded into Podman's store), or auto (BuildKit when buildkitd
-// answers, Podman otherwise).
-func builderFor(cfg *config.Config) release.Builder {
+// answers, Podman otherwise), and the BuildKit client whose cache prune
+// keeps in budget (nil with podman: no build cache of gitship's).
+func builderFor(cfg *config.Config) (release.Builder, *build.BuildKit) {
 	pm := &build.Podman{Socket: cfg.Podman.Socket}
 	bk := &build.BuildKit{Address: cfg.Buildkit.Address, Podman: cfg.Podman.Socket}
 	switch cfg.Builder {
 	case "buildkit":
-		return bk
+		return bk, bk
 	case "auto":
-		return &build.Auto{BuildKit: bk, Podman: pm}
+		return &build.Auto{BuildKit: bk, Podman: pm}, bk
 	}
-	return pm
+	return pm, nil
 }
 
 // certbotEnv passes REQUESTS_CA_BUNDLE on to certbot: how it trusts a

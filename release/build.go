@@ -5,64 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
-	"github.com/gitship/gitship/state"
 )
-
-// run is one release in progress: a deploy or a rollback.
-type run struct {
-	d    *Deployer
-	p    *Progress
-	app  *state.App
-	rec  *state.Record
-	prev *state.Record
-	// started is set once the new container exists, so fail removes it.
-	started bool
-	// routed is set once nginx's config names the new release.
-	routed bool
-	// unconfirmed is set when nginx did not confirm the switch.
-	unconfirmed bool
-	// reshare is set when the data dir was made group-writable for a new
-	// user: once the old release is stopped, what it wrote since is too.
-	reshare bool
-}
-
-// pipeline walks doc.go's states; a rollback starts at "starting".
-func (r *run) pipeline(ctx context.Context, withBuild bool) error {
-	if withBuild {
-		if err := r.guardDisk(ctx); err != nil {
-			return err
-		}
-		if err := r.buildShared(ctx); err != nil {
-			return err
-		}
-	} else if err := r.starting(); err != nil {
-		return err
-	}
-	if err := r.start(ctx); err != nil {
-		return err
-	}
-	r.d.pause(ctx, "start")
-	if err := r.health(ctx); err != nil {
-		return err
-	}
-	if err := r.route(ctx); err != nil {
-		return err
-	}
-	return r.finish(ctx)
-}
-
-// starting records that the release has its image and starts now: from
-// here on a prune keeps that image.
-func (r *run) starting() error {
-	r.rec.Status = state.StatusStarting
-	return r.d.Store().Save(r.rec)
-}
 
 // buildShared builds under the shared image lock, held until the record
 // names the new image (see imagelock.go).
@@ -78,6 +25,8 @@ func (r *run) buildShared(ctx context.Context) error {
 	return r.starting()
 }
 
+// build exports the commit into a fresh build context and builds its
+// image; the context is kept for the next push to reuse.
 func (r *run) build(ctx context.Context) error {
 	d := r.d
 	dir, err := d.newBuildDir(r.app.Name)
@@ -185,84 +134,6 @@ func ImageTag(app, sha string) string { return imagePrefix(app) + hook.Short(sha
 // imagePrefix is gitship's image name of app up to its tag: prune and
 // destroy remove only names that start with it.
 func imagePrefix(app string) string { return "localhost/gitship/" + app + ":" }
-
-// ContainerName is the container of release v of app in the instance
-// named instance (config.Config.Instance): two instances on one host never
-// pick the same name. An empty instance gives the name without a suffix.
-func ContainerName(app string, v int, instance string) string {
-	if instance == "" {
-		return fmt.Sprintf("gitship-%s-v%d", app, v)
-	}
-	return fmt.Sprintf("gitship-%s-v%d-%s", app, v, instance)
-}
-
-func (r *run) fail(ctx context.Context, cause error) error {
-	d := r.d
-	// Cleanup runs even when ctx was cancelled (a signal): it must not
-	// leave a container behind.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if r.started && !r.routed {
-		// The container goes: keep its output for `gitship logs --release`.
-		if err := d.keepOutput(cctx, r.app.Name, r.rec); err != nil {
-			r.p.Fail("could not keep the output of %s: %v", r.rec.Container, err)
-		}
-		if err := d.Runtime.Remove(cctx, r.rec.Container); err != nil {
-			r.p.Fail("could not remove %s: %v", r.rec.Container, err)
-		}
-		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
-			r.p.Fail("could not remove socket dir: %v", err)
-		}
-	}
-	r.rec.Status = state.StatusFailed
-	r.rec.Reason = oneLine(cause.Error())
-	r.rec.Finished = d.Now()
-	if err := d.Store().Save(r.rec); err != nil {
-		r.p.Fail("could not record the failure: %v", err)
-	}
-	what := "Deploy"
-	if r.rec.Kind == state.KindRollback {
-		what = "Rollback"
-	}
-	r.p.Fail("%s of %s %s failed: %s", what, r.app.Name, r.rec.Name(), r.rec.Reason)
-	if r.prev != nil {
-		r.p.Fail("%s is still live (%s).", r.prev.Name(), hook.Short(r.prev.Commit))
-	} else {
-		r.p.Fail("No release of %s is live yet.", r.app.Name)
-	}
-	if r.rec.Kind != state.KindRollback {
-		r.p.Fail("Fix it and push again, or run `gitship deploy %s` on the server.", r.app.Name)
-	}
-	return fmt.Errorf("%w: %s", ErrDeployFailed, r.rec.Reason)
-}
-
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
-// mkdirShared makes dir owned by the nginx group with mode 2770: the
-// setgid bit makes the socket the app creates inherit the group, so nginx
-// reaches it; nothing is world-writable.
-func (d *Deployer) mkdirShared(dir string) error { return d.mkdirGroup(dir, d.NginxGID) }
-
-// mkdirGroup makes dir owned by group gid with mode 2770 (setgid: what is
-// created in it inherits the group).
-func (d *Deployer) mkdirGroup(dir string, gid int) error {
-	if err := d.Fs.MkdirAll(dir, 0o770); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	if err := d.Fs.Chown(dir, os.Getuid(), gid); err != nil {
-		return fmt.Errorf("chown %s: %w", dir, err)
-	}
-	if err := d.Fs.Chmod(dir, os.ModeSetgid|0o770); err != nil {
-		return fmt.Errorf("chmod %s: %w", dir, err)
-	}
-	return nil
-}
 
 // buildFile is the configured build file (which must be a regular file
 // inside dir), or the one FindDockerfile finds at the root.

@@ -1,0 +1,62 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
+)
+
+// fail ends a release that failed at any step: it removes the new
+// container unless nginx already names it, records the failure and tells
+// the pusher what is still live.
+func (r *run) fail(ctx context.Context, cause error) error {
+	d := r.d
+	// Cleanup runs even when ctx was cancelled (a signal): it must not
+	// leave a container behind.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if r.started && !r.routed {
+		// The container goes: keep its output for `gitship logs --release`.
+		if err := d.keepOutput(cctx, r.app.Name, r.rec); err != nil {
+			r.p.Fail("could not keep the output of %s: %v", r.rec.Container, err)
+		}
+		if err := d.Runtime.Remove(cctx, r.rec.Container); err != nil {
+			r.p.Fail("could not remove %s: %v", r.rec.Container, err)
+		}
+		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
+			r.p.Fail("could not remove socket dir: %v", err)
+		}
+	}
+	r.rec.Status = state.StatusFailed
+	r.rec.Reason = oneLine(cause.Error())
+	r.rec.Finished = d.Now()
+	if err := d.Store().Save(r.rec); err != nil {
+		r.p.Fail("could not record the failure: %v", err)
+	}
+	what := "Deploy"
+	if r.rec.Kind == state.KindRollback {
+		what = "Rollback"
+	}
+	r.p.Fail("%s of %s %s failed: %s", what, r.app.Name, r.rec.Name(), r.rec.Reason)
+	if r.prev != nil {
+		r.p.Fail("%s is still live (%s).", r.prev.Name(), hook.Short(r.prev.Commit))
+	} else {
+		r.p.Fail("No release of %s is live yet.", r.app.Name)
+	}
+	if r.rec.Kind != state.KindRollback {
+		r.p.Fail("Fix it and push again, or run `gitship deploy %s` on the server.", r.app.Name)
+	}
+	return fmt.Errorf("%w: %s", ErrDeployFailed, r.rec.Reason)
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

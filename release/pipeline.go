@@ -1,0 +1,107 @@
+package release
+
+import (
+	"context"
+
+	"github.com/gitship/gitship/state"
+)
+
+// run is one release in progress: a deploy or a rollback.
+type run struct {
+	d    *Deployer
+	p    *Progress
+	app  *state.App
+	rec  *state.Record
+	prev *state.Record
+	// started is set once the new container exists, so fail removes it.
+	started bool
+	// routed is set once nginx's config names the new release.
+	routed bool
+	// unconfirmed is set when nginx did not confirm the switch.
+	unconfirmed bool
+	// reshare is set when the data dir was made group-writable for a new
+	// user: once the old release is stopped, what it wrote since is too.
+	reshare bool
+}
+
+// newRun allocates the record's release number and records it as the
+// lock owner's.
+func (d *Deployer) newRun(p *Progress, a *state.App, r *state.Record, s *session) (*run, error) {
+	st := d.Store()
+	prev, err := st.Live(a.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Next(r); err != nil {
+		return nil, err
+	}
+	s.owns(r)
+	// From here the push output is kept too (`gitship logs --build vN`),
+	// whole even when the pusher went away before or goes away later.
+	p.mu.Lock()
+	p.W = &tee{out: p.W, outErr: p.err, log: &pushLog{fs: d.Fs, path: d.pushLogPath(a.Name, r.Version)}}
+	p.err = nil
+	p.mu.Unlock()
+	return &run{d: d, p: p, app: a, rec: r, prev: prev}, nil
+}
+
+// pipeline walks doc.go's states, one step (and file) each; a rollback
+// or a config change starts at "starting". A step that fails returns its
+// error, and the caller hands it to fail (fail.go).
+func (r *run) pipeline(ctx context.Context, withBuild bool) error {
+	if withBuild {
+		// building: diskguard.go, build.go
+		if err := r.guardDisk(ctx); err != nil {
+			return err
+		}
+		if err := r.buildShared(ctx); err != nil {
+			return err
+		}
+	} else if err := r.starting(); err != nil {
+		return err
+	}
+	// starting: start.go, health.go, route.go
+	if err := r.start(ctx); err != nil {
+		return err
+	}
+	r.d.pause(ctx, "start")
+	if err := r.health(ctx); err != nil {
+		return err
+	}
+	if err := r.route(ctx); err != nil {
+		return err
+	}
+	// live, and the older releases retired: retire.go
+	return r.finish(ctx)
+}
+
+// starting records that the release has its image and starts now: from
+// here on a prune keeps that image.
+func (r *run) starting() error {
+	r.rec.Status = state.StatusStarting
+	return r.d.Store().Save(r.rec)
+}
+
+// finish records the release live, retires the older ones (unless nginx
+// did not confirm the switch) and asks for its certificate.
+func (r *run) finish(ctx context.Context) error {
+	d, rec := r.d, r.rec
+	now := d.Now()
+	rec.Status, rec.LiveSince, rec.Finished = state.StatusLive, now, now
+	if err := d.Store().Save(rec); err != nil {
+		return err
+	}
+	if !r.unconfirmed {
+		if err := r.retireOlder(ctx); err != nil {
+			r.p.Fail("could not list older releases to retire: %v", err)
+		}
+	}
+	r.p.Say("%s %s is live at %s (%.1fs)", r.app.Name, rec.Name(),
+		URL(r.host(), d.Config.Nginx.Listen), rec.Duration().Seconds())
+	r.autoCert(ctx)
+	return nil
+}
+
+// host is the first domain the release is served at: the Host header of
+// its probes.
+func (r *run) host() string { return r.rec.Settings.Served(r.app.Name, r.d.Config.Domain)[0] }
