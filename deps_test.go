@@ -45,6 +45,9 @@ var rules = []rule{
 	{"*", "cmd/...", false, true, "nothing imports the CLI: it only wires the packages together"},
 	{"internal/usererr", "*", false, false, "internal/usererr imports no gitship package, so that every package may import it"},
 	{"*", "internal/usererr", true, false, "internal/usererr marks errors meant for the person at the terminal: every package may use it"},
+	{"internal/podmanapi", "*", false, false, "internal/podmanapi imports no gitship package: the two leaves that talk to Podman share it"},
+	{"container", "internal/podmanapi", true, false, "container and build talk to the Podman API and shorten its errors alike"},
+	{"build", "internal/podmanapi", true, false, "container and build talk to the Podman API and shorten its errors alike"},
 	{"internal/...", "internal/...", true, false, "test helpers may build on each other (pebble uses testenv)"},
 	{"internal/...", "*", false, false, "test helpers stay out of the product: they import no product package"},
 	{"*", "internal/...", false, false, "internal/testenv and internal/pebble are test helpers: only _test.go files import them (internal/usererr excepted, above)"},
@@ -150,6 +153,9 @@ func TestCheck(t *testing.T) {
 		{edge{"access", "internal/usererr", false}, ""},
 		{edge{"release", "internal/usererr", false}, ""},
 		{edge{"internal/usererr", "state", false}, "internal/usererr imports no gitship package"},
+		{edge{"container", "internal/podmanapi", false}, ""},
+		{edge{"release", "internal/podmanapi", false}, "only _test.go files import them"},
+		{edge{"internal/podmanapi", "container", false}, "internal/podmanapi imports no gitship package"},
 	}
 	for _, tt := range tests {
 		got := check([]edge{tt.e})

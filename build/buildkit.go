@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/containers/podman/v4/pkg/bindings"
+	"github.com/gitship/gitship/internal/podmanapi"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
@@ -47,7 +48,7 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 	defer c.Close()
 	pctx, err := bindings.NewConnection(ctx, b.Podman)
 	if err != nil {
-		if short := apiError(b.Podman, err); short != err {
+		if short := podmanapi.Error(b.Podman, err); short != err {
 			return Image{}, short
 		}
 		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", b.Podman, err)
@@ -73,7 +74,7 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 	switch {
 	case loadErr != nil:
 		// A failed load breaks BuildKit's pipe too; Podman's words say why.
-		return Image{}, fmt.Errorf("build %s: load into podman: %s", req.Tag, cleanBuildKitError(apiError(b.Podman, loadErr)))
+		return Image{}, fmt.Errorf("build %s: load into podman: %s", req.Tag, cleanBuildKitError(podmanapi.Error(b.Podman, loadErr)))
 	case solveErr != nil:
 		return Image{}, fmt.Errorf("build %s: %s", req.Tag, cleanBuildKitError(solveErr))
 	case res == nil:
@@ -82,7 +83,7 @@ func (b *BuildKit) Build(ctx context.Context, req Request, out io.Writer) (Image
 	tagStart := time.Now()
 	img, err := tagged(pctx, req.Tag, res)
 	if err != nil {
-		return Image{}, fmt.Errorf("build %s: %w", req.Tag, apiError(b.Podman, err))
+		return Image{}, fmt.Errorf("build %s: %w", req.Tag, podmanapi.Error(b.Podman, err))
 	}
 	// The load overlaps the export, so this is the whole move from
 	// BuildKit to Podman: first byte to Podman's answer, plus the tag.

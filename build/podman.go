@@ -15,6 +15,7 @@ import (
 	"github.com/containers/podman/v4/pkg/bindings"
 	"github.com/containers/podman/v4/pkg/bindings/images"
 	"github.com/containers/podman/v4/pkg/domain/entities"
+	"github.com/gitship/gitship/internal/podmanapi"
 )
 
 // Request is one build: a directory holding the exported commit.
@@ -45,7 +46,7 @@ func (p *Podman) Name() string { return "podman" }
 func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, error) {
 	cctx, err := bindings.NewConnection(ctx, p.Socket)
 	if err != nil {
-		if short := apiError(p.Socket, err); short != err {
+		if short := podmanapi.Error(p.Socket, err); short != err {
 			return Image{}, short
 		}
 		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", p.Socket, err)
@@ -73,7 +74,7 @@ func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, 
 		if storeChanged(err.Error()) {
 			return Image{}, fmt.Errorf("build %s: %w: %s", req.Tag, ErrStoreChanged, CleanError(err.Error()))
 		}
-		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(apiError(p.Socket, err).Error()))
+		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(podmanapi.Error(p.Socket, err).Error()))
 	}
 	if rep == nil || rep.ID == "" {
 		return Image{}, fmt.Errorf("build %s: podman returned no image id", req.Tag)

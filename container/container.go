@@ -17,6 +17,7 @@ import (
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/bindings/images"
 	"github.com/containers/podman/v4/pkg/specgen"
+	"github.com/gitship/gitship/internal/podmanapi"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -103,7 +104,7 @@ type State struct {
 func (c *Client) conn(ctx context.Context) (context.Context, error) {
 	cctx, err := bindings.NewConnection(ctx, c.Socket)
 	if err != nil {
-		if short := apiError(c.Socket, err); short != err {
+		if short := podmanapi.Error(c.Socket, err); short != err {
 			return nil, short
 		}
 		return nil, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", c.Socket, err)
@@ -125,10 +126,10 @@ func (c *Client) Start(ctx context.Context, s Spec) error {
 		if _, oerr := c.owned(cctx, s.Name); errors.Is(oerr, ErrForeign) {
 			return fmt.Errorf("create container %s: the name is taken by a container that is %w", s.Name, oerr)
 		}
-		return fmt.Errorf("create container %s: %w", s.Name, apiError(c.Socket, err))
+		return fmt.Errorf("create container %s: %w", s.Name, podmanapi.Error(c.Socket, err))
 	}
 	if err := containers.Start(cctx, s.Name, nil); err != nil {
-		return fmt.Errorf("start container %s: %w", s.Name, apiError(c.Socket, err))
+		return fmt.Errorf("start container %s: %w", s.Name, podmanapi.Error(c.Socket, err))
 	}
 	return nil
 }
@@ -240,7 +241,7 @@ func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
 		if isNotFound(err) {
 			return State{}, fmt.Errorf("inspect %s: %w", name, ErrNotFound)
 		}
-		return State{}, fmt.Errorf("inspect %s: %w", name, apiError(c.Socket, err))
+		return State{}, fmt.Errorf("inspect %s: %w", name, podmanapi.Error(c.Socket, err))
 	}
 	st := State{Name: strings.TrimPrefix(d.Name, "/"), Image: d.ImageName}
 	if d.State != nil {
@@ -272,7 +273,7 @@ func (c *Client) Stop(ctx context.Context, name string, timeout uint) error {
 	}
 	err = containers.Stop(cctx, id, new(containers.StopOptions).WithTimeout(timeout).WithIgnore(true))
 	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("stop %s: %w", name, apiError(c.Socket, err))
+		return fmt.Errorf("stop %s: %w", name, podmanapi.Error(c.Socket, err))
 	}
 	return nil
 }
@@ -287,7 +288,7 @@ func (c *Client) owned(cctx context.Context, name string) (string, error) {
 		return "", ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("inspect: %w", apiError(c.Socket, err))
+		return "", fmt.Errorf("inspect: %w", podmanapi.Error(c.Socket, err))
 	}
 	if c.Root != "" {
 		got := ""
@@ -328,11 +329,11 @@ func (c *Client) Remove(ctx context.Context, name string) error {
 			return nil
 		}
 		if attempt == 8 {
-			return fmt.Errorf("remove %s: %w", name, apiError(c.Socket, err))
+			return fmt.Errorf("remove %s: %w", name, podmanapi.Error(c.Socket, err))
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("remove %s: %w", name, apiError(c.Socket, err))
+			return fmt.Errorf("remove %s: %w", name, podmanapi.Error(c.Socket, err))
 		case <-time.After(delay):
 		}
 		delay *= 2
@@ -348,7 +349,7 @@ func (c *Client) List(ctx context.Context, labels map[string]string) ([]State, e
 	opts := new(containers.ListOptions).WithAll(true).WithFilters(labelFilter(labels))
 	list, err := containers.List(cctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", apiError(c.Socket, err))
+		return nil, fmt.Errorf("list containers: %w", podmanapi.Error(c.Socket, err))
 	}
 	out := make([]State, 0, len(list))
 	for _, l := range list {
@@ -391,7 +392,7 @@ func (c *Client) ImageExists(ctx context.Context, image string) (bool, error) {
 	}
 	ok, err := images.Exists(cctx, image, nil)
 	if err != nil {
-		return false, fmt.Errorf("look up image %s: %w", image, apiError(c.Socket, err))
+		return false, fmt.Errorf("look up image %s: %w", image, podmanapi.Error(c.Socket, err))
 	}
 	return ok, nil
 }
@@ -423,7 +424,7 @@ func (c *Client) Follow(ctx context.Context, name string, n int, follow bool, w 
 		}
 	}
 	if err := <-done; err != nil && ctx.Err() == nil {
-		return fmt.Errorf("logs of %s: %w", name, apiError(c.Socket, err))
+		return fmt.Errorf("logs of %s: %w", name, podmanapi.Error(c.Socket, err))
 	}
 	if werr != nil {
 		return fmt.Errorf("logs of %s: %w", name, werr)

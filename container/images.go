@@ -9,6 +9,7 @@ import (
 
 	"github.com/containers/podman/v4/pkg/bindings/images"
 	"github.com/containers/podman/v4/pkg/domain/entities"
+	"github.com/gitship/gitship/internal/podmanapi"
 )
 
 // Image is what gitship needs to know about an image in Podman's store.
@@ -31,7 +32,7 @@ func (c *Client) Images(ctx context.Context, labels map[string]string) ([]Image,
 	opts := new(images.ListOptions).WithAll(false).WithFilters(labelFilter(labels))
 	list, err := listImages(cctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("list images: %w", apiError(c.Socket, err))
+		return nil, fmt.Errorf("list images: %w", podmanapi.Error(c.Socket, err))
 	}
 	out := make([]Image, 0, len(list))
 	for _, l := range list {
@@ -75,7 +76,7 @@ func (c *Client) RemoveImage(ctx context.Context, name string) (deleted bool, er
 	}
 	rep, errs := images.Remove(cctx, []string{name}, new(images.RemoveOptions).WithForce(false))
 	if len(errs) > 0 {
-		return false, fmt.Errorf("remove image %s: %w", name, apiError(c.Socket, errors.Join(errs...)))
+		return false, fmt.Errorf("remove image %s: %w", name, podmanapi.Error(c.Socket, errors.Join(errs...)))
 	}
 	return rep != nil && len(rep.Deleted) > 0, nil
 }
@@ -99,7 +100,7 @@ func (c *Client) PruneDangling(ctx context.Context, labels map[string]string, ke
 	for round := 0; round < 20; round++ {
 		list, err := listImages(cctx, new(images.ListOptions).WithAll(true).WithFilters(map[string][]string{"dangling": {"true"}}))
 		if err != nil {
-			return n, size, fmt.Errorf("list dangling images: %w", apiError(c.Socket, err))
+			return n, size, fmt.Errorf("list dangling images: %w", podmanapi.Error(c.Socket, err))
 		}
 		gone := 0
 		for _, l := range list {

@@ -16,6 +16,7 @@ import (
 	nettypes "github.com/containers/common/libnetwork/types"
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/specgen"
+	"github.com/gitship/gitship/internal/podmanapi"
 )
 
 // publishIP is the only host address a container port is published on:
@@ -56,7 +57,7 @@ func (c *Client) HostPort(ctx context.Context, name string, containerPort int) (
 		if isNotFound(err) {
 			return 0, fmt.Errorf("inspect %s: %w", name, ErrNotFound)
 		}
-		return 0, fmt.Errorf("inspect %s: %w", name, apiError(c.Socket, err))
+		return 0, fmt.Errorf("inspect %s: %w", name, podmanapi.Error(c.Socket, err))
 	}
 	key := strconv.Itoa(containerPort) + "/tcp"
 	var bindings []string
@@ -103,7 +104,7 @@ func (c *Client) Listening(ctx context.Context, name string) ([]Listener, error)
 		if isNotFound(err) {
 			return nil, fmt.Errorf("inspect %s: %w", name, ErrNotFound)
 		}
-		return nil, fmt.Errorf("inspect %s: %w", name, apiError(c.Socket, err))
+		return nil, fmt.Errorf("inspect %s: %w", name, podmanapi.Error(c.Socket, err))
 	}
 	if d.State == nil || !d.State.Running || d.State.Pid == 0 {
 		return nil, fmt.Errorf("listening sockets of %s: the container is not running", name)

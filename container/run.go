@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/containers/podman/v4/pkg/bindings/containers"
+	"github.com/gitship/gitship/internal/podmanapi"
 )
 
 // RunGrace is how long a one-off container has to exit after SIGINT when
@@ -44,7 +45,7 @@ func (c *Client) Run(ctx context.Context, s Spec, stdin io.Reader, stdout, stder
 		if _, oerr := c.owned(cctx, s.Name); errors.Is(oerr, ErrForeign) {
 			return -1, fmt.Errorf("create container %s: the name is taken by a container that is %w", s.Name, oerr)
 		}
-		return -1, fmt.Errorf("create container %s: %w", s.Name, apiError(c.Socket, err))
+		return -1, fmt.Errorf("create container %s: %w", s.Name, podmanapi.Error(c.Socket, err))
 	}
 	// Teardown outlives ctx: a cancelled run still stops and goes.
 	bg := context.WithoutCancel(ctx)
@@ -56,7 +57,7 @@ func (c *Client) Run(ctx context.Context, s Spec, stdin io.Reader, stdout, stder
 			_, err = containers.Remove(rctx, r.ID, new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithTimeout(0))
 		}
 		if err != nil {
-			return fmt.Errorf("remove container %s: %w", s.Name, apiError(c.Socket, err))
+			return fmt.Errorf("remove container %s: %w", s.Name, podmanapi.Error(c.Socket, err))
 		}
 		return nil
 	}
@@ -83,7 +84,7 @@ func (c *Client) Run(ctx context.Context, s Spec, stdin io.Reader, stdout, stder
 	select {
 	case <-ready:
 	case err := <-attached:
-		return -1, fmt.Errorf("attach to %s: %w", s.Name, apiError(c.Socket, err))
+		return -1, fmt.Errorf("attach to %s: %w", s.Name, podmanapi.Error(c.Socket, err))
 	}
 	if err := ctx.Err(); err != nil {
 		return -1, fmt.Errorf("run %s: %w", s.Name, err)
@@ -95,7 +96,7 @@ func (c *Client) Run(ctx context.Context, s Spec, stdin io.Reader, stdout, stder
 		return -1, err
 	}
 	if err := containers.Start(sctx, r.ID, nil); err != nil {
-		return -1, fmt.Errorf("start container %s: %w", s.Name, apiError(c.Socket, err))
+		return -1, fmt.Errorf("start container %s: %w", s.Name, podmanapi.Error(c.Socket, err))
 	}
 	select {
 	case aerr := <-attached:
@@ -106,10 +107,10 @@ func (c *Client) Run(ctx context.Context, s Spec, stdin io.Reader, stdout, stder
 		}
 		code, err := containers.Wait(wctx, r.ID, nil)
 		if err != nil {
-			return -1, fmt.Errorf("wait for %s: %w", s.Name, apiError(c.Socket, err))
+			return -1, fmt.Errorf("wait for %s: %w", s.Name, podmanapi.Error(c.Socket, err))
 		}
 		if aerr != nil {
-			return int(code), fmt.Errorf("output of %s: %w", s.Name, apiError(c.Socket, aerr))
+			return int(code), fmt.Errorf("output of %s: %w", s.Name, podmanapi.Error(c.Socket, aerr))
 		}
 		return int(code), nil
 	case <-ctx.Done():
@@ -135,7 +136,7 @@ func (c *Client) interrupt(ctx context.Context, id, name string, why error) (int
 		return -1, err
 	}
 	if err := containers.Kill(cctx, id, new(containers.KillOptions).WithSignal("SIGINT")); err != nil && !isNotFound(err) {
-		return -1, fmt.Errorf("run %s: %w (and SIGINT: %v)", name, why, apiError(c.Socket, err))
+		return -1, fmt.Errorf("run %s: %w (and SIGINT: %v)", name, why, podmanapi.Error(c.Socket, err))
 	}
 	wctx, cancel := context.WithTimeout(cctx, RunGrace)
 	defer cancel()

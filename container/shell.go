@@ -8,6 +8,7 @@ import (
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/copy"
 	"github.com/containers/podman/v4/pkg/specgen"
+	"github.com/gitship/gitship/internal/podmanapi"
 )
 
 // LabelProbe marks the short-lived containers gitship creates only to look
@@ -39,7 +40,7 @@ func (c *Client) HasShell(ctx context.Context, image string) (ok bool, err error
 	}
 	r, err := containers.CreateWithSpec(cctx, g, nil)
 	if err != nil {
-		return false, fmt.Errorf("look for /bin/sh in %s: %w", image, apiError(c.Socket, err))
+		return false, fmt.Errorf("look for /bin/sh in %s: %w", image, podmanapi.Error(c.Socket, err))
 	}
 	defer func() {
 		// the probe goes even when ctx ended meanwhile
@@ -48,7 +49,7 @@ func (c *Client) HasShell(ctx context.Context, image string) (ok bool, err error
 			_, rerr = containers.Remove(rctx, r.ID, new(containers.RemoveOptions).WithForce(true).WithIgnore(true))
 		}
 		if rerr != nil && err == nil {
-			err = fmt.Errorf("remove probe container %.12s of %s: %w", r.ID, image, apiError(c.Socket, rerr))
+			err = fmt.Errorf("remove probe container %.12s of %s: %w", r.ID, image, podmanapi.Error(c.Socket, rerr))
 		}
 	}()
 	st, err := containers.Stat(cctx, r.ID, "/bin/sh")
@@ -56,7 +57,7 @@ func (c *Client) HasShell(ctx context.Context, image string) (ok bool, err error
 	case errors.Is(err, copy.ErrENOENT):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("look for /bin/sh in %s: %w", image, apiError(c.Socket, err))
+		return false, fmt.Errorf("look for /bin/sh in %s: %w", image, podmanapi.Error(c.Socket, err))
 	}
 	return st != nil && !st.IsDir, nil
 }

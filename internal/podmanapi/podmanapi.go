@@ -1,4 +1,7 @@
-package container
+// Package podmanapi shortens the errors of requests to the Podman API
+// service for the two packages that talk to it, container and build
+// (leaves, which may not import each other).
+package podmanapi
 
 import (
 	"context"
@@ -10,11 +13,11 @@ import (
 	"syscall"
 )
 
-// apiError shortens an error of a request to the Podman API service: the
+// Error shortens an error of a request to the Podman API service: the
 // bindings' errors carry the whole request URL (hundreds of characters of
 // query); what the user needs is which service failed, why, and what to
 // check. Other errors (Podman's own answers) pass unchanged.
-func apiError(socket string, err error) error {
+func Error(socket string, err error) error {
 	var ue *url.Error
 	if !errors.As(err, &ue) {
 		return err
