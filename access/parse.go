@@ -42,6 +42,7 @@ var (
 	remote = map[string][]string{
 		"deploy": nil, "rollback": nil, "releases": nil, "status": nil, "logs": nil,
 		"set": nil, "unset": nil, "init": nil, "destroy": nil,
+		"run":     nil, // run APP [--release vN] -- CMD ARGS: the command runs in the app's container
 		"config":  {"set", "get", "unset", "list"},
 		"domains": {"add", "remove", "list"},
 		"certs":   {"issue", "renew"},
@@ -198,14 +199,23 @@ func parseGitship(args []string) (Request, error) {
 	if len(args) == 0 {
 		return Request{}, refuseHint("no gitship command", "try `gitship status APP`")
 	}
-	for _, a := range args {
+	for i, a := range args {
+		if args[0] == "run" && a == "--" {
+			// What follows is the command run inside the app's own
+			// container, where an absolute path is no one else's; the
+			// characters refused everywhere stay refused.
+			if err := checkCommand(args[i+1:]); err != nil {
+				return Request{}, err
+			}
+			break
+		}
 		if err := checkArg(a); err != nil {
 			return Request{}, err
 		}
 	}
 	subs, ok := remote[args[0]]
 	if !ok {
-		return Request{}, refusef("unknown command %q: remote commands are deploy, rollback, releases, status, apps, logs, config, set, unset, domains, certs", args[0])
+		return Request{}, refusef("unknown command %q: remote commands are deploy, rollback, releases, status, apps, logs, run, config, set, unset, domains, certs", args[0])
 	}
 	req := Request{Args: args}
 	if noApp[args[0]] {
@@ -238,6 +248,17 @@ func checkArg(a string) error {
 		return refusef("GITSHIP_* settings are not allowed over ssh")
 	case strings.HasPrefix(a, "/"):
 		return refusef("absolute path %q not allowed", a)
+	}
+	return nil
+}
+
+// checkCommand checks the command of `run APP -- CMD ARGS`: gitship
+// does not read it, but GITSHIP_* settings stay refused there too.
+func checkCommand(args []string) error {
+	for _, a := range args {
+		if strings.HasPrefix(strings.ToUpper(a), "GITSHIP_") {
+			return refusef("GITSHIP_* settings are not allowed over ssh")
+		}
 	}
 	return nil
 }

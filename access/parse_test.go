@@ -45,6 +45,9 @@ func TestParseAccepts(t *testing.T) {
 		{`gitship keys list`, Request{Args: []string{"keys", "list"}}},
 		{`gitship config set myapp X=''`, Request{App: "myapp", Args: []string{"config", "set", "myapp", "X="}}},
 		{`gitship config set myapp "A=it's"`, Request{App: "myapp", Args: []string{"config", "set", "myapp", "A=it's"}}},
+		{`gitship run myapp -- /web exit 0`, Request{App: "myapp", Args: []string{"run", "myapp", "--", "/web", "exit", "0"}}},
+		{`gitship run myapp --release v2 -- flask init-db`, Request{App: "myapp", Args: []string{"run", "myapp", "--release", "v2", "--", "flask", "init-db"}}},
+		{`gitship run myapp -- cat --config /etc/x`, Request{App: "myapp", Args: []string{"run", "myapp", "--", "cat", "--config", "/etc/x"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
@@ -72,6 +75,11 @@ func TestParseRefuses(t *testing.T) {
 		{"hook not remote", "gitship hook post-receive", "unknown command"},
 		{"ssh not remote", "gitship ssh --key x", "unknown command"},
 		{"prune not remote", "gitship prune", "unknown command"},
+		{"run: app first", "gitship run -- myapp /web", "usage: gitship run APP"},
+		{"run: config before --", "gitship run myapp --config /x -- /web", "--config"},
+		{"run: path before --", "gitship run myapp /web", "absolute path"},
+		{"run: GITSHIP_ after --", "gitship run myapp -- env GITSHIP_X=1", "GITSHIP_"},
+		{"run: shell after --", "gitship run myapp -- sh -c 'id;id'", `';'`},
 		{"semicolon", "gitship rollback app; rm -rf /", `';'`},
 		{"and", "gitship apps && id", `'&'`},
 		{"pipe", "gitship apps | sh", `'|'`},

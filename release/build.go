@@ -54,6 +54,9 @@ func (r *run) build(ctx context.Context) error {
 	}
 	exported = true
 	done(exportedLine(r.rec.Commit, st))
+	if err := r.readCron(dir); err != nil {
+		return fmt.Errorf("commit %s: %w", hook.Short(r.rec.Commit), err)
+	}
 	file, err := buildFile(dir, r.rec.Settings.Dockerfile)
 	if errors.Is(err, hook.ErrNoDockerfile) {
 		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))

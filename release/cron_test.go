@@ -9,7 +9,7 @@ import (
 
 func TestCronInstall(t *testing.T) {
 	fsys := afero.NewMemMapFs()
-	content := CronFile("/usr/local/bin/gitship", "/etc/gitship/my config.toml")
+	content := CronFile("/usr/local/bin/gitship", "/etc/gitship/my config.toml", nil)
 	for _, want := range []string{
 		"17 3,15 * * * root /usr/local/bin/gitship --config '/etc/gitship/my config.toml' certs renew\n",
 		"41 4 * * * root /usr/local/bin/gitship --config '/etc/gitship/my config.toml' prune\n",

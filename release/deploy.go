@@ -41,6 +41,11 @@ type Runtime interface {
 	ImageExists(ctx context.Context, image string) (bool, error)
 	// ImageUser is the user image runs as ("" for root).
 	ImageUser(ctx context.Context, image string) (string, error)
+	// Run runs a one-off container in the foreground and removes it
+	// after: its exit status (container.Client.Run).
+	Run(ctx context.Context, s container.Spec, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// HasShell says whether image has /bin/sh.
+	HasShell(ctx context.Context, image string) (bool, error)
 }
 
 // Proxy installs an app's server block and reloads the web server.

@@ -178,6 +178,13 @@ type fakeRuntime struct {
 	paths   []string
 	user    string // what ImageUser answers for every image ("": root)
 
+	shell   bool // what HasShell answers
+	runs    []container.Spec
+	runIn   []string // what each Run read from its stdin
+	runOut  string   // what Run writes to stdout
+	runCode int      // what Run answers
+	runFn   func(ctx context.Context, s container.Spec, stdout io.Writer) (int, error)
+
 	// images are the tags in the store and the IDs they name; an ID
 	// names itself.
 	images map[string]string
@@ -292,6 +299,40 @@ func (rt *fakeRuntime) List(ctx context.Context, labels map[string]string) ([]co
 		out = append(out, container.State{Name: name, Status: "running", Running: true})
 	}
 	return out, nil
+}
+
+// Run records the spec and what stdin held, writes runOut to stdout and
+// answers runCode (runFn, when set, runs instead: a test that needs the
+// run to last until it says so).
+func (rt *fakeRuntime) Run(ctx context.Context, s container.Spec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	rt.record("run " + s.Name)
+	var in []byte
+	if stdin != nil {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return -1, err
+		}
+		in = b
+	}
+	rt.mu.Lock()
+	rt.runs = append(rt.runs, s)
+	rt.runIn = append(rt.runIn, string(in))
+	out, code, fn := rt.runOut, rt.runCode, rt.runFn
+	rt.mu.Unlock()
+	if fn != nil {
+		return fn(ctx, s, stdout)
+	}
+	if _, err := io.WriteString(stdout, out); err != nil {
+		return -1, err
+	}
+	return code, nil
+}
+
+// HasShell answers shell.
+func (rt *fakeRuntime) HasShell(ctx context.Context, image string) (bool, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.shell, nil
 }
 
 // ImageUser answers user.

@@ -98,6 +98,7 @@ func (r *run) finish(ctx context.Context) error {
 	}
 	r.p.Say("%s %s is live at %s (%.1fs)", r.app.Name, rec.Name(),
 		URL(r.host(), d.Config.Nginx.Listen), rec.Duration().Seconds())
+	r.syncCron(ctx)
 	r.autoCert(ctx)
 	return nil
 }

@@ -120,6 +120,7 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 	cs, gone := d.containerState(ctx, live)
 	fmt.Fprintf(tw, "container:\t%s %s\n", live.Container, cs)
 	fmt.Fprintf(tw, "socket:\t%s\n", live.Socket)
+	d.writeCronStatus(tw, live)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -43,19 +43,10 @@ func (r *run) start(ctx context.Context) error {
 	}
 	done := r.p.Step("")
 	r.started = true
-	err = d.Runtime.Start(ctx, container.Spec{
-		Name: rec.Container, Image: rec.StartImage(), SocketDir: sock, DataDir: d.dataDir(a.Name),
-		Env: r.env(),
-		Labels: map[string]string{
-			container.LabelApp: a.Name, container.LabelRelease: rec.Name(),
-			container.LabelCommit: rec.Commit, container.LabelRoot: d.Config.Root,
-		},
-		Network: d.Config.Podman.Network,
-		Groups:  []string{strconv.Itoa(d.NginxGID), strconv.Itoa(dataGID)},
-		Memory:  mem,
-		CPUs:    cpus,
-	})
-	if err != nil {
+	spec := d.releaseSpec(rec, dataGID, mem, cpus)
+	spec.Name, spec.SocketDir = rec.Container, sock
+	spec.Groups = append([]string{strconv.Itoa(d.NginxGID)}, spec.Groups...)
+	if err := d.Runtime.Start(ctx, spec); err != nil {
 		return err
 	}
 	done(fmt.Sprintf("Started %s", rec.Container))
@@ -64,18 +55,7 @@ func (r *run) start(ctx context.Context) error {
 
 // env is the release's environment: the app's own, then gitship's, which
 // always wins (GITSHIP_* keys are reserved).
-func (r *run) env() map[string]string {
-	env := make(map[string]string, len(r.rec.Env)+5)
-	for k, v := range r.rec.Env {
-		env[k] = v
-	}
-	env["GITSHIP_APP"] = r.app.Name
-	env["GITSHIP_RELEASE"] = r.rec.Name()
-	env["GITSHIP_COMMIT"] = r.rec.Commit
-	env["GITSHIP_SOCKET"] = container.SocketPath
-	env["GITSHIP_DATA"] = container.DataMount
-	return env
-}
+func (r *run) env() map[string]string { return releaseEnv(r.rec) }
 
 // ContainerName is the container of release v of app in the instance
 // named instance (config.Config.Instance): two instances on one host never

@@ -113,6 +113,8 @@ func configFile(work, root, sock, ngx string, port, tlsPort int) string {
 	nginxBin, _ := exec.LookPath("nginx")
 	return fmt.Sprintf(`root    = %q
 run_dir = %q
+# never the host's /etc/cron.d: a release going live rewrites it
+cron_file = %q
 domain  = "test.example"
 builder = "podman"
 
@@ -147,7 +149,7 @@ logs_dir   = %q
 [ssh]
 remote = ""
 authorized_keys = %q
-`, root, filepath.Join(work, "run"), sock, filepath.Join(work, "bk", "bk.sock"),
+`, root, filepath.Join(work, "run"), filepath.Join(work, "cron.d-gitship"), sock, filepath.Join(work, "bk", "bk.sock"),
 		filepath.Join(ngx, "conf.d"), filepath.Join(ngx, "nginx.conf"), ngx,
 		nginxBin, nginxBin, ngx, filepath.Join(ngx, "nginx.conf"), port, tlsPort,
 		filepath.Join(work, "acme"), filepath.Join(work, "le", "config"), filepath.Join(work, "le", "work"), filepath.Join(work, "le", "logs"),

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"net"
@@ -23,9 +24,70 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		os.Exit(subcommand(os.Args[1:]))
+	}
 	if err := run(); err != nil {
 		log.Fatalf("web: %v", err)
 	}
+}
+
+// subcommand runs one of the small commands the tests of `gitship run`
+// and cron jobs use (the image has no shell): exit N, touch NAME (writes
+// $GITSHIP_DATA/NAME), cat (stdin to stdout), echo ARGS, sleep DURATION
+// (until then or SIGINT), env KEY. It returns the exit status.
+func subcommand(args []string) int {
+	switch {
+	case args[0] == "exit" && len(args) == 2:
+		n, err := strconv.Atoi(args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		fmt.Printf("exiting %d\n", n)
+		return n
+	case args[0] == "touch" && len(args) == 2:
+		path := filepath.Join(env("GITSHIP_DATA", "/data"), args[1])
+		if err := os.WriteFile(path, []byte("written by "+os.Getenv("GITSHIP_RELEASE")+"\n"), 0o660); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("wrote", path)
+		return 0
+	case args[0] == "cat" && len(args) == 1:
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		os.Stdout.Write(b)
+		return 0
+	case args[0] == "echo":
+		fmt.Println(strings.Join(args[1:], " "))
+		return 0
+	case args[0] == "env" && len(args) == 2:
+		fmt.Println(os.Getenv(args[1]))
+		return 0
+	case args[0] == "sleep" && len(args) == 2:
+		d, err := time.ParseDuration(args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		fmt.Println("sleeping", d)
+		select {
+		case <-time.After(d):
+			fmt.Println("slept", d)
+			return 0
+		case <-ctx.Done():
+			fmt.Println("interrupted")
+			return 130
+		}
+	}
+	fmt.Fprintf(os.Stderr, "web: unknown command %q\n", args)
+	return 2
 }
 
 func env(key, def string) string {
@@ -162,6 +224,21 @@ func handler(msg, visits string) http.Handler {
 		b, err := os.ReadFile(db)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(b)
+	})
+	// /data/NAME serves a file of the data dir (what a one-off run wrote).
+	mux.HandleFunc("/data/", func(w http.ResponseWriter, r *http.Request) {
+		root, err := os.OpenRoot(filepath.Dir(visits))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer root.Close()
+		b, err := root.ReadFile(strings.TrimPrefix(r.URL.Path, "/data/"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		}
 		w.Write(b)
