@@ -9,6 +9,7 @@ import (
 	"github.com/gitship/gitship/build"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
 )
 
 // buildShared builds under the shared image lock, held until the record
@@ -54,6 +55,9 @@ func (r *run) build(ctx context.Context) error {
 	}
 	exported = true
 	done(exportedLine(r.rec.Commit, st))
+	if err := r.readManifests(dir); err != nil {
+		return err
+	}
 	file, err := buildFile(dir, r.rec.Settings.Dockerfile)
 	if errors.Is(err, hook.ErrNoDockerfile) {
 		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))
@@ -92,6 +96,32 @@ func (r *run) build(ctx context.Context) error {
 	}
 	done(fmt.Sprintf("Built %s", tag))
 	r.rec.Image, r.rec.ImageID = img.Tag, img.ID
+	return nil
+}
+
+// readManifests records the commit's Procfile processes and app.json
+// jobs. A malformed file fails the deploy here, before any image is built
+// or container started: the error is the parser's one line.
+func (r *run) readManifests(dir string) error {
+	pf, ok, err := hook.ReadProcfile(dir)
+	if err != nil {
+		return err
+	}
+	r.rec.Processes = nil
+	if ok {
+		r.rec.Processes = map[string]string{}
+		for _, p := range pf.Processes() {
+			r.rec.Processes[p.Type] = p.Command
+		}
+	}
+	aj, _, err := hook.ReadAppJSON(dir)
+	if err != nil {
+		return err
+	}
+	r.rec.Cron = nil
+	for _, j := range aj.Cron {
+		r.rec.Cron = append(r.rec.Cron, state.CronJob{ID: j.ID, Schedule: j.Schedule, Command: j.Command})
+	}
 	return nil
 }
 
