@@ -176,7 +176,7 @@ func TestDeployFirst(t *testing.T) {
 		ImageUser: "root",
 		// One web container, answering on its socket; its $PORT is
 		// published on a loopback port (the fake's).
-		Procs: []state.Proc{{Type: "web", Index: 1, Name: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Port: e.rt.ports["gitship-demo-v1"]}},
+		Procs:  []state.Proc{{Type: "web", Index: 1, Name: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Port: e.rt.ports["gitship-demo-v1"]}},
 		Listen: state.ListenSocket,
 	}
 	got := *r
