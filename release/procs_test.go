@@ -228,3 +228,20 @@ func TestHasShellAskedOnce(t *testing.T) {
 		t.Errorf("HasShell asked %d times, want 1", e.rt.shellAsks)
 	}
 }
+
+// Status says what the release listens on and lists every web container.
+func TestStatusListensAndWebContainers(t *testing.T) {
+	e := newOsEnv(t)
+	e.rt.onPort = true
+	e.editApp(t, func(a *state.App) { a.Settings.Scale = map[string]int{"web": 2} })
+	e.mustDeploy(t, sha1)
+	var out strings.Builder
+	if err := e.d.WriteStatus(t.Context(), &out, "demo"); err != nil {
+		t.Fatalf("status: %v\n%s", err, out.String())
+	}
+	p1, p2 := e.rt.ports["gitship-demo-v1"], e.rt.ports["gitship-demo-v1-web-2"]
+	wantLines(t, out.String(),
+		`^listens: +port 5000 \(published on 127\.0\.0\.1:`+strconv.Itoa(p1)+`, 127\.0\.0\.1:`+strconv.Itoa(p2)+`\)$`,
+		`^container: +gitship-demo-v1 running \(web\.1\)$`,
+		`^container: +gitship-demo-v1-web-2 running \(web\.2\)$`)
+}
