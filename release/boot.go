@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitship/gitship/hook"
 	"github.com/gitship/gitship/state"
 )
 
@@ -80,12 +81,19 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 	return nil
 }
 
-// running says whether rec's container runs and its socket exists.
+// running says whether every container of rec runs, and each web
+// container's socket exists when the release listens on its socket.
 func (d *Deployer) running(ctx context.Context, rec *state.Record) bool {
-	st, err := d.Runtime.Inspect(ctx, rec.Container)
-	if err != nil || !st.Running {
-		return false
+	for _, p := range procsOf(rec) {
+		st, err := d.Runtime.Inspect(ctx, p.Name)
+		if err != nil || !st.Running {
+			return false
+		}
+		if p.Type == hook.TypeWeb && rec.Listen != state.ListenPort {
+			if _, err := os.Stat(filepath.Clean(p.Socket)); err != nil {
+				return false
+			}
+		}
 	}
-	_, err = os.Stat(filepath.Clean(rec.Socket))
-	return err == nil
+	return len(procsOf(rec)) > 0
 }

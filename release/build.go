@@ -54,8 +54,8 @@ func (r *run) build(ctx context.Context) error {
 	}
 	exported = true
 	done(exportedLine(r.rec.Commit, st))
-	if err := r.readCron(dir); err != nil {
-		return fmt.Errorf("commit %s: %w", hook.Short(r.rec.Commit), err)
+	if err := r.readManifests(dir); err != nil {
+		return err
 	}
 	file, err := buildFile(dir, r.rec.Settings.Dockerfile)
 	if errors.Is(err, hook.ErrNoDockerfile) {
@@ -96,6 +96,24 @@ func (r *run) build(ctx context.Context) error {
 	done(fmt.Sprintf("Built %s", tag))
 	r.rec.Image, r.rec.ImageID = img.Tag, img.ID
 	return nil
+}
+
+// readManifests records the commit's Procfile processes and app.json
+// jobs. A malformed file fails the deploy here, before any image is built
+// or container started: the error is the parser's one line.
+func (r *run) readManifests(dir string) error {
+	pf, ok, err := hook.ReadProcfile(dir)
+	if err != nil {
+		return err
+	}
+	r.rec.Processes = nil
+	if ok {
+		r.rec.Processes = map[string]string{}
+		for _, p := range pf.Processes() {
+			r.rec.Processes[p.Type] = p.Command
+		}
+	}
+	return r.readCron(dir)
 }
 
 // buildOnce runs the builder once, its output indented under the step.

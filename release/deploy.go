@@ -44,8 +44,13 @@ type Runtime interface {
 	// Run runs a one-off container in the foreground and removes it
 	// after: its exit status (container.Client.Run).
 	Run(ctx context.Context, s container.Spec, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// HostPort is the loopback host port a container's TCP port is
+	// published on.
+	HostPort(ctx context.Context, name string, containerPort int) (int, error)
 	// HasShell says whether image has /bin/sh.
 	HasShell(ctx context.Context, image string) (bool, error)
+	// Listening lists the TCP sockets listening in a container.
+	Listening(ctx context.Context, name string) ([]container.Listener, error)
 }
 
 // Proxy installs an app's server block and reloads the web server.
@@ -125,6 +130,10 @@ type Deployer struct {
 	FreeDisk func(path string) (int64, error)
 	// Alive says whether a process exists (nil: signal 0).
 	Alive func(pid int) bool
+
+	// healthEvery is how often a waiting health check says so (0:
+	// healthEvery's 5 s; tests make it short).
+	healthEvery time.Duration
 }
 
 // Store returns the release store of d's configuration.

@@ -174,6 +174,10 @@ func TestDeployFirst(t *testing.T) {
 		// The release bundles the app's settings, for rollback.
 		Settings:  state.Settings{Branch: "main", HealthTimeout: state.Duration(2 * time.Second)},
 		ImageUser: "root",
+		// One web container, answering on its socket; its $PORT is
+		// published on a loopback port (the fake's).
+		Procs:  []state.Proc{{Type: "web", Index: 1, Name: "gitship-demo-v1", Socket: filepath.Join(sockDir, "web.sock"), Port: e.rt.ports["gitship-demo-v1"]}},
+		Listen: state.ListenSocket,
 	}
 	got := *r
 	got.Created, got.Finished, got.LiveSince = time.Time{}, time.Time{}, time.Time{}
@@ -232,13 +236,13 @@ func TestDeployFirst(t *testing.T) {
 		Name: "gitship-demo-v1", Image: "feedface0001", SocketDir: sockDir, DataDir: dataDir,
 		Env: map[string]string{
 			"GITSHIP_APP": "demo", "GITSHIP_RELEASE": "v1", "GITSHIP_COMMIT": sha1,
-			"GITSHIP_SOCKET": "/run/gitship/web.sock", "GITSHIP_DATA": "/data",
+			"GITSHIP_SOCKET": "/run/gitship/web.sock", "GITSHIP_DATA": "/data", "PORT": "5000",
 		},
 		Labels: map[string]string{
 			container.LabelApp: "demo", container.LabelRelease: "v1",
 			container.LabelCommit: sha1, container.LabelRoot: cfg.Root,
 		},
-		Network: "bridge",
+		Network: "bridge", Port: 5000, Process: "web",
 		// nginx's group (the socket dir's) and the app's (the data dir's)
 		Groups: []string{strconv.Itoa(os.Getgid()), strconv.Itoa(app.GID)},
 	}

@@ -24,8 +24,10 @@ func (r *run) fail(ctx context.Context, cause error) error {
 		if err := d.keepOutput(cctx, r.app.Name, r.rec); err != nil {
 			r.p.Fail("could not keep the output of %s: %v", r.rec.Container, err)
 		}
-		if err := d.Runtime.Remove(cctx, r.rec.Container); err != nil {
-			r.p.Fail("could not remove %s: %v", r.rec.Container, err)
+		for _, c := range procsOf(r.rec) {
+			if err := d.Runtime.Remove(cctx, c.Name); err != nil {
+				r.p.Fail("could not remove %s: %v", c.Name, err)
+			}
 		}
 		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
 			r.p.Fail("could not remove socket dir: %v", err)

@@ -177,8 +177,15 @@ type fakeRuntime struct {
 	hosts   []string        // Host headers seen by any started container
 	paths   []string
 	user    string // what ImageUser answers for every image ("": root)
+	// onPort makes started containers serve on a loopback TCP port,
+	// reported as their HostPort, instead of on the socket.
+	onPort    bool
+	noShell   bool                 // HasShell says no
+	shellAsks int                  // HasShell calls
+	listening []container.Listener // what Listening reports
+	ports     map[string]int       // HostPort of each started container
+	closers   []io.Closer
 
-	shell   bool // what HasShell answers
 	runs    []container.Spec
 	runIn   []string // what each Run read from its stdin
 	runOut  string   // what Run writes to stdout
@@ -191,12 +198,15 @@ type fakeRuntime struct {
 }
 
 func newRuntime(t *testing.T) *fakeRuntime {
-	rt := &fakeRuntime{t: t, running: map[string]*http.Server{}, images: map[string]string{}}
+	rt := &fakeRuntime{t: t, running: map[string]*http.Server{}, images: map[string]string{}, ports: map[string]int{}}
 	t.Cleanup(func() {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		for _, srv := range rt.running {
 			srv.Close()
+		}
+		for _, c := range rt.closers {
+			c.Close()
 		}
 	})
 	return rt
@@ -221,12 +231,39 @@ func (rt *fakeRuntime) Start(ctx context.Context, s container.Spec) error {
 	}
 	srv := &http.Server{}
 	rt.running[s.Name] = srv
+	var ln net.Listener
+	var err error
+	if s.Port != 0 {
+		// The published port: the app's server when it listens on
+		// $PORT, else nothing answers there (connections are dropped).
+		tcp, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("fake start %s: %w", s.Name, err)
+		}
+		rt.ports[s.Name] = tcp.Addr().(*net.TCPAddr).Port
+		if rt.onPort && !rt.noSocket {
+			ln = tcp
+		} else {
+			rt.closers = append(rt.closers, tcp)
+			go func() {
+				for {
+					c, err := tcp.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+		}
+	}
 	if rt.noSocket {
 		return nil
 	}
-	ln, err := net.Listen("unix", filepath.Join(s.SocketDir, filepath.Base(container.SocketPath)))
-	if err != nil {
-		return fmt.Errorf("fake start %s: %w", s.Name, err)
+	if ln == nil {
+		ln, err = net.Listen("unix", filepath.Join(s.SocketDir, filepath.Base(container.SocketPath)))
+		if err != nil {
+			return fmt.Errorf("fake start %s: %w", s.Name, err)
+		}
 	}
 	status := rt.status
 	if status == 0 {
@@ -328,11 +365,31 @@ func (rt *fakeRuntime) Run(ctx context.Context, s container.Spec, stdin io.Reade
 	return code, nil
 }
 
-// HasShell answers shell.
+// HostPort is the loopback port the started container got.
+func (rt *fakeRuntime) HostPort(ctx context.Context, name string, containerPort int) (int, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	p, ok := rt.ports[name]
+	if !ok {
+		return 0, fmt.Errorf("container %s: port %d/tcp is not published", name, containerPort)
+	}
+	return p, nil
+}
+
+// HasShell answers !noShell and counts the calls.
 func (rt *fakeRuntime) HasShell(ctx context.Context, image string) (bool, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return rt.shell, nil
+	rt.shellAsks++
+	return !rt.noShell, nil
+}
+
+// Listening reports listening.
+func (rt *fakeRuntime) Listening(ctx context.Context, name string) ([]container.Listener, error) {
+	rt.record("listening " + name)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.listening, nil
 }
 
 // ImageUser answers user.

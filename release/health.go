@@ -6,20 +6,30 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/state"
 )
 
 // Probe is one health check: an HTTP GET of Path over the unix socket at
-// Socket, with Host as the Host header.
+// Socket, or when Socket is empty over TCP to Addr (host:port), with Host
+// as the Host header.
 type Probe struct {
 	Socket string
+	Addr   string
 	Host   string
 	Path   string
 }
 
 // String describes the probe for the pusher.
 func (p Probe) String() string {
+	if p.Socket == "" {
+		return fmt.Sprintf("GET http://%s%s over %s", p.Host, p.Path, p.Addr)
+	}
 	return fmt.Sprintf("GET http://%s%s over unix:%s", p.Host, p.Path, p.Socket)
 }
 
@@ -48,6 +58,9 @@ func (p Probe) Check(ctx context.Context) Answer {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
+			if p.Socket == "" {
+				return d.DialContext(ctx, "tcp", p.Addr)
+			}
 			return d.DialContext(ctx, "unix", p.Socket)
 		},
 		DisableKeepAlives: true,
@@ -84,49 +97,118 @@ func shortNetErr(err error) error {
 // logLines is how many of the app's log lines a failed health check shows.
 const logLines = 50
 
-// health probes the new release over its socket until it answers, and
-// shows the app's last log lines when it does not.
+// healthEvery is how often a health check that waits says so.
+const healthEvery = 5 * time.Second
+
+// health probes every web container of the new release, on its socket
+// and on its published port alike, until each answers on one of them;
+// shows the app's last log lines and what it listens on when one does
+// not. It records what they answered on (all must agree).
 func (r *run) health(ctx context.Context) error {
 	set := r.rec.Settings
 	path, timeout := set.EffectiveHealthPath(), healthTimeout(r.rec)
-	pr := Probe{Socket: r.rec.Socket, Host: r.host(), Path: path}
 	done := r.p.Step("")
-	last, err := r.poll(ctx, pr, timeout)
-	if err != nil {
-		r.p.Fail("Health check failed: %s", pr)
-		r.p.Fail("Last answer: %s", last)
-		r.showLogs(ctx)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	var last Answer
+	listen := ""
+	procs := webProcsOf(r.rec)
+	for _, p := range procs {
+		probes := r.probes(p, path)
+		got, a, err := r.poll(ctx, p, probes, start, timeout)
+		last = a
+		if err != nil {
+			for _, pr := range probes {
+				r.p.Fail("Health check failed: %s", pr)
+			}
+			r.p.Fail("Last answer: %s", a)
+			r.showLogs(context.WithoutCancel(ctx), p.Name)
+			if a.Status == 0 {
+				if hint := r.listenHint(context.WithoutCancel(ctx), p); hint != "" {
+					r.p.Fail("%s", hint)
+					err = fmt.Errorf("%w: %s", err, hint)
+				}
+			}
+			return err
+		}
+		if listen == "" {
+			listen = got
+		} else if got != listen {
+			return fmt.Errorf("%s answered on its %s but %s on its %s: every web container must listen on the same", procs[0].Name, listenWhat(listen), p.Name, listenWhat(got))
+		}
+	}
+	r.rec.Listen = listen
+	if err := r.d.Store().Save(r.rec); err != nil {
 		return err
 	}
-	done(fmt.Sprintf("Healthy: %s answered %s", path, last))
+	on := ""
+	if listen == state.ListenPort {
+		on = " on " + listenWhat(listen)
+	}
+	done(fmt.Sprintf("Healthy: %s answered %s%s", path, last, on))
 	return nil
 }
 
-// poll probes until a healthy answer, the timeout, or the container exits.
-func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last Answer
+// listenWhat names what a release listens on for the pusher.
+func listenWhat(listen string) string {
+	if listen == state.ListenPort {
+		return fmt.Sprintf("$PORT (%d)", WebPort)
+	}
+	return "$GITSHIP_SOCKET"
+}
+
+// probes are the checks of web container p: its socket, and its
+// published port when it has one.
+func (r *run) probes(p state.Proc, path string) []Probe {
+	out := []Probe{{Socket: p.Socket, Host: r.host(), Path: path}}
+	if p.Port != 0 {
+		out = append(out, Probe{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port)), Host: r.host(), Path: path})
+	}
+	return out
+}
+
+// poll probes p's socket and port in turn until one answers healthy
+// (returning state.ListenSocket or ListenPort), ctx's deadline, or the
+// container exits. Every healthEvery it tells the pusher it still waits.
+func (r *run) poll(ctx context.Context, p state.Proc, probes []Probe, start time.Time, timeout time.Duration) (string, Answer, error) {
+	lasts := make([]Answer, len(probes))
 	// Most apps answer within a few ms of start: poll fast first.
 	delay := 5 * time.Millisecond
+	every := r.d.healthEvery
+	if every <= 0 {
+		every = healthEvery
+	}
+	next := start.Add(every)
 	for i := 0; ; i++ {
-		a := pr.Check(ctx)
-		if a.Healthy() {
-			return a, nil
-		}
-		// A probe cut short by the deadline says nothing about the app:
-		// keep the answer before it for the pusher.
-		if ctx.Err() == nil || last.Status == 0 && last.Err == nil {
-			last = a
-		}
-		if i%3 == 2 {
-			if err := r.crashed(ctx); err != nil {
-				return last, err
+		for j, pr := range probes {
+			a := pr.Check(ctx)
+			if a.Healthy() {
+				if j == 0 {
+					return state.ListenSocket, a, nil
+				}
+				return state.ListenPort, a, nil
 			}
+			// A probe cut short by the deadline says nothing about the
+			// app: keep the answer before it for the pusher.
+			if ctx.Err() == nil || lasts[j].Status == 0 && lasts[j].Err == nil {
+				lasts[j] = a
+			}
+		}
+		last := pickAnswer(lasts)
+		if i%3 == 2 {
+			if err := r.crashed(ctx, p.Name); err != nil {
+				return "", last, err
+			}
+		}
+		if now := time.Now(); !now.Before(next) {
+			r.p.Info("waiting for %s %s.%d to answer %s on $GITSHIP_SOCKET or $PORT (%d): %s of %s",
+				r.rec.Name(), p.Type, p.Index, probes[0].Path, WebPort, now.Sub(start).Round(time.Second), timeout)
+			next = now.Add(every)
 		}
 		select {
 		case <-ctx.Done():
-			return last, fmt.Errorf("%s did not answer %s within %s (last answer: %s)", r.rec.Container, pr.Path, timeout, last)
+			return "", last, fmt.Errorf("%s did not answer %s within %s (last answer: %s)", p.Name, probes[0].Path, timeout, last)
 		case <-time.After(delay):
 		}
 		if delay < 100*time.Millisecond {
@@ -135,31 +217,82 @@ func (r *run) poll(ctx context.Context, pr Probe, timeout time.Duration) (Answer
 	}
 }
 
+// pickAnswer is the answer to show of a container's probes: the first
+// HTTP answer, else the socket's.
+func pickAnswer(as []Answer) Answer {
+	for _, a := range as {
+		if a.Status != 0 {
+			return a
+		}
+	}
+	return as[0]
+}
+
+// listenHint says what web container p listens on when it answered
+// neither on its socket nor on $PORT, and what to listen on instead ("":
+// nothing useful to say).
+func (r *run) listenHint(ctx context.Context, p state.Proc) string {
+	if p.Port == 0 {
+		return ""
+	}
+	if _, err := os.Stat(p.Socket); err == nil {
+		return "" // the socket is there: its answer says more
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ls, err := r.d.Runtime.Listening(cctx, p.Name)
+	if err != nil {
+		return ""
+	}
+	return listenHint(ls)
+}
+
+// listenHint turns the TCP sockets a web container listens on into what
+// to tell its user.
+func listenHint(ls []container.Listener) string {
+	other := 0
+	for _, l := range ls {
+		if l.Port == WebPort {
+			if l.Loopback() {
+				return fmt.Sprintf("it listens on %s inside its container: listen on 0.0.0.0", l)
+			}
+			return "" // on $PORT: its answer says more
+		}
+		if other == 0 {
+			other = l.Port
+		}
+	}
+	if other != 0 {
+		return fmt.Sprintf("the app listens on port %d, not on $PORT (%d): listen on $PORT or on the unix socket $GITSHIP_SOCKET", other, WebPort)
+	}
+	return fmt.Sprintf("it listens on neither $GITSHIP_SOCKET nor $PORT (%d)", WebPort)
+}
+
 // crashed reports a container that exited, or was restarted by its
 // restart policy, before it ever answered: waiting longer is pointless.
-func (r *run) crashed(ctx context.Context) error {
-	st, err := r.d.Runtime.Inspect(ctx, r.rec.Container)
+func (r *run) crashed(ctx context.Context, name string) error {
+	st, err := r.d.Runtime.Inspect(ctx, name)
 	if err != nil {
 		return nil // the probe's own timeout still bounds the wait
 	}
 	if !st.Running && st.Status == "exited" {
-		return fmt.Errorf("%s exited with status %d before it answered", r.rec.Container, st.ExitCode)
+		return fmt.Errorf("%s exited with status %d before it answered", name, st.ExitCode)
 	}
 	if st.Restarts > 0 {
-		return fmt.Errorf("%s exited before it answered (restarted %d times)", r.rec.Container, st.Restarts)
+		return fmt.Errorf("%s exited before it answered (restarted %d times)", name, st.Restarts)
 	}
 	return nil
 }
 
-func (r *run) showLogs(ctx context.Context) {
+func (r *run) showLogs(ctx context.Context, name string) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	lines, err := r.d.Runtime.Logs(cctx, r.rec.Container, logLines)
+	lines, err := r.d.Runtime.Logs(cctx, name, logLines)
 	if err != nil {
 		r.p.Fail("Could not read the app's logs: %v", err)
 		return
 	}
-	r.p.Fail("Last %d log lines of %s:", len(lines), r.rec.Container)
+	r.p.Fail("Last %d log lines of %s:", len(lines), name)
 	for _, l := range lines {
 		r.p.Info("%s", l)
 	}

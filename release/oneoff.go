@@ -23,10 +23,6 @@ const (
 	ProcessCron = "cron" // `gitship cron run`
 )
 
-// runPort is the $PORT a one-off container gets, as its release's web
-// process does (Dokku's 5000); nothing is published for it.
-const runPort = 5000
-
 // RunOptions is one `gitship run`.
 type RunOptions struct {
 	// Release is the release whose image runs (0: the live one).
@@ -122,7 +118,7 @@ func (d *Deployer) runOnce(ctx context.Context, rec *state.Record, name, process
 	}
 	s := d.releaseSpec(rec, gid, mem, cpus)
 	s.Name, s.Command, s.Process, s.Restart = name, argv, process, "no"
-	s.Env["PORT"] = strconv.Itoa(runPort)
+	s.Env["PORT"] = strconv.Itoa(WebPort)
 	return d.Runtime.Run(ctx, s, stdin, stdout, stderr)
 }
 

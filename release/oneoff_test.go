@@ -43,6 +43,7 @@ func TestRunOneOff(t *testing.T) {
 		a.Settings.Memory = "64m"
 	})
 	live := e.mustDeploy(t, sha1)
+	e.rt.noShell = true
 	e.rt.runCode = 3
 	var out strings.Builder
 	code, err := e.d.Run(t.Context(), "demo", RunOptions{Args: []string{"/web", "exit", "3"}, Stdin: strings.NewReader("input"), Stdout: &out, Stderr: io.Discard})
@@ -75,7 +76,7 @@ func TestRunOneOff(t *testing.T) {
 		t.Errorf("stdin %q", e.rt.runIn[0])
 	}
 	// through the shell when the image has one
-	e.rt.shell = true
+	e.rt.noShell = false
 	if _, err := e.d.Run(t.Context(), "demo", RunOptions{Args: []string{"echo", "a b"}, Stdout: io.Discard, Stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}

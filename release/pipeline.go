@@ -22,6 +22,8 @@ type run struct {
 	// reshare is set when the data dir was made group-writable for a new
 	// user: once the old release is stopped, what it wrote since is too.
 	reshare bool
+	// shell caches whether the release's image has /bin/sh (hasShell).
+	shell *bool
 }
 
 // newRun allocates the record's release number and records it as the

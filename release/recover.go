@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/state"
@@ -97,7 +98,7 @@ func (d *Deployer) removeOrphans(ctx context.Context, app string, live *state.Re
 		return err
 	}
 	for _, st := range states {
-		if live != nil && st.Name == live.Container {
+		if live != nil && slices.ContainsFunc(procsOf(live), func(p state.Proc) bool { return p.Name == st.Name }) {
 			continue
 		}
 		if err := d.Runtime.Stop(ctx, st.Name, d.StopTimeout); err != nil {

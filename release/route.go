@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 
 	"github.com/gitship/gitship/nginx"
 	"github.com/gitship/gitship/state"
@@ -85,12 +86,27 @@ func (d *Deployer) RenderLive(app string) ([]byte, error) {
 	return d.site(app, live)
 }
 
+// upstreams are what nginx proxies rec's requests to: each web
+// container's socket, or its published port when the release answered on
+// $PORT.
+func upstreams(rec *state.Record) []string {
+	var out []string
+	for _, p := range webProcsOf(rec) {
+		if rec.Listen == state.ListenPort && p.Port != 0 {
+			out = append(out, net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port)))
+		} else {
+			out = append(out, "unix:"+p.Socket)
+		}
+	}
+	return out
+}
+
 // site renders the server block of release rec of app: its own domains
 // and socket (a rollback restores both).
 func (d *Deployer) site(app string, rec *state.Record) ([]byte, error) {
 	site := nginx.Site{
 		App: app, Release: rec.Name(), Domains: rec.Settings.Served(app, d.Config.Domain),
-		Socket: rec.Socket, Listen: d.Config.Nginx.Listen, Webroot: d.Config.Certbot.Webroot,
+		Upstreams: upstreams(rec), Listen: d.Config.Nginx.Listen, Webroot: d.Config.Certbot.Webroot,
 	}
 	tls, err := d.tls(app, rec.Settings)
 	if err != nil {

@@ -73,7 +73,7 @@ func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", n, url)
 			continue
 		}
-		cs, err := d.containerState(ctx, live)
+		cs, err := d.containerState(ctx, live, live.Container)
 		if err != nil {
 			gone = append(gone, n+" "+live.Name())
 		}
@@ -117,8 +117,19 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 	fmt.Fprintf(tw, "release:\t%s (%s, %s)\n", live.Name(), live.Kind, hook.Short(live.Commit))
 	fmt.Fprintf(tw, "live since:\t%s (%s)\n", live.LiveSince.Local().Format(timeFormat), since(live.LiveSince, d.Now()))
 	fmt.Fprintf(tw, "image:\t%s\n", live.Image)
-	cs, gone := d.containerState(ctx, live)
-	fmt.Fprintf(tw, "container:\t%s %s\n", live.Container, cs)
+	fmt.Fprintf(tw, "listens:\t%s\n", listens(live))
+	var gone error
+	procs := procsOf(live)
+	for _, p := range procs {
+		cs, err := d.containerState(ctx, live, p.Name)
+		if gone == nil {
+			gone = err
+		}
+		if len(procs) > 1 {
+			cs += fmt.Sprintf(" (%s.%d)", p.Type, p.Index)
+		}
+		fmt.Fprintf(tw, "container:\t%s %s\n", p.Name, cs)
+	}
 	fmt.Fprintf(tw, "socket:\t%s\n", live.Socket)
 	d.writeCronStatus(tw, live)
 	if err := tw.Flush(); err != nil {
@@ -127,14 +138,27 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 	return gone
 }
 
+// listens says what the release's web containers listen on: "port 5000
+// (published on 127.0.0.1:41234)" or "socket".
+func listens(rec *state.Record) string {
+	if rec.Listen != state.ListenPort {
+		return "socket"
+	}
+	var on []string
+	for _, p := range webProcsOf(rec) {
+		on = append(on, fmt.Sprintf("127.0.0.1:%d", p.Port))
+	}
+	return fmt.Sprintf("port %d (published on %s)", WebPort, strings.Join(on, ", "))
+}
+
 // containerState describes the container of the live release rec. When
 // the container is gone (a reboot that lost it, someone's `podman rm`)
 // it says "gone" and returns an error that says which command brings it
 // back: boot starts the live release again from its record.
-func (d *Deployer) containerState(ctx context.Context, rec *state.Record) (string, error) {
-	st, err := d.Runtime.Inspect(ctx, rec.Container)
+func (d *Deployer) containerState(ctx context.Context, rec *state.Record, name string) (string, error) {
+	st, err := d.Runtime.Inspect(ctx, name)
 	if errors.Is(err, container.ErrNotFound) {
-		return "gone", &usererr.Error{Msg: fmt.Sprintf("%s %s's container %s is gone", rec.App, rec.Name(), rec.Container),
+		return "gone", &usererr.Error{Msg: fmt.Sprintf("%s %s's container %s is gone", rec.App, rec.Name(), name),
 			Hint: "`gitship boot` starts it again", Err: err}
 	}
 	if err != nil {

@@ -36,6 +36,22 @@ type Settings struct {
 	BuildArgs map[string]string `json:"build_args,omitempty"`
 	// Drain is nil for the default; 0 means "stop the old release at once".
 	Drain *Duration `json:"drain,omitempty"`
+	// Scale is how many containers each process type runs (`gitship
+	// scale`); a type not in it runs one (see Count).
+	Scale map[string]int `json:"scale,omitempty"`
+}
+
+// DefaultCount is how many containers a process type runs unless Scale
+// says otherwise.
+const DefaultCount = 1
+
+// Count is how many containers of process type typ the release runs:
+// Scale's, or DefaultCount. The one place that reads Scale.
+func (s Settings) Count(typ string) int {
+	if n, ok := s.Scale[typ]; ok && n >= 0 {
+		return n
+	}
+	return DefaultCount
 }
 
 // Duration is a time.Duration stored as Go's text form ("30s").

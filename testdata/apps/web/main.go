@@ -106,7 +106,9 @@ func run() error {
 	}
 	// mode.txt makes the app misbehave for the tests: crash (exit at
 	// once), nosocket (run but never listen), fail500 (answer 500),
-	// slow=DURATION (wait that long before listening).
+	// slow=DURATION (wait that long before listening), port (listen on
+	// TCP $PORT instead of the socket), port=N (listen on TCP port N, a
+	// wrong one).
 	mode := strings.TrimSpace(readOr("/mode.txt"))
 	switch {
 	case mode == "crash":
@@ -128,18 +130,14 @@ func run() error {
 	if err := appendLine(visits, "started "+os.Getenv("GITSHIP_RELEASE")); err != nil {
 		return err
 	}
-	// A restart of the container leaves the old socket file behind.
-	if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	ln, err := net.Listen("unix", sock)
+	ln, err := listen(mode, sock)
 	if err != nil {
 		return err
 	}
 	if g := os.Getenv("GREETING"); g != "" {
 		log.Printf("GREETING=%s", g)
 	}
-	log.Printf("listening on %s as uid %d gid %d groups %v", sock, os.Getuid(), os.Getgid(), groups())
+	log.Printf("listening on %s as uid %d gid %d groups %v", ln.Addr(), os.Getuid(), os.Getgid(), groups())
 	h := handler(strings.TrimSpace(string(msg)), visits)
 	if mode == "fail500" {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +158,22 @@ func run() error {
 		return err
 	}
 	return nil
+}
+
+// listen opens what mode says: TCP $PORT (port), a TCP port of its own
+// (port=N), or else the unix socket sock.
+func listen(mode, sock string) (net.Listener, error) {
+	switch {
+	case mode == "port":
+		return net.Listen("tcp", ":"+env("PORT", "5000"))
+	case strings.HasPrefix(mode, "port="):
+		return net.Listen("tcp", ":"+strings.TrimPrefix(mode, "port="))
+	}
+	// A restart of the container leaves the old socket file behind.
+	if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return net.Listen("unix", sock)
 }
 
 func handler(msg, visits string) http.Handler {
