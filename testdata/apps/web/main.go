@@ -24,7 +24,9 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 {
+	// Arguments that start with "-" are the server's own (port_app.txtar
+	// passes one from its Procfile to see the command came from there).
+	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
 		os.Exit(subcommand(os.Args[1:]))
 	}
 	if err := run(); err != nil {
