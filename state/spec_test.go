@@ -108,7 +108,7 @@ func TestSpecsCoverSettings(t *testing.T) {
 func TestSetUnknown(t *testing.T) {
 	var s Settings
 	err := s.Set("port=8080")
-	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, or build_arg.NAME`
+	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, snapshots, or build_arg.NAME`
 	if err == nil || err.Error() != want {
 		t.Errorf("Set port=8080 = %v, want %s", err, want)
 	}
