@@ -41,6 +41,11 @@ type Runtime interface {
 	ImageExists(ctx context.Context, image string) (bool, error)
 	// ImageUser is the user image runs as ("" for root).
 	ImageUser(ctx context.Context, image string) (string, error)
+	// Pause freezes a running container (container.ErrNotRunning for one
+	// that is not); Unpause thaws it, and is no error for one that is not
+	// paused or gone.
+	Pause(ctx context.Context, name string) error
+	Unpause(ctx context.Context, name string) error
 }
 
 // Proxy installs an app's server block and reloads the web server.
