@@ -43,6 +43,7 @@ func TestParseAccepts(t *testing.T) {
 		{`gitship init newapp --domain new.example.com`, Request{App: "newapp", Args: []string{"init", "newapp", "--domain", "new.example.com"}}},
 		{`gitship destroy oldapp`, Request{App: "oldapp", Args: []string{"destroy", "oldapp"}}},
 		{`gitship keys list`, Request{Args: []string{"keys", "list"}}},
+		{`gitship backup myapp`, Request{App: "myapp", Args: []string{"backup", "myapp"}}},
 		{`gitship config set myapp X=''`, Request{App: "myapp", Args: []string{"config", "set", "myapp", "X="}}},
 		{`gitship config set myapp "A=it's"`, Request{App: "myapp", Args: []string{"config", "set", "myapp", "A=it's"}}},
 	}
@@ -72,6 +73,9 @@ func TestParseRefuses(t *testing.T) {
 		{"hook not remote", "gitship hook post-receive", "unknown command"},
 		{"ssh not remote", "gitship ssh --key x", "unknown command"},
 		{"prune not remote", "gitship prune", "unknown command"},
+		{"backup to a file", "gitship backup myapp -o b.tgz", "gitship backup takes no options over ssh"},
+		{"backup output flag", "gitship backup myapp --output=b.tgz", "gitship backup takes no options over ssh"},
+		{"backup flag first", "gitship backup -o b.tgz myapp", "usage: gitship backup APP"},
 		{"semicolon", "gitship rollback app; rm -rf /", `';'`},
 		{"and", "gitship apps && id", `'&'`},
 		{"pipe", "gitship apps | sh", `'|'`},

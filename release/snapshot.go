@@ -2,11 +2,15 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gitship/gitship/container"
@@ -198,4 +202,32 @@ func (d *Deployer) whilePaused(ctx context.Context, app string, fn func() error)
 	}
 	uerr := unpause()
 	return d.Now().Sub(start), errors.Join(err, uerr)
+}
+
+// WriteSnapshots prints app's snapshots, newest first: a table, or with
+// asJSON their records as a JSON array.
+func (d *Deployer) WriteSnapshots(w io.Writer, app string, asJSON bool) error {
+	list, err := d.Snapshots(app)
+	if err != nil {
+		return err
+	}
+	slices.Reverse(list)
+	if asJSON {
+		if list == nil {
+			list = []*state.Snapshot{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if len(list) == 0 {
+		_, err := fmt.Fprintf(w, "%s has no snapshots yet: one is taken before each release command\n", app)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SNAPSHOT\tBEFORE\tTIME\tSIZE\tPAUSED")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fs\n", s.ID, s.Before, s.Time.Local().Format(timeFormat), size(s.Size), time.Duration(s.Paused).Seconds())
+	}
+	return tw.Flush()
 }
