@@ -42,7 +42,7 @@ var (
 	remote = map[string][]string{
 		"deploy": nil, "rollback": nil, "releases": nil, "status": nil, "logs": nil,
 		"set": nil, "unset": nil, "init": nil, "destroy": nil,
-		"backup": nil, // to stdout only: see parseGitship
+		"backup":  nil, // to stdout only: see parseGitship
 		"config":  {"set", "get", "unset", "list"},
 		"domains": {"add", "remove", "list"},
 		"certs":   {"issue", "renew"},

@@ -179,7 +179,7 @@ var specs = []Spec{
 			s.Snapshots = &n
 			return nil
 		},
-		unset:    func(s *Settings, _ string) { s.Snapshots = nil },
+		unset: func(s *Settings, _ string) { s.Snapshots = nil },
 		describe: func(s Settings) []string {
 			if s.Snapshots == nil {
 				return nil

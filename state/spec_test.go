@@ -115,7 +115,7 @@ func TestSetUnknown(t *testing.T) {
 	if err := s.Set("build_arg.X"); err == nil || !strings.HasPrefix(err.Error(), `invalid setting "build_arg.X": use KEY=VALUE`) {
 		t.Errorf("Set of a build arg without = : %v", err)
 	}
-	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory` {
+	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, snapshots` {
 		t.Errorf("Unset port = %v", err)
 	}
 }
