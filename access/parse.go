@@ -43,6 +43,7 @@ var (
 		"deploy": nil, "rollback": nil, "releases": nil, "status": nil, "logs": nil,
 		"set": nil, "unset": nil, "init": nil, "destroy": nil,
 		"run":     nil, // run APP [--release vN] -- CMD ARGS: the command runs in the app's container
+		"backup":  nil, // to stdout only: see parseGitship
 		"config":  {"set", "get", "unset", "list"},
 		"domains": {"add", "remove", "list"},
 		"certs":   {"issue", "renew"},
@@ -215,7 +216,7 @@ func parseGitship(args []string) (Request, error) {
 	}
 	subs, ok := remote[args[0]]
 	if !ok {
-		return Request{}, refusef("unknown command %q: remote commands are deploy, rollback, releases, status, apps, logs, run, config, set, unset, domains, certs", args[0])
+		return Request{}, refusef("unknown command %q: remote commands are deploy, rollback, releases, status, apps, logs, run, config, set, unset, domains, certs, backup", args[0])
 	}
 	req := Request{Args: args}
 	if noApp[args[0]] {
@@ -234,6 +235,11 @@ func parseGitship(args []string) (Request, error) {
 		return Request{}, refusef("usage: gitship %s APP ...: app names are [a-z][a-z0-9-]{0,29}", strings.Join(args[:i], " "))
 	}
 	req.App = args[i]
+	// -o FILE would write wherever the server's user may (a relative path
+	// can climb out of its home): over ssh the archive comes back on stdout.
+	if args[0] == "backup" && len(args) > i+1 {
+		return Request{}, refuseHint("gitship backup takes no options over ssh", "`ssh git@HOST gitship backup APP > app.tar.gz`")
+	}
 	return req, nil
 }
 

@@ -40,6 +40,7 @@ type Config struct {
 	Nginx    Nginx    `toml:"nginx"`
 	Certbot  Certbot  `toml:"certbot"`
 	SSH      SSH      `toml:"ssh"`
+	Backup   Backup   `toml:"backup"`
 
 	// Path is the file this config was loaded from ("" for defaults only).
 	Path string `toml:"-"`
@@ -100,6 +101,19 @@ type SSH struct {
 	Remote         string `toml:"remote"`
 }
 
+// Backup says where the nightly backups of `gitship cron install` go.
+type Backup struct {
+	// Dir holds APP/*.tar.gz for every app ("": root/backups, so
+	// /var/lib/gitship/backups by default and under a test's root for a
+	// test).
+	Dir string `toml:"dir"`
+	// Keep is how many backups of each app stay there, 1 to MaxBackups.
+	Keep int `toml:"keep"`
+}
+
+// MaxBackups is the most nightly backups kept per app ([backup] keep).
+const MaxBackups = 1000
+
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
@@ -136,6 +150,7 @@ func Default() Config {
 			AuthorizedKeys: "/home/git/.ssh/authorized_keys",
 			Remote:         "git@HOST",
 		},
+		Backup: Backup{Keep: 7},
 	}
 }
 
@@ -185,6 +200,15 @@ func (c *Config) Validate() error {
 	case "auto", "podman", "buildkit":
 	default:
 		return fmt.Errorf("builder must be auto, podman or buildkit, got %q", c.Builder)
+	}
+	if c.Backup.Dir == "" {
+		c.Backup.Dir = filepath.Join(c.Root, "backups")
+	}
+	if !filepath.IsAbs(c.Backup.Dir) {
+		return fmt.Errorf("backup.dir must be an absolute path, got %q", c.Backup.Dir)
+	}
+	if c.Backup.Keep < 1 || c.Backup.Keep > MaxBackups {
+		return fmt.Errorf("backup.keep must be 1 to %d, got %d", MaxBackups, c.Backup.Keep)
 	}
 	if c.Keep < 0 || c.Keep > MaxKeep {
 		return fmt.Errorf("keep must be 0 to %d, got %d", MaxKeep, c.Keep)

@@ -56,6 +56,27 @@ func TestLoad(t *testing.T) {
 		{name: "bad builder", file: "builder = \"docker\"\n", wantErr: "builder must be auto, podman or buildkit"},
 		{name: "IP address domain", file: "domain = \"203.0.113.7\"\n", wantErr: `domain must be a host name, not an IP address, got "203.0.113.7"`},
 		{name: "IPv6 domain", file: "domain = \"[2001:db8::1]\"\n", wantErr: "not an IP address"},
+		{
+			name: "backup defaults under the root",
+			file: "root = \"/srv/g\"\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Backup.Dir != "/srv/g/backups" || c.Backup.Keep != 7 {
+					t.Errorf("backup = %+v, want /srv/g/backups, keep 7", c.Backup)
+				}
+			},
+		},
+		{
+			name: "backup set",
+			file: "[backup]\ndir = \"/mnt/b\"\nkeep = 30\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Backup.Dir != "/mnt/b" || c.Backup.Keep != 30 {
+					t.Errorf("backup = %+v", c.Backup)
+				}
+			},
+		},
+		{name: "backup unknown key", file: "[backup]\nkeeps = 3\n", wantErr: "unknown key backup.keeps"},
+		{name: "backup relative dir", file: "[backup]\ndir = \"b\"\n", wantErr: `backup.dir must be an absolute path, got "b"`},
+		{name: "backup keep 0", file: "[backup]\nkeep = 0\n", wantErr: "backup.keep must be 1 to 1000, got 0"},
 		{name: "bad socket", file: "[podman]\nsocket = \"/run/p.sock\"\n", wantErr: "podman.socket must start with unix://"},
 	}
 	for _, tt := range tests {

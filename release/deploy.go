@@ -51,6 +51,11 @@ type Runtime interface {
 	HasShell(ctx context.Context, image string) (bool, error)
 	// Listening lists the TCP sockets listening in a container.
 	Listening(ctx context.Context, name string) ([]container.Listener, error)
+	// Pause freezes a running container (container.ErrNotRunning for one
+	// that is not); Unpause thaws it, and is no error for one that is not
+	// paused or gone.
+	Pause(ctx context.Context, name string) error
+	Unpause(ctx context.Context, name string) error
 }
 
 // Proxy installs an app's server block and reloads the web server.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +192,14 @@ type fakeRuntime struct {
 	runOut  string   // what Run writes to stdout
 	runCode int      // what Run answers
 	runFn   func(ctx context.Context, s container.Spec, stdout io.Writer) (int, error)
+	// paused are the containers Pause froze; pauseErr, unpauseErr what
+	// Pause and Unpause of a container return.
+	paused     map[string]bool
+	pauseErr   map[string]error
+	unpauseErr map[string]error
+	// onPause runs after each successful Pause (a test writes to the
+	// data dir then, as a frozen app cannot).
+	onPause func(name string)
 
 	// images are the tags in the store and the IDs they name; an ID
 	// names itself.
@@ -390,6 +399,57 @@ func (rt *fakeRuntime) Listening(ctx context.Context, name string) ([]container.
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	return rt.listening, nil
+}
+
+// Pause freezes a running fake container.
+func (rt *fakeRuntime) Pause(ctx context.Context, name string) error {
+	rt.record("pause " + name)
+	rt.mu.Lock()
+	if err := rt.pauseErr[name]; err != nil {
+		rt.mu.Unlock()
+		return err
+	}
+	if _, ok := rt.running[name]; !ok {
+		rt.mu.Unlock()
+		return fmt.Errorf("pause %s: %w", name, container.ErrNotRunning)
+	}
+	if rt.paused == nil {
+		rt.paused = map[string]bool{}
+	}
+	rt.paused[name] = true
+	hook := rt.onPause
+	rt.mu.Unlock()
+	if hook != nil {
+		hook(name)
+	}
+	return nil
+}
+
+// Unpause thaws a fake container.
+func (rt *fakeRuntime) Unpause(ctx context.Context, name string) error {
+	rt.record("unpause " + name)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if ctx.Err() != nil {
+		return fmt.Errorf("unpause %s: %w", name, ctx.Err())
+	}
+	if err := rt.unpauseErr[name]; err != nil {
+		return err
+	}
+	delete(rt.paused, name)
+	return nil
+}
+
+// pausedNow lists the containers still paused.
+func (rt *fakeRuntime) pausedNow() []string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var out []string
+	for n := range rt.paused {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ImageUser answers user.

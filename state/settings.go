@@ -36,6 +36,8 @@ type Settings struct {
 	BuildArgs map[string]string `json:"build_args,omitempty"`
 	// Drain is nil for the default; 0 means "stop the old release at once".
 	Drain *Duration `json:"drain,omitempty"`
+	// Snapshots is how many data snapshots are kept (nil: DefaultSnapshots).
+	Snapshots *int `json:"snapshots,omitempty"`
 	// Scale is how many containers each process type runs (`gitship
 	// scale`); a type not in it runs one (see Count).
 	Scale map[string]int `json:"scale,omitempty"`
@@ -91,6 +93,9 @@ const (
 	DefaultHealthPath    = "/"
 	DefaultHealthTimeout = 60 * time.Second
 	DefaultDrain         = 30 * time.Second
+	DefaultSnapshots     = 3
+	// MaxSnapshots is the most data snapshots an app may keep.
+	MaxSnapshots = 100
 )
 
 // EffectiveHealthPath is the path the health check asks for.
@@ -115,6 +120,14 @@ func (s Settings) EffectiveDrain() time.Duration {
 		return DefaultDrain
 	}
 	return time.Duration(*s.Drain)
+}
+
+// EffectiveSnapshots is how many data snapshots are kept.
+func (s Settings) EffectiveSnapshots() int {
+	if s.Snapshots == nil {
+		return DefaultSnapshots
+	}
+	return *s.Snapshots
 }
 
 // Limits are the container limits of the settings: bytes of memory and

@@ -9,7 +9,7 @@ import (
 func durp(d time.Duration) *Duration { v := Duration(d); return &v }
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory"}
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "snapshots"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}
@@ -67,5 +67,31 @@ func TestValidBranch(t *testing.T) {
 		if err := ValidBranch(b); err == nil {
 			t.Errorf("ValidBranch(%q) succeeded", b)
 		}
+	}
+}
+
+// TestSnapshotsSetting: 3 unless set, 0 to MaxSnapshots, one line for
+// anything else.
+func TestSnapshotsSetting(t *testing.T) {
+	var s Settings
+	if got := s.EffectiveSnapshots(); got != DefaultSnapshots {
+		t.Errorf("default snapshots %d, want %d", got, DefaultSnapshots)
+	}
+	for _, v := range []string{"0", "100", "7"} {
+		if err := s.Set("snapshots=" + v); err != nil {
+			t.Errorf("snapshots=%s: %v", v, err)
+		}
+	}
+	if got := s.EffectiveSnapshots(); got != 7 {
+		t.Errorf("snapshots %d after snapshots=7", got)
+	}
+	for _, v := range []string{"-1", "101", "x", ""} {
+		err := s.Set("snapshots=" + v)
+		if err == nil || err.Error() != `invalid snapshots "`+v+`": how many data snapshots to keep, 0 to 100` {
+			t.Errorf("snapshots=%s: %v", v, err)
+		}
+	}
+	if err := s.Unset("snapshots"); err != nil || s.EffectiveSnapshots() != DefaultSnapshots {
+		t.Errorf("unset snapshots: %v, %d", err, s.EffectiveSnapshots())
 	}
 }

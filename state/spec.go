@@ -169,6 +169,25 @@ var specs = []Spec{
 		},
 	},
 	{
+		Key: "snapshots", Value: "N", Example: "5",
+		Help: "how many data snapshots are kept, 0 to " + strconv.Itoa(MaxSnapshots) + " (default " + strconv.Itoa(DefaultSnapshots) + ")",
+		set: func(s *Settings, _, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > MaxSnapshots {
+				return fmt.Errorf("invalid snapshots %q: how many data snapshots to keep, 0 to %d", v, MaxSnapshots)
+			}
+			s.Snapshots = &n
+			return nil
+		},
+		unset: func(s *Settings, _ string) { s.Snapshots = nil },
+		describe: func(s Settings) []string {
+			if s.Snapshots == nil {
+				return nil
+			}
+			return line("snapshots", strconv.Itoa(*s.Snapshots))
+		},
+	},
+	{
 		// build_arg.NODE_ENV=production is `--build-arg NODE_ENV=production`.
 		Key: "build_arg.NAME", Prefix: "build_arg.", Value: "VALUE", Example: "production",
 		Help: "a build argument, passed as --build-arg NAME=VALUE",

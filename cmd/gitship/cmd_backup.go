@@ -1,0 +1,26 @@
+package main
+
+import (
+	"github.com/gitship/gitship/release"
+	"github.com/urfave/cli/v2"
+)
+
+func backupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "write a consistent copy of an app's data dir as a gzip'd tar",
+		UsageText: "backup APP [-o FILE]   (e.g. ssh git@HOST gitship backup APP > app.tar.gz)",
+		Description: "The app's containers are paused while the data dir is read (a local write: the app does not\n" +
+			"wait for a slow reader). Without -o the archive goes to stdout and the progress to stderr;\n" +
+			"with -o FILE it appears there whole, mode 0600, or not at all.",
+		Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE`"}},
+		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
+			app := c.Args().First()
+			p := release.NewProgress(c.App.ErrWriter)
+			if out := c.String("output"); out != "" {
+				return d.BackupToFile(c.Context, app, out, p)
+			}
+			return d.Backup(c.Context, app, c.App.Writer, p)
+		}),
+	}
+}
