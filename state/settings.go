@@ -36,6 +36,21 @@ type Settings struct {
 	BuildArgs map[string]string `json:"build_args,omitempty"`
 	// Drain is nil for the default; 0 means "stop the old release at once".
 	Drain *Duration `json:"drain,omitempty"`
+	// Scale is how many containers a process type runs (`gitship scale`);
+	// a type not in it runs one (Count).
+	Scale map[string]int `json:"scale,omitempty"`
+}
+
+// MaxScale is the most containers one process type may run.
+const MaxScale = 20
+
+// Count is how many containers process type typ runs: its scale setting,
+// else 1 (web and every worker alike); 0 stops the type.
+func (s Settings) Count(typ string) int {
+	if n, ok := s.Scale[typ]; ok {
+		return n
+	}
+	return 1
 }
 
 // Duration is a time.Duration stored as Go's text form ("30s").
