@@ -46,7 +46,8 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 	if err != nil || live == nil {
 		return err
 	}
-	if d.running(ctx, live) {
+	web := d.running(ctx, live)
+	if web && d.workersRunning(ctx, live) {
 		p.Say("%s %s runs", app, live.Name())
 		return nil
 	}
@@ -56,10 +57,22 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 	}
 	p.hide(live.Env)
 	r := &run{d: d, p: p, app: a, rec: live}
+	if web {
+		// Only workers are missing: they start again beside the web
+		// container that serves.
+		if err := r.startWorkers(ctx); err != nil {
+			return err
+		}
+		p.Say("%s %s runs, its workers are back", app, live.Name())
+		return nil
+	}
 	if err := r.start(ctx); err != nil {
 		return err
 	}
 	if err := r.health(ctx); err != nil {
+		return err
+	}
+	if err := r.startWorkers(ctx); err != nil {
 		return err
 	}
 	if err := d.reroute(ctx, app, live, p); err != nil {

@@ -54,6 +54,9 @@ func (r *run) build(ctx context.Context) error {
 	}
 	exported = true
 	done(exportedLine(r.rec.Commit, st))
+	if err := r.readProcfile(dir); err != nil {
+		return err
+	}
 	file, err := buildFile(dir, r.rec.Settings.Dockerfile)
 	if errors.Is(err, hook.ErrNoDockerfile) {
 		return fmt.Errorf("commit %s has no Dockerfile or Containerfile at its root: add one and push again", hook.Short(r.rec.Commit))

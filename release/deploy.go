@@ -41,6 +41,8 @@ type Runtime interface {
 	ImageExists(ctx context.Context, image string) (bool, error)
 	// ImageUser is the user image runs as ("" for root).
 	ImageUser(ctx context.Context, image string) (string, error)
+	// HasShell says whether image has /bin/sh, for Procfile commands.
+	HasShell(ctx context.Context, image string) (bool, error)
 }
 
 // Proxy installs an app's server block and reloads the web server.
@@ -120,6 +122,9 @@ type Deployer struct {
 	FreeDisk func(path string) (int64, error)
 	// Alive says whether a process exists (nil: signal 0).
 	Alive func(pid int) bool
+	// WorkerWatch is how long a new release's workers must keep running
+	// before the switch (0: they are checked once).
+	WorkerWatch time.Duration
 }
 
 // Store returns the release store of d's configuration.

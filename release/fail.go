@@ -27,6 +27,7 @@ func (r *run) fail(ctx context.Context, cause error) error {
 		if err := d.Runtime.Remove(cctx, r.rec.Container); err != nil {
 			r.p.Fail("could not remove %s: %v", r.rec.Container, err)
 		}
+		r.removeWorkers(cctx)
 		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
 			r.p.Fail("could not remove socket dir: %v", err)
 		}

@@ -177,6 +177,10 @@ type fakeRuntime struct {
 	hosts   []string        // Host headers seen by any started container
 	paths   []string
 	user    string // what ImageUser answers for every image ("": root)
+	noShell bool   // HasShell answers false for every image
+	// exited are the containers that exited at once: a worker whose
+	// command names "crash" does.
+	exited map[string]bool
 
 	// images are the tags in the store and the IDs they name; an ID
 	// names itself.
@@ -214,7 +218,14 @@ func (rt *fakeRuntime) Start(ctx context.Context, s container.Spec) error {
 	}
 	srv := &http.Server{}
 	rt.running[s.Name] = srv
-	if rt.noSocket {
+	if strings.Contains(strings.Join(s.Command, " "), "crash") {
+		if rt.exited == nil {
+			rt.exited = map[string]bool{}
+		}
+		rt.exited[s.Name] = true
+	}
+	// No socket dir: a worker, which serves nothing.
+	if rt.noSocket || s.SocketDir == "" {
 		return nil
 	}
 	ln, err := net.Listen("unix", filepath.Join(s.SocketDir, filepath.Base(container.SocketPath)))
@@ -251,6 +262,9 @@ func (rt *fakeRuntime) Inspect(ctx context.Context, name string) (container.Stat
 	}
 	if _, ok := rt.running[name]; !ok {
 		return container.State{}, fmt.Errorf("inspect %s: %w", name, container.ErrNotFound)
+	}
+	if rt.exited[name] {
+		return container.State{Name: name, Status: "exited", ExitCode: 1}, nil
 	}
 	return container.State{Name: name, Status: "running", Running: true}, nil
 }
@@ -299,6 +313,13 @@ func (rt *fakeRuntime) ImageUser(ctx context.Context, image string) (string, err
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	return rt.user, nil
+}
+
+// HasShell answers !noShell.
+func (rt *fakeRuntime) HasShell(ctx context.Context, image string) (bool, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return !rt.noShell, nil
 }
 
 // ImageExists says yes for images built (or added) and not listed in

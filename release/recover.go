@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/state"
@@ -96,8 +97,12 @@ func (d *Deployer) removeOrphans(ctx context.Context, app string, live *state.Re
 	if err != nil {
 		return err
 	}
+	var keep []string
+	if live != nil {
+		keep = releaseContainers(live)
+	}
 	for _, st := range states {
-		if live != nil && st.Name == live.Container {
+		if slices.Contains(keep, st.Name) {
 			continue
 		}
 		if err := d.Runtime.Stop(ctx, st.Name, d.StopTimeout); err != nil {

@@ -51,14 +51,16 @@ func (r *run) retireOlder(ctx context.Context) error {
 	return nil
 }
 
-// stopRelease stops and removes a release's container and socket dir.
-// Failures are reported, not fatal.
+// stopRelease stops and removes a release's containers (web and
+// workers) and socket dir. Failures are reported, not fatal.
 func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *state.Record) {
-	if err := d.Runtime.Stop(ctx, o.Container, d.StopTimeout); err != nil {
-		p.Fail("could not stop %s: %v", o.Container, err)
-	}
-	if err := d.Runtime.Remove(ctx, o.Container); err != nil {
-		p.Fail("could not remove %s: %v", o.Container, err)
+	for _, name := range releaseContainers(o) {
+		if err := d.Runtime.Stop(ctx, name, d.StopTimeout); err != nil {
+			p.Fail("could not stop %s: %v", name, err)
+		}
+		if err := d.Runtime.Remove(ctx, name); err != nil {
+			p.Fail("could not remove %s: %v", name, err)
+		}
 	}
 	if err := d.Fs.RemoveAll(d.socketDir(o.App, o.Version)); err != nil {
 		p.Fail("could not remove the socket dir of %s: %v", o.Name(), err)

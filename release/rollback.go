@@ -48,7 +48,8 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 		env = a.Env
 	}
 	r := &state.Record{App: app, Kind: state.KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
-		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: env}
+		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: env,
+		Processes: tgt.Processes}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
 		return nil, err
