@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -129,8 +130,10 @@ func (r *run) startWorkers(ctx context.Context) error {
 			if err := d.Store().Save(rec); err != nil {
 				return err
 			}
+			penv := maps.Clone(env)
+			penv["GITSHIP_PROCESS"] = typ + "." + strconv.Itoa(i) // Heroku's $DYNO
 			err := d.Runtime.Start(ctx, container.Spec{
-				Name: name, Image: rec.StartImage(), DataDir: d.dataDir(a.Name), Env: env,
+				Name: name, Image: rec.StartImage(), DataDir: d.dataDir(a.Name), Env: penv,
 				Labels: map[string]string{
 					container.LabelApp: a.Name, container.LabelRelease: rec.Name(),
 					container.LabelCommit: rec.Commit, container.LabelRoot: d.Config.Root,

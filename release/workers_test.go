@@ -50,7 +50,7 @@ func TestWorkersStartAfterWebAndStopAfterSwitch(t *testing.T) {
 	}
 	s := specs[0]
 	if s.Name != w1 || s.SocketDir != "" || s.Port != 0 || s.Image != v1.StartImage() || s.DataDir != e.d.dataDir("demo") ||
-		!reflect.DeepEqual(s.Command, []string{"/bin/sh", "-c", "/web worker"}) || s.Env["GITSHIP_RELEASE"] != "v1" || s.Env["GITSHIP_SOCKET"] != "" {
+		!reflect.DeepEqual(s.Command, []string{"/bin/sh", "-c", "/web worker"}) || s.Env["GITSHIP_RELEASE"] != "v1" || s.Env["GITSHIP_SOCKET"] != "" || s.Env["GITSHIP_PROCESS"] != "worker.1" {
 		t.Errorf("worker spec %+v", s)
 	}
 	calls := e.rt.callList()

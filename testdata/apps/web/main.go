@@ -46,6 +46,9 @@ func run() error {
 	// once), nosocket (run but never listen), fail500 (answer 500),
 	// slow=DURATION (wait that long before listening).
 	mode := strings.TrimSpace(readOr("/mode.txt"))
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		return worker(data, mode)
+	}
 	switch {
 	case mode == "crash":
 		return errors.New("crashing on purpose (mode.txt says crash)")
@@ -195,4 +198,36 @@ func appendLine(path, line string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// worker is the sample app's Procfile worker (`/web worker`): it rewrites
+// DATA/beat-RELEASE-PROCESS with a count that goes up every second, and
+// exits non-zero at once when DATA/worker-crash exists or mode.txt says
+// workercrash.
+func worker(data, mode string) error {
+	if mode == "workercrash" {
+		return errors.New("worker crashing on purpose (mode.txt says workercrash)")
+	}
+	if _, err := os.Stat(filepath.Join(data, "worker-crash")); err == nil {
+		return errors.New("worker crashing on purpose (worker-crash exists)")
+	}
+	name := filepath.Join(data, "beat-"+os.Getenv("GITSHIP_RELEASE")+"-"+os.Getenv("GITSHIP_PROCESS"))
+	log.Printf("worker %s of %s beating into %s", os.Getenv("GITSHIP_PROCESS"), os.Getenv("GITSHIP_RELEASE"), name)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	for n := 1; ; n++ {
+		tmp := name + ".tmp"
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(n)+"\n"), 0o660); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, name); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			log.Printf("worker stopping after %d beats", n)
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
