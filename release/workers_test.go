@@ -217,3 +217,16 @@ func TestBootAndRecoverKeepWorkers(t *testing.T) {
 		t.Errorf("ps = %+v, %v", ps, err)
 	}
 }
+
+// TestPruneKeepsLiveWorkers: prune keeps every container of the live
+// release, its stopped workers too (a reboot before `gitship boot`).
+func TestPruneKeepsLiveWorkers(t *testing.T) {
+	live := &state.Record{Version: 2, Status: state.StatusLive, Container: "web-2",
+		Procs: []state.Proc{{Type: "worker", Index: 1, Name: "worker-2-1"}}}
+	ks := planKeep([]*state.Record{live}, 1)
+	for _, n := range []string{"web-2", "worker-2-1"} {
+		if ks.containers[n] == "" {
+			t.Errorf("prune does not keep %s", n)
+		}
+	}
+}
