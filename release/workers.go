@@ -65,19 +65,15 @@ func ProcName(app string, v int, typ string, i int, instance string) string {
 func releaseContainers(rec *state.Record) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, n := range append([]string{rec.Container}, procNames(rec.Procs)...) {
+	names := []string{rec.Container}
+	for _, p := range rec.Procs {
+		names = append(names, p.Name)
+	}
+	for _, n := range names {
 		if n != "" && !seen[n] {
 			seen[n] = true
 			out = append(out, n)
 		}
-	}
-	return out
-}
-
-func procNames(ps []state.Proc) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Name
 	}
 	return out
 }
