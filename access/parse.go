@@ -41,7 +41,7 @@ var (
 	// when the app is the first argument.
 	remote = map[string][]string{
 		"deploy": nil, "rollback": nil, "releases": nil, "status": nil, "logs": nil,
-		"set": nil, "unset": nil, "init": nil, "destroy": nil,
+		"set": nil, "unset": nil, "init": nil, "destroy": nil, "scale": nil, "ps": nil,
 		"run":     nil, // run APP [--release vN] -- CMD ARGS: the command runs in the app's container
 		"backup":  nil, // to stdout only: see parseGitship
 		"config":  {"set", "get", "unset", "list"},

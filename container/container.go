@@ -97,8 +97,10 @@ type State struct {
 	// Restarts counts restarts by the restart policy: a release that
 	// restarted before it ever answered is crashing.
 	Restarts int32
-	Image    string
-	Labels   map[string]string
+	// StartedAt is when the container last started (zero: never).
+	StartedAt time.Time
+	Image     string
+	Labels    map[string]string
 }
 
 func (c *Client) conn(ctx context.Context) (context.Context, error) {
@@ -248,6 +250,7 @@ func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
 		st.Status = d.State.Status
 		st.Running = d.State.Running
 		st.ExitCode = d.State.ExitCode
+		st.StartedAt = d.State.StartedAt
 	}
 	st.Restarts = d.RestartCount
 	if d.Config != nil {

@@ -47,7 +47,8 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 	if err != nil || live == nil {
 		return err
 	}
-	if d.running(ctx, live) {
+	web := d.running(ctx, live)
+	if web && d.workersRunning(ctx, live) {
 		p.Say("%s %s runs", app, live.Name())
 		return nil
 	}
@@ -57,10 +58,22 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 	}
 	p.hide(live.Env)
 	r := &run{d: d, p: p, app: a, rec: live}
+	if web {
+		// Only workers are missing: they start again beside the web
+		// container that serves.
+		if err := r.startWorkers(ctx); err != nil {
+			return err
+		}
+		p.Say("%s %s runs, its workers are back", app, live.Name())
+		return nil
+	}
 	if err := r.start(ctx); err != nil {
 		return err
 	}
 	if err := r.health(ctx); err != nil {
+		return err
+	}
+	if err := r.startWorkers(ctx); err != nil {
 		return err
 	}
 	if err := d.reroute(ctx, app, live, p); err != nil {
@@ -81,10 +94,11 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 	return nil
 }
 
-// running says whether every container of rec runs, and each web
+// running says whether every web container of rec runs (workersRunning
+// checks the workers), and each web
 // container's socket exists when the release listens on its socket.
 func (d *Deployer) running(ctx context.Context, rec *state.Record) bool {
-	for _, p := range procsOf(rec) {
+	for _, p := range webProcsOf(rec) {
 		st, err := d.Runtime.Inspect(ctx, p.Name)
 		if err != nil || !st.Running {
 			return false
@@ -95,5 +109,5 @@ func (d *Deployer) running(ctx context.Context, rec *state.Record) bool {
 			}
 		}
 	}
-	return len(procsOf(rec)) > 0
+	return len(webProcsOf(rec)) > 0
 }

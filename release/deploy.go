@@ -139,6 +139,9 @@ type Deployer struct {
 	// healthEvery is how often a waiting health check says so (0:
 	// healthEvery's 5 s; tests make it short).
 	healthEvery time.Duration
+	// WorkerWatch is how long a new release's workers must keep running
+	// before the switch (0: they are checked once).
+	WorkerWatch time.Duration
 }
 
 // Store returns the release store of d's configuration.

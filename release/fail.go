@@ -29,6 +29,7 @@ func (r *run) fail(ctx context.Context, cause error) error {
 				r.p.Fail("could not remove %s: %v", c.Name, err)
 			}
 		}
+		r.removeWorkers(cctx)
 		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
 			r.p.Fail("could not remove socket dir: %v", err)
 		}

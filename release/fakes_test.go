@@ -200,6 +200,9 @@ type fakeRuntime struct {
 	// onPause runs after each successful Pause (a test writes to the
 	// data dir then, as a frozen app cannot).
 	onPause func(name string)
+	// exited are the containers that exited at once: a worker whose
+	// command names "crash" does.
+	exited map[string]bool
 
 	// images are the tags in the store and the IDs they name; an ID
 	// names itself.
@@ -240,6 +243,12 @@ func (rt *fakeRuntime) Start(ctx context.Context, s container.Spec) error {
 	}
 	srv := &http.Server{}
 	rt.running[s.Name] = srv
+	if strings.Contains(strings.Join(s.Command, " "), "crash") {
+		if rt.exited == nil {
+			rt.exited = map[string]bool{}
+		}
+		rt.exited[s.Name] = true
+	}
 	var ln net.Listener
 	var err error
 	if s.Port != 0 {
@@ -265,7 +274,8 @@ func (rt *fakeRuntime) Start(ctx context.Context, s container.Spec) error {
 			}()
 		}
 	}
-	if rt.noSocket {
+	// No socket dir: a worker, which serves nothing.
+	if rt.noSocket || s.SocketDir == "" {
 		return nil
 	}
 	if ln == nil {
@@ -304,6 +314,9 @@ func (rt *fakeRuntime) Inspect(ctx context.Context, name string) (container.Stat
 	}
 	if _, ok := rt.running[name]; !ok {
 		return container.State{}, fmt.Errorf("inspect %s: %w", name, container.ErrNotFound)
+	}
+	if rt.exited[name] {
+		return container.State{Name: name, Status: "exited", ExitCode: 1}, nil
 	}
 	return container.State{Name: name, Status: "running", Running: true}, nil
 }

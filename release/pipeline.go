@@ -70,6 +70,10 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 	if err := r.health(ctx); err != nil {
 		return err
 	}
+	// workers: workers.go (the old release's stop with it, in retire.go)
+	if err := r.startWorkers(ctx); err != nil {
+		return err
+	}
 	if err := r.route(ctx); err != nil {
 		return err
 	}

@@ -27,11 +27,12 @@ func TestDeployProcfileWeb(t *testing.T) {
 	if len(r.Cron) != 1 || r.Cron[0].Command != "/tidy" || r.Cron[0].Schedule != "*/5 * * * *" || r.Cron[0].ID == "" {
 		t.Errorf("cron %+v", r.Cron)
 	}
-	if got, want := e.lastSpec(t).Command, []string{"/bin/sh", "-c", "/web -greeting $GREETING"}; !reflect.DeepEqual(got, want) {
+	web := e.lastSpecOf(t, "web")
+	if got, want := web.Command, []string{"/bin/sh", "-c", "/web -greeting $GREETING"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("command %q, want %q", got, want)
 	}
-	if e.lastSpec(t).Process != "web" {
-		t.Errorf("process label %q, want web", e.lastSpec(t).Process)
+	if got, want := e.lastSpecOf(t, "worker").Command, []string{"/bin/sh", "-c", "/work"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("worker command %q, want %q", got, want)
 	}
 
 	// No shell in the image (FROM scratch): split into words.
@@ -244,4 +245,18 @@ func TestStatusListensAndWebContainers(t *testing.T) {
 		`^listens: +port 5000 \(published on 127\.0\.0\.1:`+strconv.Itoa(p1)+`, 127\.0\.0\.1:`+strconv.Itoa(p2)+`\)$`,
 		`^container: +gitship-demo-v1 running \(web\.1\)$`,
 		`^container: +gitship-demo-v1-web-2 running \(web\.2\)$`)
+}
+
+// lastSpecOf is the spec of the last container started for process type typ.
+func (e *env) lastSpecOf(t *testing.T, typ string) container.Spec {
+	t.Helper()
+	e.rt.mu.Lock()
+	defer e.rt.mu.Unlock()
+	for i := len(e.rt.specs) - 1; i >= 0; i-- {
+		if e.rt.specs[i].Process == typ {
+			return e.rt.specs[i]
+		}
+	}
+	t.Fatalf("no %s container started", typ)
+	return container.Spec{}
 }

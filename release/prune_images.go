@@ -68,8 +68,8 @@ func planKeep(list []*state.Record, keep int) keepSet {
 
 func (ks keepSet) keep(r *state.Record, why string) {
 	ks.keepImage(r, why)
-	if r.Container != "" {
-		ks.containers[r.Container] = why
+	for _, c := range procsOf(r) { // web and workers
+		ks.containers[c.Name] = why
 	}
 }
 

@@ -101,6 +101,11 @@ func (d *Deployer) removeOrphans(ctx context.Context, app string, live *state.Re
 		if live != nil && slices.ContainsFunc(procsOf(live), func(p state.Proc) bool { return p.Name == st.Name }) {
 			continue
 		}
+		// A one-off run or a cron job still at work is not a leftover
+		// of a deploy: it ends, and removes itself, on its own.
+		if proc := st.Labels[container.LabelProcess]; st.Running && (proc == ProcessRun || proc == ProcessCron) {
+			continue
+		}
 		if err := d.Runtime.Stop(ctx, st.Name, d.StopTimeout); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,13 +130,12 @@ func (r *run) hasShell(ctx context.Context) (bool, error) {
 // procsOf is every container of rec: its Procs, or for a record from
 // before the process model its lone Container.
 func procsOf(rec *state.Record) []state.Proc {
-	if len(rec.Procs) > 0 {
+	if rec.Container == "" || slices.ContainsFunc(rec.Procs, func(p state.Proc) bool { return p.Name == rec.Container }) {
 		return rec.Procs
 	}
-	if rec.Container == "" {
-		return nil
-	}
-	return []state.Proc{{Type: hook.TypeWeb, Index: 1, Name: rec.Container, Socket: rec.Socket}}
+	// A record from before the process model names its web container in
+	// Container only (and may have had workers added since, by boot).
+	return append([]state.Proc{{Type: hook.TypeWeb, Index: 1, Name: rec.Container, Socket: rec.Socket}}, rec.Procs...)
 }
 
 // webProcsOf is rec's web containers (procsOf's of type web).

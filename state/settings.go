@@ -44,8 +44,11 @@ type Settings struct {
 }
 
 // DefaultCount is how many containers a process type runs unless Scale
-// says otherwise.
+// says otherwise: web and every worker alike; 0 stops a type.
 const DefaultCount = 1
+
+// MaxScale is the most containers one process type may run.
+const MaxScale = 20
 
 // Count is how many containers of process type typ the release runs:
 // Scale's, or DefaultCount. The one place that reads Scale.

@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -215,7 +216,48 @@ var specs = []Spec{
 			return out
 		},
 	},
+	{
+		// scale.worker=2 runs two worker containers (`gitship scale`).
+		Key: "scale.TYPE", Prefix: "scale.", Value: "N", Example: "2",
+		Help: "how many containers the Procfile's process TYPE runs, 0 to " + strconv.Itoa(MaxScale) + " (default 1)",
+		set: func(s *Settings, name, v string) error {
+			if !procType.MatchString(name) {
+				return fmt.Errorf("invalid process type %q: use [A-Za-z0-9_-], at most 63 characters", name)
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > MaxScale {
+				return fmt.Errorf("invalid scale.%s %q: a number of containers from 0 to %d", name, v, MaxScale)
+			}
+			if s.Scale == nil {
+				s.Scale = map[string]int{}
+			}
+			s.Scale[name] = n
+			return nil
+		},
+		unset: func(s *Settings, name string) {
+			delete(s.Scale, name)
+			if len(s.Scale) == 0 {
+				s.Scale = nil
+			}
+		},
+		describe: func(s Settings) []string {
+			names := make([]string, 0, len(s.Scale))
+			for k := range s.Scale {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			out := make([]string, 0, len(names))
+			for _, k := range names {
+				out = append(out, "scale."+k+"="+strconv.Itoa(s.Scale[k]))
+			}
+			return out
+		},
+	},
 }
+
+// procType is a Procfile's process type (hook's rule; state imports no
+// other leaf).
+var procType = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 
 // Specs returns the settings of `gitship set`, in the order status shows
 // them.

@@ -109,7 +109,7 @@ func TestSpecsCoverSettings(t *testing.T) {
 func TestSetUnknown(t *testing.T) {
 	var s Settings
 	err := s.Set("port=8080")
-	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, snapshots, or build_arg.NAME`
+	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, snapshots, or build_arg.NAME, scale.TYPE`
 	if err == nil || err.Error() != want {
 		t.Errorf("Set port=8080 = %v, want %s", err, want)
 	}
@@ -118,5 +118,32 @@ func TestSetUnknown(t *testing.T) {
 	}
 	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, snapshots` {
 		t.Errorf("Unset port = %v", err)
+	}
+}
+
+// TestScaleCount: every type runs one container until scale says
+// otherwise; 0 stops a type; more than MaxScale or a bad type is refused
+// with one line.
+func TestScaleCount(t *testing.T) {
+	var s Settings
+	if s.Count("web") != 1 || s.Count("worker") != 1 {
+		t.Errorf("Count without scale = %d, %d, want 1, 1", s.Count("web"), s.Count("worker"))
+	}
+	for _, kv := range []string{"scale.worker=0", "scale.web=3"} {
+		if err := s.Set(kv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Count("worker") != 0 || s.Count("web") != 3 || s.Count("clock") != 1 {
+		t.Errorf("Count = worker %d web %d clock %d, want 0 3 1", s.Count("worker"), s.Count("web"), s.Count("clock"))
+	}
+	for _, kv := range []string{"scale.worker=21", "scale.worker=-1", "scale.worker=two", "scale.a b=1", "scale.=1"} {
+		err := s.Set(kv)
+		if err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Set %s = %v, want a one-line error", kv, err)
+		}
+	}
+	if s.Count("worker") != 0 {
+		t.Errorf("a refused scale changed the count to %d", s.Count("worker"))
 	}
 }

@@ -70,7 +70,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			initCommand(), hookCommand(), deployCommand(), rollbackCommand(),
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
-			configCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
+			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
 			snapshotsCommand(), backupCommand(),
 		},
 	}

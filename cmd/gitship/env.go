@@ -107,6 +107,7 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		NginxGID:    gid,
 		Instance:    cfg.Instance(),
 		StopTimeout: 10,
+		WorkerWatch: 3 * time.Second,
 	}
 	if cache != nil {
 		d.Cache = cache // a nil *BuildKit in the interface would not be nil

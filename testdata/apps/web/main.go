@@ -25,8 +25,9 @@ import (
 
 func main() {
 	// Arguments that start with "-" are the server's own (port_app.txtar
-	// passes one from its Procfile to see the command came from there).
-	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+	// passes one from its Procfile to see the command came from there);
+	// `worker` is the Procfile worker, which run reads the mode for.
+	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") && os.Args[1] != "worker" {
 		os.Exit(subcommand(os.Args[1:]))
 	}
 	if err := run(); err != nil {
@@ -112,6 +113,9 @@ func run() error {
 	// TCP $PORT instead of the socket), port=N (listen on TCP port N, a
 	// wrong one).
 	mode := strings.TrimSpace(readOr("/mode.txt"))
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		return worker(data, mode)
+	}
 	switch {
 	case mode == "crash":
 		return errors.New("crashing on purpose (mode.txt says crash)")
@@ -288,4 +292,36 @@ func appendLine(path, line string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// worker is the sample app's Procfile worker (`/web worker`): it rewrites
+// DATA/beat-RELEASE-PROCESS with a count that goes up every second, and
+// exits non-zero at once when DATA/worker-crash exists or mode.txt says
+// workercrash.
+func worker(data, mode string) error {
+	if mode == "workercrash" {
+		return errors.New("worker crashing on purpose (mode.txt says workercrash)")
+	}
+	if _, err := os.Stat(filepath.Join(data, "worker-crash")); err == nil {
+		return errors.New("worker crashing on purpose (worker-crash exists)")
+	}
+	name := filepath.Join(data, "beat-"+os.Getenv("GITSHIP_RELEASE")+"-"+os.Getenv("GITSHIP_PROCESS"))
+	log.Printf("worker %s of %s beating into %s", os.Getenv("GITSHIP_PROCESS"), os.Getenv("GITSHIP_RELEASE"), name)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	for n := 1; ; n++ {
+		tmp := name + ".tmp"
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(n)+"\n"), 0o660); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, name); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			log.Printf("worker stopping after %d beats", n)
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }

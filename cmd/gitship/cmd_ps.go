@@ -1,0 +1,43 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gitship/gitship/release"
+	"github.com/urfave/cli/v2"
+)
+
+func psCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ps",
+		Usage:     "list the containers of an app's live release",
+		UsageText: "ps APP [--json]",
+		Description: "One line per container, web first: process type, number, state, since when it runs\n" +
+			"and how often its restart policy restarted it.",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON list"}},
+		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
+			live, ps, err := d.Ps(c.Context, c.Args().First())
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(ps)
+			}
+			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "# %s %s\nTYPE\tNUMBER\tSTATE\tSINCE\tRESTARTS\tCONTAINER\n", live.App, live.Name())
+			for _, p := range ps {
+				since := "-"
+				if !p.Since.IsZero() {
+					since = p.Since.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%d\t%s\n", p.Type, p.Number, p.State, since, p.Restarts, p.Name)
+			}
+			return w.Flush()
+		}),
+	}
+}

@@ -1,0 +1,58 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gitship/gitship/container"
+	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/state"
+)
+
+// ProcState is one container of a live release, as `gitship ps` shows it.
+type ProcState struct {
+	Type     string    `json:"type"`
+	Number   int       `json:"number"`
+	Name     string    `json:"name"`
+	State    string    `json:"state"` // running, exited, ... or missing
+	Since    time.Time `json:"since,omitzero"`
+	Restarts int       `json:"restarts"`
+}
+
+// Ps lists every container of app's live release, web first.
+func (d *Deployer) Ps(ctx context.Context, app string) (*state.Record, []ProcState, error) {
+	live, err := d.liveOf(app)
+	if err != nil {
+		return nil, nil, err
+	}
+	procs := live.Procs
+	if !hasWeb(procs) && live.Container != "" {
+		// a record from before the process model, or web not in Procs
+		procs = append([]state.Proc{{Type: hook.TypeWeb, Index: 1, Name: live.Container}}, procs...)
+	}
+	out := make([]ProcState, 0, len(procs))
+	for _, p := range procs {
+		ps := ProcState{Type: p.Type, Number: p.Index, Name: p.Name}
+		st, err := d.Runtime.Inspect(ctx, p.Name)
+		switch {
+		case errors.Is(err, container.ErrNotFound):
+			ps.State = "missing"
+		case err != nil:
+			return nil, nil, err
+		default:
+			ps.State, ps.Since, ps.Restarts = st.Status, st.StartedAt, int(st.Restarts)
+		}
+		out = append(out, ps)
+	}
+	return live, out, nil
+}
+
+func hasWeb(ps []state.Proc) bool {
+	for _, p := range ps {
+		if p.Type == hook.TypeWeb {
+			return true
+		}
+	}
+	return false
+}
