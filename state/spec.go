@@ -81,7 +81,7 @@ var specs = []Spec{
 		describe: func(s Settings) []string { return line("health_timeout", s.EffectiveHealthTimeout().String()) },
 	},
 	{
-		Key: "release_timeout", Value: "DURATION", Example: "30m",
+		Key: "release_timeout", Value: "DURATION", Example: "30m0s",
 		Help: "how long the Procfile's release command may run, 1s to 24h (default " + DefaultReleaseTimeout.String() + ")",
 		set: func(s *Settings, _, v string) error {
 			d, err := durationIn(v, time.Second, 24*time.Hour)
