@@ -88,7 +88,7 @@ var specs = []Spec{
 			s.ReleaseTimeout = Duration(d)
 			return err
 		},
-		unset:    func(s *Settings, _ string) { s.ReleaseTimeout = 0 },
+		unset: func(s *Settings, _ string) { s.ReleaseTimeout = 0 },
 		// shown once set: most apps have no release command
 		describe: func(s Settings) []string {
 			if s.ReleaseTimeout <= 0 {
