@@ -50,6 +50,7 @@ func (r *run) fail(ctx context.Context, cause error) error {
 	} else {
 		r.p.Fail("No release of %s is live yet.", r.app.Name)
 	}
+	r.restoreHint(cause)
 	if r.rec.Kind != state.KindRollback {
 		r.p.Fail("Fix it and push again, or run `gitship deploy %s` on the server.", r.app.Name)
 	}

@@ -59,6 +59,10 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 		if err := r.buildShared(ctx); err != nil {
 			return err
 		}
+		// the Procfile's release command, a build's only: releasephase.go
+		if err := r.releasePhase(ctx); err != nil {
+			return err
+		}
 	} else if err := r.starting(); err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/afero"
 )
 
-const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, snapshots"
+const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots"
 
 func TestSet(t *testing.T) {
 	tests := []struct {

@@ -38,6 +38,9 @@ type Settings struct {
 	Drain *Duration `json:"drain,omitempty"`
 	// Snapshots is how many data snapshots are kept (nil: DefaultSnapshots).
 	Snapshots *int `json:"snapshots,omitempty"`
+	// ReleaseTimeout bounds the Procfile's release command (0:
+	// DefaultReleaseTimeout).
+	ReleaseTimeout Duration `json:"release_timeout,omitempty"`
 	// Scale is how many containers each process type runs (`gitship
 	// scale`); a type not in it runs one (see Count).
 	Scale map[string]int `json:"scale,omitempty"`
@@ -97,6 +100,10 @@ const (
 	DefaultHealthTimeout = 60 * time.Second
 	DefaultDrain         = 30 * time.Second
 	DefaultSnapshots     = 3
+	// DefaultReleaseTimeout bounds a release command: a migration of a
+	// large table may take minutes, one that hangs must not hold the
+	// app's lock forever.
+	DefaultReleaseTimeout = 10 * time.Minute
 	// MaxSnapshots is the most data snapshots an app may keep.
 	MaxSnapshots = 100
 )
@@ -131,6 +138,14 @@ func (s Settings) EffectiveSnapshots() int {
 		return DefaultSnapshots
 	}
 	return *s.Snapshots
+}
+
+// EffectiveReleaseTimeout is how long the release command may run.
+func (s Settings) EffectiveReleaseTimeout() time.Duration {
+	if s.ReleaseTimeout <= 0 {
+		return DefaultReleaseTimeout
+	}
+	return time.Duration(s.ReleaseTimeout)
 }
 
 // Limits are the container limits of the settings: bytes of memory and

@@ -2,6 +2,7 @@ package state
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ import (
 func durp(d time.Duration) *Duration { v := Duration(d); return &v }
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "snapshots"}
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}
@@ -93,5 +94,26 @@ func TestSnapshotsSetting(t *testing.T) {
 	}
 	if err := s.Unset("snapshots"); err != nil || s.EffectiveSnapshots() != DefaultSnapshots {
 		t.Errorf("unset snapshots: %v, %d", err, s.EffectiveSnapshots())
+	}
+}
+
+func TestReleaseTimeout(t *testing.T) {
+	var s Settings
+	if got := s.EffectiveReleaseTimeout(); got != DefaultReleaseTimeout || DefaultReleaseTimeout != 10*time.Minute {
+		t.Errorf("default release_timeout %s", got)
+	}
+	if err := s.Set("release_timeout=30m"); err != nil || s.EffectiveReleaseTimeout() != 30*time.Minute {
+		t.Errorf("release_timeout=30m: %v, %s", err, s.EffectiveReleaseTimeout())
+	}
+	if d := s.Describe(); !slices.Contains(d, "release_timeout=30m0s") {
+		t.Errorf("Describe() = %q", d)
+	}
+	for _, v := range []string{"0s", "500ms", "25h", "soon"} {
+		if err := s.Set("release_timeout=" + v); err == nil {
+			t.Errorf("release_timeout=%s accepted", v)
+		}
+	}
+	if err := s.Unset("release_timeout"); err != nil || s.EffectiveReleaseTimeout() != DefaultReleaseTimeout {
+		t.Errorf("unset release_timeout: %v, %s", err, s.EffectiveReleaseTimeout())
 	}
 }

@@ -82,6 +82,23 @@ var specs = []Spec{
 		describe: func(s Settings) []string { return line("health_timeout", s.EffectiveHealthTimeout().String()) },
 	},
 	{
+		Key: "release_timeout", Value: "DURATION", Example: "30m0s",
+		Help: "how long the Procfile's release command may run, 1s to 24h (default " + DefaultReleaseTimeout.String() + ")",
+		set: func(s *Settings, _, v string) error {
+			d, err := durationIn(v, time.Second, 24*time.Hour)
+			s.ReleaseTimeout = Duration(d)
+			return err
+		},
+		unset: func(s *Settings, _ string) { s.ReleaseTimeout = 0 },
+		// shown once set: most apps have no release command
+		describe: func(s Settings) []string {
+			if s.ReleaseTimeout <= 0 {
+				return nil
+			}
+			return line("release_timeout", s.EffectiveReleaseTimeout().String())
+		},
+	},
+	{
 		Key: "drain", Value: "DURATION", Example: "0s",
 		Help: "how long the old release drains after the switch, 0s to 1h (default " + DefaultDrain.String() + ")",
 		set: func(s *Settings, _, v string) error {

@@ -109,6 +109,9 @@ const (
 	// KindConfig is a release of changed settings (domains, environment)
 	// with the live release's image: no build.
 	KindConfig = "config"
+	// KindRestore releases the live image again on restored data
+	// (`gitship restore`): no build.
+	KindRestore = "restore"
 )
 
 // Name is the release's name, e.g. "v7".

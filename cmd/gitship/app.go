@@ -71,7 +71,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			initCommand(), hookCommand(), deployCommand(), rollbackCommand(),
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
-			snapshotsCommand(), backupCommand(),
+			snapshotsCommand(), backupCommand(), restoreCommand(),
 		},
 	}
 	setUsageErrors(app.Commands, "gitship")

@@ -36,8 +36,8 @@ func main() {
 }
 
 // subcommand runs one of the small commands the tests of `gitship run`
-// and cron jobs use (the image has no shell): exit N, touch NAME (writes
-// $GITSHIP_DATA/NAME), cat (stdin to stdout), echo ARGS, sleep DURATION
+// and cron jobs use (the image has no shell): exit N, touch NAME [N] (writes
+// $GITSHIP_DATA/NAME, then exits N), cat (stdin to stdout), echo ARGS, sleep DURATION
 // (until then or SIGINT), env KEY. It returns the exit status.
 func subcommand(args []string) int {
 	switch {
@@ -49,13 +49,24 @@ func subcommand(args []string) int {
 		}
 		fmt.Printf("exiting %d\n", n)
 		return n
-	case args[0] == "touch" && len(args) == 2:
+	case args[0] == "touch" && (len(args) == 2 || len(args) == 3):
+		// touch NAME N writes, then exits N: a migration that fails
+		// halfway (release_phase.txtar)
 		path := filepath.Join(env("GITSHIP_DATA", "/data"), args[1])
 		if err := os.WriteFile(path, []byte("written by "+os.Getenv("GITSHIP_RELEASE")+"\n"), 0o660); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		fmt.Println("wrote", path)
+		if len(args) == 3 {
+			n, err := strconv.Atoi(args[2])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+			fmt.Printf("exiting %d\n", n)
+			return n
+		}
 		return 0
 	case args[0] == "cat" && len(args) == 1:
 		b, err := io.ReadAll(os.Stdin)
