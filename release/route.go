@@ -73,15 +73,9 @@ func address(scheme, defPort, domain, listen string) string {
 
 // RenderLive renders the server block of app's live release.
 func (d *Deployer) RenderLive(app string) ([]byte, error) {
-	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
-		return nil, err
-	}
-	live, err := d.Store().Live(app)
+	live, err := d.liveOf(app)
 	if err != nil {
 		return nil, err
-	}
-	if live == nil {
-		return nil, fmt.Errorf("%s has no live release: push to deploy it", app)
 	}
 	return d.site(app, live)
 }

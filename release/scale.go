@@ -91,7 +91,7 @@ func (d *Deployer) liveOf(app string) (*state.Record, error) {
 		return nil, err
 	}
 	if live == nil {
-		return nil, fmt.Errorf("no release of %s is live yet", app)
+		return nil, fmt.Errorf("%s has no live release: push to deploy it", app)
 	}
 	return live, nil
 }
