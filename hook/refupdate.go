@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // RefUpdate is one line of post-receive's stdin: "<old-sha> <new-sha> <refname>".
@@ -141,16 +139,4 @@ func Short(sha string) string {
 		return sha[:12]
 	}
 	return sha
-}
-
-// ValidBranch checks a branch name as git would (no "..", no "//", no
-// trailing "/" or ".lock", ...).
-func ValidBranch(name string) error {
-	if name == "" {
-		return fmt.Errorf("invalid branch %q: empty", name)
-	}
-	if err := plumbing.NewBranchReferenceName(name).Validate(); err != nil {
-		return fmt.Errorf("invalid branch %q: %w", name, err)
-	}
-	return nil
 }
