@@ -84,6 +84,7 @@ func TestParseRefuses(t *testing.T) {
 		{"backup to a file", "gitship backup myapp -o b.tgz", "gitship backup takes no options over ssh"},
 		{"backup output flag", "gitship backup myapp --output=b.tgz", "gitship backup takes no options over ssh"},
 		{"backup flag first", "gitship backup -o b.tgz myapp", "usage: gitship backup APP"},
+		{"backup of every app", "gitship backup --all", "usage: gitship backup APP"},
 		{"semicolon", "gitship rollback app; rm -rf /", `';'`},
 		{"and", "gitship apps && id", `'&'`},
 		{"pipe", "gitship apps | sh", `'|'`},

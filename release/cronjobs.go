@@ -90,8 +90,8 @@ const cronHeader = "# written by `gitship cron install`"
 const cronBoot = "@reboot root "
 
 // CronFile is the cron file gitship installs: `boot` at reboot, certificate
-// renewal twice a day (off the hour, as certbot asks), prune daily, and
-// one line per scheduled job of a live release. bin and cfg are absolute
+// renewal twice a day (off the hour, as certbot asks), prune daily, the
+// nightly backup of every app ([backup] dir and keep), and one line per scheduled job of a live release. bin and cfg are absolute
 // paths: cron's environment is bare.
 func CronFile(bin, cfg string, jobs []AppJob) string {
 	return cronFile(fmt.Sprintf("%s --config %s", shellQuote(bin), shellQuote(cfg)), jobs)
@@ -106,6 +106,7 @@ func cronFile(cmd string, jobs []AppJob) string {
 		cronBoot + cmd + " boot",
 		"17 3,15 * * * root " + cmd + " certs renew",
 		"41 4 * * * root " + cmd + " prune",
+		"23 2 * * * root " + cmd + " backup --all",
 	}
 	if len(jobs) > 0 {
 		lines = append(lines, "# scheduled jobs of the live releases (app.json); rewritten when a release goes live")

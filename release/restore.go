@@ -52,7 +52,7 @@ func (d *Deployer) Restore(ctx context.Context, app string, from RestoreFrom, ou
 	if err != nil {
 		return nil, errors.Join(err, d.removeTree(staging))
 	}
-	undo, err := d.swapData(ctx, app, staging, p)
+	undo, err := d.swapData(ctx, app, staging, "restore", p)
 	if err != nil {
 		return nil, err
 	}
@@ -143,9 +143,10 @@ func (d *Deployer) stageRestore(app string, from RestoreFrom, p *Progress) (dir,
 }
 
 // swapData puts staging in place of app's data dir while the app is
-// paused, and keeps the dir it replaces as a snapshot "restore", whose
-// ID it returns ("" when there was no data dir).
-func (d *Deployer) swapData(ctx context.Context, app, staging string, p *Progress) (string, error) {
+// paused, and keeps the dir it replaces as a snapshot taken before what
+// ("restore", "rollback"), whose ID it returns ("" when there was no
+// data dir).
+func (d *Deployer) swapData(ctx context.Context, app, staging, before string, p *Progress) (string, error) {
 	data := d.dataDir(app)
 	if _, err := os.Stat(data); errors.Is(err, os.ErrNotExist) {
 		if err := os.Rename(staging, data); err != nil {
@@ -179,7 +180,7 @@ func (d *Deployer) swapData(ctx context.Context, app, staging string, p *Progres
 	if err != nil {
 		return "", errors.Join(fmt.Errorf("restore %s: %w", app, err), d.removeTree(staging))
 	}
-	s := state.Snapshot{ID: id, App: app, Before: "restore", Time: d.Now().UTC(), Size: need, Paused: state.Duration(paused)}
+	s := state.Snapshot{ID: id, App: app, Before: before, Time: d.Now().UTC(), Size: need, Paused: state.Duration(paused)}
 	if err := state.SaveSnapshot(d.Fs, d.Config.AppsDir(), &s); err != nil {
 		p.Fail("could not record snapshot %s (the data the restore replaced, in %s): %v", id, undo, err)
 	}

@@ -2,12 +2,15 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/gitship/gitship/hook"
+	"github.com/gitship/gitship/internal/usererr"
 	"github.com/gitship/gitship/state"
 )
 
@@ -16,6 +19,11 @@ type RollbackOptions struct {
 	// KeepEnv releases the target's image and settings with today's
 	// environment instead of the target's.
 	KeepEnv bool
+	// WithData also puts back the data as it was before the release
+	// that followed the target ran its release command: the snapshot
+	// taken "before release v(N+1)" (releasephase.go). The data it
+	// replaces is kept as a snapshot "rollback" first.
+	WithData bool
 }
 
 // Rollback releases an earlier release of app again, as a new release
@@ -36,6 +44,12 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 	if err != nil {
 		return nil, err
 	}
+	snap := ""
+	if opt.WithData {
+		if snap, err = d.dataBefore(app, tgt); err != nil {
+			return nil, err
+		}
+	}
 	unlock, err := d.leaveOutTaken(ctx, a, tgt, p)
 	if err != nil {
 		return nil, err
@@ -47,23 +61,82 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 	if opt.KeepEnv {
 		env = a.Env
 	}
+	// the data first, as a restore does (restore.go): staged beside the
+	// data dir, swapped in while the app is paused, swapped back if the
+	// release fails; one release starts on it
+	undo := ""
+	if snap != "" {
+		staging, _, err := d.stageRestore(app, RestoreFrom{Snapshot: snap}, p)
+		if err != nil {
+			return nil, err
+		}
+		if undo, err = d.swapData(ctx, app, staging, "rollback", p); err != nil {
+			return nil, err
+		}
+	}
 	r := &state.Record{App: app, Kind: state.KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
 		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: env,
 		Processes: tgt.Processes, Cron: tgt.Cron}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, d.unswapData(ctx, app, undo, p))
 	}
 	p.Say("Rolling back %s to %s (%s) as %s: no build, image %s", app, tgt.Name(), hook.Short(tgt.Commit), r.Name(), tgt.Image)
+	if snap != "" {
+		p.Say("Data: snapshot %s, taken before release v%d", snap, tgt.Version+1)
+	}
 	sayChanges(p, a, tgt, opt.KeepEnv)
 	if err := run.pipeline(ctx, false); err != nil {
-		return r, run.fail(ctx, err)
+		ferr := run.fail(ctx, err)
+		if snap == "" {
+			return r, ferr
+		}
+		if uerr := d.unswapData(ctx, app, undo, p); uerr != nil {
+			p.Fail("could not put the data back: %v", uerr)
+			return r, errors.Join(ferr, uerr)
+		}
+		p.Fail("The data is back as it was before the rollback.")
+		return r, ferr
+	}
+	if snap != "" {
+		if undo != "" {
+			p.Say("The data it replaced is snapshot %s: `gitship restore %s %s` puts it back", undo, app, undo)
+		}
+		if err := d.keepSnapshots(app, max(a.Settings.EffectiveSnapshots(), 1)); err != nil {
+			p.Fail("%v", err)
+		}
 	}
 	a.Settings, a.Env = tgt.Settings, env
 	if err := state.SaveApp(d.Fs, d.Config.AppsDir(), a); err != nil {
 		return r, fmt.Errorf("rollback of %s is live, but its settings were not saved for the next push: %w", app, err)
 	}
 	return r, nil
+}
+
+// dataBefore is the snapshot a rollback to tgt --with-data restores: the
+// one taken before the release command of the release that followed it.
+func (d *Deployer) dataBefore(app string, tgt *state.Record) (string, error) {
+	next := tgt.Version + 1
+	list, err := state.ListSnapshots(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return "", err
+	}
+	before := fmt.Sprintf("release v%d", next)
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i].Before == before {
+			return list[i].ID, nil
+		}
+	}
+	rec, err := d.Store().Get(app, next)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if rec == nil || rec.Processes[hook.TypeRelease] == "" || (rec.Kind != state.KindPush && rec.Kind != state.KindDeploy) {
+		return "", usererr.New(fmt.Sprintf("cannot roll back %s to %s with its data: v%d ran no release command, so no snapshot was taken before it", app, tgt.Name(), next),
+			"roll back without --with-data, or restore a snapshot (`gitship snapshots "+app+"`)")
+	}
+	return "", usererr.New(fmt.Sprintf("cannot roll back %s to %s with its data: the snapshot taken before release v%d is gone (setting snapshots keeps the newest)", app, tgt.Name(), next),
+		"roll back without --with-data, or restore a snapshot (`gitship snapshots "+app+"`)")
 }
 
 // rollbackTarget picks the release to roll back to: one that was live
