@@ -99,9 +99,65 @@ func subcommand(args []string) int {
 			fmt.Println("interrupted")
 			return 130
 		}
+	case args[0] == "pairs" && len(args) == 1:
+		return pairs(env("GITSHIP_DATA", "/data"))
+	case args[0] == "checkpairs" && len(args) == 2:
+		return checkPairs(args[1])
 	}
 	fmt.Fprintf(os.Stderr, "web: unknown command %q\n", args)
 	return 2
+}
+
+// pairs keeps two files in step for the snapshot test: it writes the
+// counter N to a.txt, then to b.txt, each by an atomic rename, as fast as
+// it can. At any instant b.txt holds N or N-1 of a.txt's N; a copy taken
+// while the app runs, a.txt first, can find b.txt ahead.
+func pairs(data string) int {
+	put := func(name string, n int) error {
+		// Its own temp file: the next release's writer overlaps it.
+		tmp := filepath.Join(data, name+"."+strconv.Itoa(os.Getpid())+os.Getenv("GITSHIP_RELEASE")+".tmp")
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(n)+"\n"), 0o660); err != nil {
+			return err
+		}
+		return os.Rename(tmp, filepath.Join(data, name))
+	}
+	// 8 MB that a copy goes through between a.txt and b.txt (by name),
+	// so that an unfrozen app gets well ahead meanwhile.
+	if err := os.WriteFile(filepath.Join(data, "a.zzz-filler"), make([]byte, 8<<20), 0o660); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for n := 1; ; n++ {
+		for _, name := range []string{"a.txt", "b.txt"} {
+			if err := put(name, n); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
+}
+
+// checkPairs says whether a.txt and b.txt in dir are in step (a = b or
+// a = b+1): exit 0 and "in step", else 1.
+func checkPairs(dir string) int {
+	read := func(name string) int {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return -1
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	a, b := read("a.txt"), read("b.txt")
+	if b < 1 || (a != b && a != b+1) {
+		fmt.Printf("out of step: a.txt %d, b.txt %d\n", a, b)
+		return 1
+	}
+	fmt.Printf("in step: a.txt %d, b.txt %d\n", a, b)
+	return 0
 }
 
 func env(key, def string) string {
