@@ -25,13 +25,14 @@ const commentPrefix = "gitship:"
 var keyName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 
 // Key is one line of the managed authorized_keys file.
+// Its JSON (`gitship keys list --json`) has name, type, admin and apps.
 type Key struct {
-	Name    string
-	Apps    []string // apps the key may use; ignored when Admin
-	Admin   bool
-	Type    string // e.g. "ssh-ed25519"
-	Base64  string // the key blob, as in authorized_keys
-	Comment string // "gitship:NAME apps=a,b" or "gitship:NAME admin"
+	Name    string   `json:"name"`
+	Apps    []string `json:"apps"` // apps the key may use; ignored when Admin
+	Admin   bool     `json:"admin"`
+	Type    string   `json:"type"` // e.g. "ssh-ed25519"
+	Base64  string   `json:"-"`    // the key blob, as in authorized_keys
+	Comment string   `json:"-"`    // "gitship:NAME apps=a,b" or "gitship:NAME admin"
 }
 
 // Keys manages the authorized_keys file at Path. Each line it writes forces

@@ -188,7 +188,7 @@ func (r *run) syncCron(ctx context.Context) {
 type JobRun struct {
 	Release  string    `json:"release"`
 	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished,omitempty"`
+	Finished time.Time `json:"finished,omitzero"`
 	// Exit is the job's exit status (-1: it did not run to its end; Error
 	// says why).
 	Exit  int    `json:"exit"`
@@ -422,23 +422,22 @@ func (d *Deployer) WriteJobs(w io.Writer, app string) error {
 
 // writeCronStatus adds the jobs of the live release that need a look to
 // `gitship status`.
-func (d *Deployer) writeCronStatus(w io.Writer, live *state.Record) {
-	if len(live.Cron) == 0 {
+func writeCronStatus(w io.Writer, st *AppStatus) {
+	if st.CronError != "" {
+		fmt.Fprintf(w, "cron:\t%s\n", st.CronError)
 		return
 	}
-	jobs, err := d.Jobs(live.App)
-	if err != nil {
-		fmt.Fprintf(w, "cron:\t%s\n", oneLine(err.Error()))
+	if len(st.Cron) == 0 {
 		return
 	}
 	bad := 0
-	for _, j := range jobs {
+	for _, j := range st.Cron {
 		if j.Problem != "" {
 			bad++
 			fmt.Fprintf(w, "cron:\tjob %s (%s) %s\n", j.ID, j.Command, j.Problem)
 		}
 	}
 	if bad == 0 {
-		fmt.Fprintf(w, "cron:\t%d %s, all well\n", len(jobs), plural(len(jobs), "job", "jobs"))
+		fmt.Fprintf(w, "cron:\t%d %s, all well\n", len(st.Cron), plural(len(st.Cron), "job", "jobs"))
 	}
 }

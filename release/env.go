@@ -109,19 +109,32 @@ func (d *Deployer) changeEnv(ctx context.Context, app, what string, restart bool
 	return err
 }
 
-// Env lists app's environment, values masked unless reveal.
+// Env lists app's environment as KEY=VALUE, values masked unless reveal.
 func (d *Deployer) Env(app string, reveal bool) ([]string, error) {
-	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
+	env, err := d.EnvMap(app, reveal)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, k := range keys(a.Env) {
-		v := a.Env[k]
+	for _, k := range keys(env) {
+		out = append(out, k+"="+env[k])
+	}
+	return out, nil
+}
+
+// EnvMap is app's environment, values masked unless reveal (`gitship
+// config list --json`).
+func (d *Deployer) EnvMap(app string, reveal bool) (map[string]string, error) {
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(a.Env))
+	for k, v := range a.Env {
 		if !reveal {
 			v = mask(v)
 		}
-		out = append(out, k+"="+v)
+		out[k] = v
 	}
 	return out, nil
 }

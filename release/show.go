@@ -17,12 +17,46 @@ import (
 
 const timeFormat = "2006-01-02 15:04:05"
 
-// WriteReleases prints the history of app, newest first.
-func (d *Deployer) WriteReleases(w io.Writer, app string) error {
+// ReleaseInfo is one release as `gitship releases` lists it (and prints
+// with --json).
+type ReleaseInfo struct {
+	Release    string    `json:"release"` // v3
+	Version    int       `json:"version"`
+	Status     string    `json:"status"`
+	Kind       string    `json:"kind"`
+	RollbackOf int       `json:"rollback_of,omitempty"`
+	Commit     string    `json:"commit"`
+	Image      string    `json:"image"`
+	Pruned     bool      `json:"pruned"`
+	Created    time.Time `json:"created"`
+	Finished   time.Time `json:"finished,omitzero"`
+	// DurationSeconds is how long the deploy took (0 while it runs).
+	DurationSeconds float64 `json:"duration_seconds"`
+	Reason          string  `json:"reason,omitempty"`
+}
+
+// Releases lists app's releases, newest first.
+func (d *Deployer) Releases(app string) ([]ReleaseInfo, error) {
 	if _, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app); err != nil {
-		return err
+		return nil, err
 	}
 	list, err := d.Store().List(app)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ReleaseInfo, 0, len(list))
+	for i := len(list) - 1; i >= 0; i-- {
+		r := list[i]
+		out = append(out, ReleaseInfo{Release: r.Name(), Version: r.Version, Status: string(r.Status), Kind: r.Kind,
+			RollbackOf: r.RollbackOf, Commit: r.Commit, Image: r.Image, Pruned: r.Pruned, Created: r.Created,
+			Finished: r.Finished, DurationSeconds: r.Duration().Seconds(), Reason: r.Reason})
+	}
+	return out, nil
+}
+
+// WriteReleases prints the history of app, newest first.
+func (d *Deployer) WriteReleases(w io.Writer, app string) error {
+	list, err := d.Releases(app)
 	if err != nil {
 		return err
 	}
@@ -32,106 +66,198 @@ func (d *Deployer) WriteReleases(w io.Writer, app string) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RELEASE\tSTATUS\tKIND\tCOMMIT\tIMAGE\tCREATED\tDURATION\tREASON")
-	for i := len(list) - 1; i >= 0; i-- {
-		r := list[i]
+	for _, r := range list {
 		dur := "-"
-		if r.Duration() > 0 {
-			dur = fmt.Sprintf("%.1fs", r.Duration().Seconds())
+		if r.DurationSeconds > 0 {
+			dur = fmt.Sprintf("%.1fs", r.DurationSeconds)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name(), r.Status, r.What(),
-			hook.Short(r.Commit), dash(r.Image)+prunedMark(r), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
+		what := (&state.Record{Kind: r.Kind, RollbackOf: r.RollbackOf}).What()
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Release, r.Status, what,
+			hook.Short(r.Commit), dash(r.Image)+prunedMark(&state.Record{Pruned: r.Pruned}), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
 	}
 	return tw.Flush()
+}
+
+// AppInfo is one app as `gitship apps` lists it (and prints with
+// --json). Release, Commit, Container and LiveSince are empty when no
+// release is live.
+type AppInfo struct {
+	Name    string `json:"name"`
+	Release string `json:"release,omitempty"`
+	Commit  string `json:"commit,omitempty"`
+	// Container is the state of the live release's container: "running",
+	// "gone", ...
+	Container string    `json:"container,omitempty"`
+	LiveSince time.Time `json:"live_since,omitzero"`
+	URL       string    `json:"url"`
+}
+
+// Apps lists every app with its live release. When the container of a
+// live release is gone the list is whole and the error names them and
+// the command that brings them back.
+func (d *Deployer) Apps(ctx context.Context) ([]AppInfo, error) {
+	names, err := state.ListApps(d.Fs, d.Config.AppsDir())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppInfo, 0, len(names))
+	var gone []string
+	for _, n := range names {
+		a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), n)
+		if err != nil {
+			return nil, err
+		}
+		live, err := d.Store().Live(n)
+		if err != nil {
+			return nil, err
+		}
+		info := AppInfo{Name: n, URL: URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen)}
+		if live != nil {
+			cs, err := d.containerState(ctx, live, live.Container)
+			if err != nil {
+				gone = append(gone, n+" "+live.Name())
+			}
+			info.Release, info.Commit, info.Container, info.LiveSince = live.Name(), live.Commit, cs, live.LiveSince
+		}
+		out = append(out, info)
+	}
+	switch len(gone) {
+	case 0:
+		return out, nil
+	case 1:
+		return out, usererr.New(fmt.Sprintf("the container of %s is gone", gone[0]), "`gitship boot` starts it again")
+	}
+	return out, usererr.New(fmt.Sprintf("the containers of %s are gone", strings.Join(gone, ", ")), "`gitship boot` starts them again")
 }
 
 // WriteApps prints every app with its live release. It lists every app,
 // and then fails when the container of any live release is gone, naming
 // them and the command that brings them back.
 func (d *Deployer) WriteApps(ctx context.Context, w io.Writer) error {
-	names, err := state.ListApps(d.Fs, d.Config.AppsDir())
-	if err != nil {
-		return err
+	list, gone := d.Apps(ctx)
+	if list == nil {
+		return gone
 	}
-	if len(names) == 0 {
+	if len(list) == 0 {
 		_, err := fmt.Fprintln(w, "no apps yet: create one with `gitship init APP`")
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tRELEASE\tCOMMIT\tCONTAINER\tLIVE SINCE\tURL")
-	var gone []string
-	for _, n := range names {
-		a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), n)
-		if err != nil {
-			return err
-		}
-		live, err := d.Store().Live(n)
-		if err != nil {
-			return err
-		}
-		url := URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen)
-		if live == nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", n, url)
+	for _, a := range list {
+		if a.Release == "" {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", a.Name, a.URL)
 			continue
 		}
-		cs, err := d.containerState(ctx, live, live.Container)
-		if err != nil {
-			gone = append(gone, n+" "+live.Name())
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n, live.Name(), hook.Short(live.Commit),
-			cs, since(live.LiveSince, d.Now()), url)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.Release, hook.Short(a.Commit),
+			a.Container, since(a.LiveSince, d.Now()), a.URL)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	switch len(gone) {
-	case 0:
-		return nil
-	case 1:
-		return usererr.New(fmt.Sprintf("the container of %s is gone", gone[0]), "`gitship boot` starts it again")
+	return gone
+}
+
+// AppStatus is what runs for an app, as `gitship status` shows it (and
+// prints with --json). The fields from Release on are empty when no
+// release is live.
+type AppStatus struct {
+	App         string            `json:"app"`
+	Domains     []string          `json:"domains"`
+	URL         string            `json:"url"`
+	Certificate string            `json:"certificate"`
+	Settings    []string          `json:"settings"`
+	Release     string            `json:"release,omitempty"`
+	Kind        string            `json:"kind,omitempty"`
+	Commit      string            `json:"commit,omitempty"`
+	LiveSince   time.Time         `json:"live_since,omitzero"`
+	Image       string            `json:"image,omitempty"`
+	Listens     string            `json:"listens,omitempty"`
+	Containers  []ContainerStatus `json:"containers,omitempty"`
+	Socket      string            `json:"socket,omitempty"`
+	// Cron is the live release's scheduled jobs (CronError when they
+	// could not be read).
+	Cron      []JobStatus `json:"cron,omitempty"`
+	CronError string      `json:"cron_error,omitempty"`
+}
+
+// ContainerStatus is one container of the live release in AppStatus.
+type ContainerStatus struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Number int    `json:"number"`
+	State  string `json:"state"` // "running, restarted 2 times", "gone", ...
+}
+
+// Status says what runs for app. When the live release's container is
+// gone the status is whole and the error says so, with the command that
+// brings it back.
+func (d *Deployer) Status(ctx context.Context, app string) (*AppStatus, error) {
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
+	if err != nil {
+		return nil, err
 	}
-	return usererr.New(fmt.Sprintf("the containers of %s are gone", strings.Join(gone, ", ")), "`gitship boot` starts them again")
+	live, err := d.Store().Live(app)
+	if err != nil {
+		return nil, err
+	}
+	domains := a.ServedDomains(d.Config.Domain)
+	st := &AppStatus{App: a.Name, Domains: domains, URL: URL(domains[0], d.Config.Nginx.Listen),
+		Certificate: d.certExpiry(a.Name, domains), Settings: a.Settings.Describe()}
+	if live == nil {
+		return st, nil
+	}
+	st.Release, st.Kind, st.Commit, st.LiveSince = live.Name(), live.Kind, live.Commit, live.LiveSince
+	st.Image, st.Listens, st.Socket = live.Image, listens(live), live.Socket
+	var gone error
+	for _, p := range procsOf(live) {
+		cs, err := d.containerState(ctx, live, p.Name)
+		if gone == nil {
+			gone = err
+		}
+		st.Containers = append(st.Containers, ContainerStatus{Name: p.Name, Type: p.Type, Number: p.Index, State: cs})
+	}
+	if len(live.Cron) > 0 {
+		jobs, err := d.Jobs(live.App)
+		if err != nil {
+			st.CronError = oneLine(err.Error())
+		}
+		st.Cron = jobs
+	}
+	return st, gone
 }
 
 // WriteStatus prints what runs for app: live release, since when, its
 // container's state, domains and URL. When the live release's container
 // is gone it says so and fails with the command that brings it back.
 func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) error {
-	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
-	if err != nil {
-		return err
-	}
-	live, err := d.Store().Live(app)
-	if err != nil {
-		return err
+	st, gone := d.Status(ctx, app)
+	if st == nil {
+		return gone
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	fmt.Fprintf(tw, "app:\t%s\n", a.Name)
-	fmt.Fprintf(tw, "domains:\t%s\n", strings.Join(a.ServedDomains(d.Config.Domain), ", "))
-	fmt.Fprintf(tw, "url:\t%s\n", URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen))
-	fmt.Fprintf(tw, "certificate:\t%s\n", d.certExpiry(a.Name, a.ServedDomains(d.Config.Domain)))
-	fmt.Fprintf(tw, "settings:\t%s\n", strings.Join(a.Settings.Describe(), " "))
-	if live == nil {
+	fmt.Fprintf(tw, "app:\t%s\n", st.App)
+	fmt.Fprintf(tw, "domains:\t%s\n", strings.Join(st.Domains, ", "))
+	fmt.Fprintf(tw, "url:\t%s\n", st.URL)
+	fmt.Fprintf(tw, "certificate:\t%s\n", st.Certificate)
+	fmt.Fprintf(tw, "settings:\t%s\n", strings.Join(st.Settings, " "))
+	if st.Release == "" {
 		fmt.Fprintf(tw, "release:\tnone live (push to deploy)\n")
 		return tw.Flush()
 	}
-	fmt.Fprintf(tw, "release:\t%s (%s, %s)\n", live.Name(), live.Kind, hook.Short(live.Commit))
-	fmt.Fprintf(tw, "live since:\t%s (%s)\n", live.LiveSince.Local().Format(timeFormat), since(live.LiveSince, d.Now()))
-	fmt.Fprintf(tw, "image:\t%s\n", live.Image)
-	fmt.Fprintf(tw, "listens:\t%s\n", listens(live))
-	var gone error
-	procs := procsOf(live)
-	for _, p := range procs {
-		cs, err := d.containerState(ctx, live, p.Name)
-		if gone == nil {
-			gone = err
+	fmt.Fprintf(tw, "release:\t%s (%s, %s)\n", st.Release, st.Kind, hook.Short(st.Commit))
+	fmt.Fprintf(tw, "live since:\t%s (%s)\n", st.LiveSince.Local().Format(timeFormat), since(st.LiveSince, d.Now()))
+	fmt.Fprintf(tw, "image:\t%s\n", st.Image)
+	fmt.Fprintf(tw, "listens:\t%s\n", st.Listens)
+	for _, c := range st.Containers {
+		cs := c.State
+		if len(st.Containers) > 1 {
+			cs += fmt.Sprintf(" (%s.%d)", c.Type, c.Number)
 		}
-		if len(procs) > 1 {
-			cs += fmt.Sprintf(" (%s.%d)", p.Type, p.Index)
-		}
-		fmt.Fprintf(tw, "container:\t%s %s\n", p.Name, cs)
+		fmt.Fprintf(tw, "container:\t%s %s\n", c.Name, cs)
 	}
-	fmt.Fprintf(tw, "socket:\t%s\n", live.Socket)
-	d.writeCronStatus(tw, live)
+	fmt.Fprintf(tw, "socket:\t%s\n", st.Socket)
+	writeCronStatus(tw, st)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

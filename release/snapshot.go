@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -216,9 +215,7 @@ func (d *Deployer) WriteSnapshots(w io.Writer, app string, asJSON bool) error {
 		if list == nil {
 			list = []*state.Snapshot{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+		return WriteJSON(w, list)
 	}
 	if len(list) == 0 {
 		_, err := fmt.Fprintf(w, "%s has no snapshots yet: one is taken before each release command\n", app)

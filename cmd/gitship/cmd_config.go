@@ -47,9 +47,16 @@ func configCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list the environment, values masked",
-				UsageText: "config list APP [--reveal]",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "reveal", Usage: "show the values"}},
+				UsageText: "config list APP [--reveal] [--json]",
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "reveal", Usage: "show the values"}, jsonFlag()},
 				Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
+					if c.Bool("json") {
+						env, err := d.EnvMap(c.Args().First(), c.Bool("reveal"))
+						if err != nil {
+							return err
+						}
+						return release.WriteJSON(c.App.Writer, env)
+					}
 					lines, err := d.Env(c.Args().First(), c.Bool("reveal"))
 					if err != nil {
 						return err

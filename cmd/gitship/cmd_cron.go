@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/gitship/gitship/release"
@@ -49,7 +48,7 @@ func cronCommand() *cli.Command {
 			Name:      "list",
 			Usage:     "the scheduled jobs of the app's live release and their last runs",
 			UsageText: "cron list APP [--json]",
-			Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+			Flags:     []cli.Flag{jsonFlag()},
 			Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 				app := c.Args().First()
 				if !c.Bool("json") {
@@ -62,9 +61,7 @@ func cronCommand() *cli.Command {
 				if jobs == nil {
 					jobs = []release.JobStatus{}
 				}
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(jobs)
+				return release.WriteJSON(c.App.Writer, jobs)
 			}),
 		}, {
 			Name:      "run",

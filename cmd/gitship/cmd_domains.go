@@ -31,11 +31,15 @@ func domainsCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list the domains the app is served at",
-				UsageText: "domains list APP",
+				UsageText: "domains list APP [--json]",
+				Flags:     []cli.Flag{jsonFlag()},
 				Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 					ds, err := d.Domains(c.Args().First())
 					if err != nil {
 						return err
+					}
+					if c.Bool("json") {
+						return release.WriteJSON(c.App.Writer, ds)
 					}
 					for _, dom := range ds {
 						fmt.Fprintln(c.App.Writer, dom)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitship/gitship/access"
 	"github.com/gitship/gitship/config"
+	"github.com/gitship/gitship/release"
 	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 	"github.com/urfave/cli/v2"
@@ -62,11 +63,22 @@ func keysCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list the keys gitship manages",
-				UsageText: "keys list",
+				UsageText: "keys list [--json]",
+				Flags:     []cli.Flag{jsonFlag()},
 				Action: withKeys(0, 0, func(c *cli.Context, k *access.Keys) error {
 					keys, err := k.List()
 					if err != nil {
 						return err
+					}
+					if c.Bool("json") {
+						out := make([]access.Key, 0, len(keys))
+						for _, key := range keys {
+							if key.Apps == nil {
+								key.Apps = []string{}
+							}
+							out = append(out, key)
+						}
+						return release.WriteJSON(c.App.Writer, out)
 					}
 					for _, key := range keys {
 						rights := "apps: " + strings.Join(key.Apps, ", ")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -17,16 +16,14 @@ func psCommand() *cli.Command {
 		UsageText: "ps APP [--json]",
 		Description: "One line per container, web first: process type, number, state, since when it runs\n" +
 			"and how often its restart policy restarted it.",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON list"}},
+		Flags: []cli.Flag{jsonFlag()},
 		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			live, ps, err := d.Ps(c.Context, c.Args().First())
 			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(ps)
+				return release.WriteJSON(c.App.Writer, ps)
 			}
 			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "# %s %s\nTYPE\tNUMBER\tSTATE\tSINCE\tRESTARTS\tCONTAINER\n", live.App, live.Name())
