@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/internal/usererr"
@@ -51,14 +52,14 @@ func exitStatus(err error) (code int, line string) {
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:            "gitship",
-		Usage:           "git push to deploy containers behind nginx on one server",
-		Reader:          stdin,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError:    onUsageError("gitship"),
+		Name:           "gitship",
+		Usage:          "git push to deploy containers behind nginx on one server",
+		Reader:         stdin,
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		HideVersion:    true, // our own --version: cli's VersionFlag is a global
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError:   onUsageError("gitship"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:    "config",
@@ -66,16 +67,42 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Value:   config.DefaultPath,
 				EnvVars: []string{"GITSHIP_CONFIG"},
 			},
+			&cli.BoolFlag{Name: "version", Usage: "print the version, commit and build date"},
+			// cli adds --help only when it adds its own help command
+			cli.HelpFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") && !c.Args().Present() {
+				_, err := fmt.Fprintln(c.App.Writer, versionLine())
+				return err
+			}
+			return helpAction(c)
 		},
 		Commands: []*cli.Command{
 			initCommand(), hookCommand(), deployCommand(), rollbackCommand(),
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
 			snapshotsCommand(), backupCommand(), restoreCommand(),
+			helpCommand(), versionCommand(),
 		},
+	}
+	for _, cmd := range app.Commands {
+		cmd.Category = categories[cmd.Name]
 	}
 	setUsageErrors(app.Commands, "gitship")
 	return app
+}
+
+// categories groups the commands in `gitship --help`.
+var categories = map[string]string{
+	"init": "apps", "apps": "apps", "status": "apps", "destroy": "apps",
+	"deploy": "releases", "rollback": "releases", "releases": "releases", "prune": "releases",
+	"set": "config", "unset": "config", "config": "config",
+	"domains": "domains and TLS", "certs": "domains and TLS", "nginx": "domains and TLS",
+	"scale": "processes", "ps": "processes", "logs": "processes", "run": "processes", "cron": "processes",
+	"snapshots": "data", "backup": "data", "restore": "data",
+	"keys": "access", "ssh": "access",
+	"boot": "maintenance", "hook": "maintenance", "help": "maintenance", "version": "maintenance",
 }
 
 // setUsageErrors gives every command (urfave/cli does not pass the app's
@@ -84,6 +111,10 @@ func setUsageErrors(cmds []*cli.Command, parent string) {
 	for _, cmd := range cmds {
 		name := parent + " " + cmd.Name
 		cmd.OnUsageError = onUsageError(name)
+		if cmd.Action == nil && len(cmd.Subcommands) > 0 {
+			cmd.Action = helpAction // `gitship domains nope`: a usage error
+		}
+		cmd.HideHelpCommand = true // `gitship help domains add` instead
 		setUsageErrors(cmd.Subcommands, name)
 	}
 }
@@ -102,7 +133,93 @@ func onUsageError(name string) cli.OnUsageErrorFunc {
 func args(c *cli.Context, min, max int) error {
 	n := c.NArg()
 	if n < min || (max >= 0 && n > max) {
-		return usagef("usage: gitship %s", c.Command.UsageText)
+		return usagef("usage: gitship %s; see `%s --help`", c.Command.UsageText, c.Command.HelpName)
 	}
 	return nil
+}
+
+func helpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Usage:     "show the commands, or one command's help",
+		UsageText: "help [COMMAND [SUBCOMMAND]]",
+		Action: func(c *cli.Context) error {
+			cmds, name := c.App.Commands, "gitship"
+			var cmd *cli.Command
+			for _, a := range c.Args().Slice() {
+				next := find(cmds, a)
+				if next == nil {
+					return unknownCommand(name, a, cmds)
+				}
+				cmd, cmds, name = next, next.Subcommands, name+" "+a
+			}
+			if cmd == nil {
+				return cli.ShowAppHelp(c)
+			}
+			if cmd.HelpName == "" {
+				cmd.HelpName = name
+			}
+			templ := cli.CommandHelpTemplate
+			if len(cmd.Subcommands) > 0 {
+				templ = cli.SubcommandHelpTemplate
+			}
+			cli.HelpPrinter(c.App.Writer, templ, cmd)
+			return nil
+		},
+	}
+}
+
+// helpAction is the action of gitship and of a command with
+// subcommands: with no argument their help, with one a usage error (a
+// known subcommand would have run).
+func helpAction(c *cli.Context) error {
+	name, cmds := c.Command.HelpName, c.Command.Subcommands
+	if c.Args().Present() {
+		return unknownCommand(name, c.Args().First(), cmds)
+	}
+	if name == "gitship" {
+		return cli.ShowAppHelp(c)
+	}
+	return cli.ShowSubcommandHelp(c)
+}
+
+// unknownCommand is the usage error for `PARENT WORD` when WORD is no
+// command of PARENT, with the nearest command's name when one is close.
+func unknownCommand(parent, word string, cmds []*cli.Command) error {
+	what := strings.TrimPrefix(parent+" "+word, "gitship ")
+	best, bestD := "", 3 // suggest within two edits
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		if d := levenshtein(word, c.Name); d < bestD {
+			best, bestD = c.Name, d
+		}
+	}
+	if best != "" {
+		sugg := strings.TrimPrefix(parent+" "+best, "gitship ")
+		return usagef("unknown command %q: did you mean %q? (see `%s --help`)", what, sugg, parent)
+	}
+	return usagef("unknown command %q (see `%s --help`)", what, parent)
+}
+
+// levenshtein is the edit distance between a and b.
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

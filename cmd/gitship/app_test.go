@@ -134,3 +134,65 @@ func TestExitStatus(t *testing.T) {
 		})
 	}
 }
+
+// The conventions of the front door: help, a typo, the version; each
+// usage error is one line, exit status 2.
+func TestCLIConventions(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "config.toml")
+	version, commit, date = "1.2.3", "abc1234", "2025-01-02T03:04:05Z"
+	t.Cleanup(func() { version, commit, date = "dev", "dev", "dev" })
+	for _, tt := range []struct {
+		args   string
+		code   int
+		stdout string // a line stdout must hold ("" when it must be empty)
+		stderr string // all of stderr
+	}{
+		{"help", 0, "   gitship - git push to deploy", ""},
+		{"help", 0, "   domains and TLS:", ""},
+		{"--help", 0, "     releases  ", ""},
+		{"help apps", 0, "   gitship apps - list apps with their live release", ""},
+		{"help domains add", 0, "   gitship domains add - serve the app at one more domain", ""},
+		{"apps --help", 0, "   gitship apps - list apps with their live release", ""},
+		{"domains", 0, "   gitship domains - the domains an app is served at", ""},
+		{"relases", 2, "", "gitship: unknown command \"relases\": did you mean \"releases\"? (see `gitship --help`)\n"},
+		{"help relases", 2, "", "gitship: unknown command \"relases\": did you mean \"releases\"? (see `gitship --help`)\n"},
+		{"xyzzy", 2, "", "gitship: unknown command \"xyzzy\" (see `gitship --help`)\n"},
+		{"domains ad", 2, "", "gitship: unknown command \"domains ad\": did you mean \"domains add\"? (see `gitship domains --help`)\n"},
+		{"help domains nope", 2, "", "gitship: unknown command \"domains nope\" (see `gitship domains --help`)\n"},
+		{"releases", 2, "", "gitship: usage: gitship releases APP; see `gitship releases --help`\n"},
+		{"--version", 0, "gitship 1.2.3 (commit abc1234, built 2025-01-02T03:04:05Z)", ""},
+		{"version", 0, "gitship 1.2.3 (commit abc1234, built 2025-01-02T03:04:05Z)", ""},
+		{"version x", 2, "", "gitship: usage: gitship version; see `gitship version --help`\n"},
+	} {
+		code, stdout, stderr := runMain(t, missing, strings.Fields(tt.args)...)
+		lines := strings.Split(stdout, "\n")
+		okOut := stdout == "" && tt.stdout == ""
+		for _, l := range lines {
+			okOut = okOut || (tt.stdout != "" && strings.HasPrefix(l, tt.stdout))
+		}
+		if code != tt.code || !okOut || stderr != tt.stderr {
+			t.Errorf("gitship %s: exit %d, want %d\nstdout %q\nwant a line starting %q\nstderr %q\nwant   %q",
+				tt.args, code, tt.code, stdout, tt.stdout, stderr, tt.stderr)
+		}
+	}
+}
+
+// Every command gitship lists has a group in `gitship --help`.
+func TestEveryCommandHasACategory(t *testing.T) {
+	for _, c := range newApp(nil, nil, nil).Commands {
+		if !c.Hidden && c.Category == "" {
+			t.Errorf("%s has no category: add it to categories", c.Name)
+		}
+	}
+}
+
+func TestLevenshtein(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"relases", "releases", 1}, {"apps", "ps", 2}, {"kitten", "sitting", 3}} {
+		if d := levenshtein(tt.a, tt.b); d != tt.d {
+			t.Errorf("levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, d, tt.d)
+		}
+	}
+}
