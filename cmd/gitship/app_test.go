@@ -159,7 +159,7 @@ func TestCLIConventions(t *testing.T) {
 		{"xyzzy", 2, "", "gitship: unknown command \"xyzzy\" (see `gitship --help`)\n"},
 		{"domains ad", 2, "", "gitship: unknown command \"domains ad\": did you mean \"domains add\"? (see `gitship domains --help`)\n"},
 		{"help domains nope", 2, "", "gitship: unknown command \"domains nope\" (see `gitship domains --help`)\n"},
-		{"releases", 2, "", "gitship: usage: gitship releases APP; see `gitship releases --help`\n"},
+		{"releases", 2, "", "gitship: usage: gitship releases APP [--json]; see `gitship releases --help`\n"},
 		{"--version", 0, "gitship 1.2.3 (commit abc1234, built 2025-01-02T03:04:05Z)", ""},
 		{"version", 0, "gitship 1.2.3 (commit abc1234, built 2025-01-02T03:04:05Z)", ""},
 		{"version x", 2, "", "gitship: usage: gitship version; see `gitship version --help`\n"},
