@@ -176,15 +176,22 @@ func lutimes(path string, info fs.FileInfo) error {
 }
 
 // treeSize adds up the regular files under dir (without following
-// symlinks).
+// symlinks). The app may be running: a file it removes while the walk
+// goes (a temp file renamed into place) is not counted, not an error.
 func treeSize(dir string) (int64, error) {
 	var n int64
 	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path != dir {
+				return nil
+			}
 			return err
 		}
 		if e.Type().IsRegular() {
 			info, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			if err != nil {
 				return err
 			}
