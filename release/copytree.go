@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -22,7 +23,10 @@ type treeCopy struct {
 	// clone makes dst share src's blocks (nil: the FICLONE ioctl).
 	clone func(dst, src *os.File) error
 
-	size      int64
+	size int64
+	// copied is size as the copy goes, for the progress lines of another
+	// goroutine
+	copied    atomic.Int64
 	files     int
 	reflinked int
 	skipped   []string
@@ -74,6 +78,7 @@ func (c *treeCopy) copy(src, dst string) error {
 				return err
 			}
 			c.size += info.Size()
+			c.copied.Store(c.size)
 		case mode&fs.ModeSymlink != 0:
 			link, err := os.Readlink(path)
 			if err != nil {

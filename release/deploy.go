@@ -136,8 +136,9 @@ type Deployer struct {
 	// Alive says whether a process exists (nil: signal 0).
 	Alive func(pid int) bool
 
-	// healthEvery is how often a waiting health check says so (0:
-	// healthEvery's 5 s; tests make it short).
+	// healthEvery is how often a wait (a health check, a copy of the
+	// data dir, a drain) says so (0: progressEvery's 5 s; tests make it
+	// short).
 	healthEvery time.Duration
 	// WorkerWatch is how long a new release's workers must keep running
 	// before the switch (0: they are checked once).

@@ -97,8 +97,16 @@ func shortNetErr(err error) error {
 // logLines is how many of the app's log lines a failed health check shows.
 const logLines = 50
 
-// healthEvery is how often a health check that waits says so.
-const healthEvery = 5 * time.Second
+// progressEvery is how often a wait (a health check, a copy of the data
+// dir, a drain) says that it still waits.
+const progressEvery = 5 * time.Second
+
+func (d *Deployer) progressEvery() time.Duration {
+	if d.healthEvery > 0 {
+		return d.healthEvery
+	}
+	return progressEvery
+}
 
 // health probes every web container of the new release, on its socket
 // and on its published port alike, until each answers on one of them;
@@ -175,10 +183,7 @@ func (r *run) poll(ctx context.Context, p state.Proc, probes []Probe, start time
 	lasts := make([]Answer, len(probes))
 	// Most apps answer within a few ms of start: poll fast first.
 	delay := 5 * time.Millisecond
-	every := r.d.healthEvery
-	if every <= 0 {
-		every = healthEvery
-	}
+	every := r.d.progressEvery()
 	next := start.Add(every)
 	for i := 0; ; i++ {
 		for j, pr := range probes {

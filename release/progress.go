@@ -80,6 +80,32 @@ func (p *Progress) Step(msg string) func(done string) {
 	}
 }
 
+// Every prints line(elapsed) as an indented line every interval until
+// the returned stop is called: a wait of more than a few seconds (a copy
+// of the data dir, a drain) is never silent. stop waits for a line being
+// written, so nothing is printed after it returns.
+func (p *Progress) Every(every time.Duration, line func(elapsed time.Duration) string) (stop func()) {
+	start := time.Now()
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				p.Info("%s", line(now.Sub(start).Round(time.Second)))
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done); <-exited })
+	}
+}
+
 // Indent returns a writer that prefixes every line with 7 spaces. Chunks
 // need not be line-aligned (Podman's build stream is not); call the
 // returned flush to print a last line without a newline.

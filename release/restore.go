@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/gitship/gitship/hook"
 	"github.com/gitship/gitship/internal/usererr"
@@ -135,7 +136,12 @@ func (d *Deployer) stageRestore(app string, from RestoreFrom, p *Progress) (dir,
 		return "", "", err
 	}
 	c := &treeCopy{}
-	if err := c.copy(src, dir); err != nil {
+	stop := p.Every(d.progressEvery(), func(el time.Duration) string {
+		return fmt.Sprintf("copying snapshot %s: %s of %s (%s)", from.Snapshot, size(c.copied.Load()), size(need), el)
+	})
+	err = c.copy(src, dir)
+	stop()
+	if err != nil {
 		return "", "", errors.Join(fmt.Errorf("restore %s: %w", app, err), d.removeTree(dir))
 	}
 	done(fmt.Sprintf("Copied snapshot %s (%s)", from.Snapshot, size(c.size)))

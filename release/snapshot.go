@@ -54,7 +54,11 @@ func (d *Deployer) Snapshot(ctx context.Context, app, before string, p *Progress
 	// snapshot, and the next one removes it
 	tmp := filepath.Join(dir, id+partialSuffix)
 	c := &treeCopy{}
+	stop := p.Every(d.progressEvery(), func(el time.Duration) string {
+		return fmt.Sprintf("copying %s for the snapshot, the app paused: %s of %s (%s)", container.DataMount, size(c.copied.Load()), size(need), el)
+	})
 	paused, err := d.whilePaused(ctx, app, func() error { return c.copy(src, tmp) })
+	stop()
 	if err != nil {
 		return state.Snapshot{}, errors.Join(fmt.Errorf("snapshot of %s: %w", app, err), d.removeTree(tmp))
 	}

@@ -320,3 +320,23 @@ func cloneByCopy(dst, src *os.File) error {
 	_, err = dst.Write(b)
 	return err
 }
+
+// TestSnapshotProgress: a snapshot that takes longer than the progress
+// interval says what it is doing while it waits.
+func TestSnapshotProgress(t *testing.T) {
+	e, _ := snapEnv(t)
+	e.d.healthEvery = 5 * time.Millisecond
+	e.rt.onPause = func(string) { time.Sleep(30 * time.Millisecond) }
+	var out syncBuffer
+	if _, err := e.d.Snapshot(t.Context(), "demo", "release v2", &Progress{W: &out, Now: e.d.Now}); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if !regexp.MustCompile(`(?m)^       copying /data for the snapshot, the app paused: [0-9]+ B of 15 B \([0-9]+s\)$`).MatchString(got) {
+		t.Errorf("no progress line while the snapshot waited:\n%s", got)
+	}
+	// nothing after the snapshot's own line: the ticker stopped
+	if i := strings.Index(got, "-----> Snapshot s-1"); i < 0 || strings.Contains(got[i:], "copying") {
+		t.Errorf("progress after the snapshot was done:\n%s", got)
+	}
+}

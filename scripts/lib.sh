@@ -4,6 +4,30 @@
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# with_progress LABEL CMD...: says LABEL, runs CMD and, while it runs, says
+# every 15 s (GITSHIP_PROGRESS_EVERY) how long it has taken so far (a cold compile or an apt-get
+# install takes minutes and prints nothing), then how long it took. The
+# ticker sleeps a second at a time: nothing of it outlives CMD by more, so
+# it never holds a caller's pipe open. Returns CMD's status.
+with_progress() {
+	local label=$1 start=$SECONDS rc=0 ticker every=${GITSHIP_PROGRESS_EVERY:-15}
+	shift
+	say "$label"
+	(
+		n=0
+		while sleep 1; do
+			n=$((n + 1))
+			[ $((n % every)) -eq 0 ] && printf '    ... still %s (%ds)\n' "$label" "$n"
+		done
+	) &
+	ticker=$!
+	"$@" || rc=$?
+	kill "$ticker" 2>/dev/null || true
+	wait "$ticker" 2>/dev/null || true
+	[ "$rc" -eq 0 ] && say "$label: done in $((SECONDS - start))s"
+	return "$rc"
+}
+
 # Debian packages gitship and its tests need.
 GITSHIP_PACKAGES="podman runc nginx-light git curl ca-certificates uidmap busybox-static certbot"
 
@@ -14,11 +38,10 @@ install_packages() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 	done
 	[ -z "$missing" ] && return 0
-	say "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	with_progress "apt-get update" apt-get update -qq
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	with_progress "installing$missing" apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
 # put_file PATH CONTENT: writes CONTENT (plus a newline) to PATH unless it
@@ -150,7 +173,8 @@ install_buildkitd() {
 	have=""
 	[ -x "$bin" ] && have=$(go version -m "$bin" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/moby/buildkit" { print $3 }')
 	[ "$have" = "$want" ] && return 0
-	say "installing buildkitd $want into /usr/local/bin (go install, ~2 min cold)${have:+, replacing $have}"
-	GOBIN=/usr/local/bin GOFLAGS= CGO_ENABLED=0 go install "github.com/moby/buildkit/cmd/buildkitd@$want" ||
+	GOBIN=/usr/local/bin GOFLAGS= CGO_ENABLED=0 with_progress \
+		"installing buildkitd $want into /usr/local/bin (go install, ~2 min cold)${have:+, replacing $have}" \
+		go install "github.com/moby/buildkit/cmd/buildkitd@$want" ||
 		die "go install github.com/moby/buildkit/cmd/buildkitd@$want failed"
 }

@@ -102,3 +102,27 @@ func equal(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestWithProgress: a long command is not silent (a line while it runs,
+// one when it is done), and with_progress returns its status.
+func TestWithProgress(t *testing.T) {
+	run := func(cmd string) (string, error) {
+		c := exec.Command("bash", "-c", ". ./lib.sh; "+cmd)
+		c.Env = append(os.Environ(), "GITSHIP_PROGRESS_EVERY=1")
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(`with_progress "compiling" sleep 2.5`)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"==> compiling\n", "    ... still compiling (1s)\n", "    ... still compiling (2s)\n", "==> compiling: done in "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = run(`with_progress "failing" sh -c 'exit 3'; echo "status $?"`)
+	if err != nil || !strings.Contains(out, "status 3") || strings.Contains(out, "done in") {
+		t.Errorf("a failing command: %v\n%s", err, out)
+	}
+}
