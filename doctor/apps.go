@@ -50,7 +50,7 @@ func (d *Doctor) liveReleases() ([]liveApp, *Check) {
 		c := fail("apps", strings.Join(bad, "; "), "restore the file named from a backup, or `gitship destroy` the app")
 		return out, &c
 	}
-	c := ok("apps", fmt.Sprintf("%d apps, %d with a live release", len(names), len(out)))
+	c := ok("apps", fmt.Sprintf("%s, %d with a live release", plural(len(names), "app"), len(out)))
 	return out, &c
 }
 
@@ -119,7 +119,9 @@ func (d *Doctor) listen(ctx context.Context, a liveApp) Check {
 		if p.Type != "web" {
 			continue
 		}
-		if p.Port != 0 {
+		// a socket app's $PORT is published too: the release says which
+		// one answered its health check, and nginx uses that one
+		if a.rec.Listen == state.ListenPort && p.Port != 0 {
 			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port))
 			if err := d.dial(ctx, "tcp", addr); err != nil {
 				return fail(name, fmt.Sprintf("%s of %s: %v", addr, p.Name, err),
@@ -193,4 +195,11 @@ func socketPerms(dir, sock fs.FileInfo, ngx Identity, user string) string {
 		return fmt.Sprintf("nginx's user %s cannot connect (%s, owner %d:%d)", user, perm(sock.Mode()), suid, sgid)
 	}
 	return ""
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

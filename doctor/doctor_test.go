@@ -98,7 +98,9 @@ func healthy(t *testing.T) *Doctor {
 	}
 	write(sockDir+"/web.sock", "", 0o770)
 	rec := &state.Record{Version: 2, App: "web", Status: state.StatusLive,
-		Procs: []state.Proc{{Type: "web", Index: 1, Name: "gitship-web-v2-abc", Socket: sockDir + "/web.sock"}}}
+		Listen: state.ListenSocket,
+		// a socket app's $PORT is published too, and nothing listens there
+		Procs: []state.Proc{{Type: "web", Index: 1, Name: "gitship-web-v2-abc", Socket: sockDir + "/web.sock", Port: 40001}}}
 	if err := (&state.Store{Fs: fs, AppsDir: cfg.AppsDir()}).Save(rec); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,12 @@ func healthy(t *testing.T) *Doctor {
 		Procs:     func() ([]string, error) { return []string{"systemd", "cron", "nginx"}, nil },
 		Clock:     func() (bool, bool) { return true, true },
 		NginxUser: func(string) (int, []int, error) { return 33, []int{33}, nil },
-		Dial:      func(context.Context, string, string) error { return nil },
+		Dial: func(_ context.Context, network, addr string) error {
+			if network != "unix" {
+				return errors.New("connection refused")
+			}
+			return nil
+		},
 		Me:        Identity{UID: 0, GIDs: []int{0}},
 		Self:      "/usr/bin/gitship",
 		Now:       func() time.Time { return now },
@@ -202,11 +209,18 @@ func TestBroken(t *testing.T) {
 			"cron.file", Warn, "does not name this binary /opt/gitship/bin/gitship", "gitship cron install"},
 		{"no cron daemon", func(d *Doctor) { d.Procs = func() ([]string, error) { return []string{"init", "nginx"}, nil } },
 			"cron.daemon", Warn, "no cron daemon", "cron"},
-		{"disk low", func(d *Doctor) { d.Statfs = func(string) (Disk, error) { return Disk{Free: 800 << 20, Total: 8 << 30}, nil } },
+		{"disk low", func(d *Doctor) {
+			d.Statfs = func(string) (Disk, error) { return Disk{Free: 800 << 20, Total: 8 << 30}, nil }
+		},
 			"disk.root", Warn, "800 MiB free under /var/lib/gitship (10% of 8.0 GiB)", "prune"},
-		{"disk full", func(d *Doctor) { d.Statfs = func(string) (Disk, error) { return Disk{Free: 4 << 30, Total: 100 << 30}, nil } },
+		{"disk full", func(d *Doctor) {
+			d.Statfs = func(string) (Disk, error) { return Disk{Free: 4 << 30, Total: 100 << 30}, nil }
+		},
 			"disk.storage", Fail, "4.0 GiB free under /var/lib/containers/storage (4%", "prune"},
-		{"container stopped", func(d *Doctor) { d.Podman.(*fakePodman).list[0].Running = false; d.Podman.(*fakePodman).list[0].Status = "exited" },
+		{"container stopped", func(d *Doctor) {
+			d.Podman.(*fakePodman).list[0].Running = false
+			d.Podman.(*fakePodman).list[0].Status = "exited"
+		},
 			"app.containers:web", Fail, "gitship-web-v2-abc is exited", "gitship boot"},
 		{"container of another instance", func(d *Doctor) { d.Podman.(*fakePodman).list[0].Labels[container.LabelRoot] = "/elsewhere" },
 			"app.containers:web", Fail, "gitship-web-v2-abc is gone", "gitship boot"},
@@ -217,6 +231,11 @@ func TestBroken(t *testing.T) {
 		{"socket does not answer", func(d *Doctor) {
 			d.Dial = func(context.Context, string, string) error { return errors.New("connection refused") }
 		}, "app.listen:web", Fail, "connection refused", "gitship logs web"},
+		{"port app not listening", func(d *Doctor) {
+			rec, _ := (&state.Store{Fs: d.Fs, AppsDir: d.Config.AppsDir()}).Live("web")
+			rec.Listen = state.ListenPort
+			(&state.Store{Fs: d.Fs, AppsDir: d.Config.AppsDir()}).Save(rec)
+		}, "app.listen:web", Fail, "127.0.0.1:40001 of gitship-web-v2-abc: connection refused", "gitship boot"},
 		{"authorized_keys group-writable", func(d *Doctor) { d.Fs.Chmod(d.Config.SSH.AuthorizedKeys, 0o664) },
 			"path.ssh.authorized_keys", Fail, "sshd ignores it", "chmod go-w"},
 		{"root world-writable", func(d *Doctor) { d.Fs.Chmod(d.Config.Root, 0o777) },
