@@ -1,6 +1,7 @@
 // Package gitship_test checks the import graph DESIGN.md draws:
 // cmd → release → {state, hook, build, container, nginx, certbot, config},
-// cmd → access; internal/* are test helpers, scripts/* tools beside it.
+// cmd → access, cmd → doctor → the same leaves; internal/* are test
+// helpers, scripts/* tools beside it.
 package gitship_test
 
 import (
@@ -56,6 +57,8 @@ var rules = []rule{
 	{"cmd/gitship", "*", true, false, "cmd wires everything together"},
 	{"*", "access", false, false, "access is the ssh door: only cmd wires it, so the policy stays in one place"},
 	{"access", "*", false, false, "access imports no other gitship package: it parses, decides and logs on its own"},
+	{"doctor", "LEAF", true, false, "doctor reads the leaves to check the host (config, Podman, nginx, certificates, state, BuildKit)"},
+	{"doctor", "*", false, false, "doctor depends on leaves only: it checks what release runs, and only cmd wires it"},
 	{"release", "LEAF", true, false, "release is where the leaves meet"},
 	{"release", "*", false, false, "release depends on leaves only"},
 	{"LEAF", "*", false, false, "leaf packages never import each other; declare an interface in release"},
@@ -154,6 +157,11 @@ func TestCheck(t *testing.T) {
 		{edge{"release", "internal/usererr", false}, ""},
 		{edge{"internal/usererr", "state", false}, "internal/usererr imports no gitship package"},
 		{edge{"container", "internal/podmanapi", false}, ""},
+		{edge{"cmd/gitship", "doctor", false}, ""},
+		{edge{"doctor", "nginx", false}, ""},
+		{edge{"doctor", "release", false}, "doctor depends on leaves only"},
+		{edge{"release", "doctor", false}, "release depends on leaves only"},
+		{edge{"nginx", "doctor", false}, "leaf packages never import each other"},
 		{edge{"release", "internal/podmanapi", false}, "only _test.go files import them"},
 		{edge{"internal/podmanapi", "container", false}, "internal/podmanapi imports no gitship package"},
 	}

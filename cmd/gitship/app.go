@@ -83,7 +83,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
 			snapshotsCommand(), backupCommand(), restoreCommand(),
-			helpCommand(), versionCommand(),
+			doctorCommand(), helpCommand(), versionCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
@@ -103,6 +103,7 @@ var categories = map[string]string{
 	"snapshots": "data", "backup": "data", "restore": "data",
 	"keys": "access", "ssh": "access",
 	"boot": "maintenance", "hook": "maintenance", "help": "maintenance", "version": "maintenance",
+	"doctor": "maintenance",
 }
 
 // setUsageErrors gives every command (urfave/cli does not pass the app's

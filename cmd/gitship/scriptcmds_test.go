@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -504,4 +506,44 @@ func cmdSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("GIT_SSH_COMMAND", env.SSHCommand)
 	ts.Setenv("SSH", env.SSHCommand)
 	ts.Setenv("CLIENT_PUB", env.ClientPub)
+}
+
+// cmdReplaceFile copies FROM to TO with every OLD replaced by NEW (a
+// variant of the instance's config, say); FROM must hold OLD.
+//
+//	replacefile FROM OLD NEW TO
+func cmdReplaceFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: replacefile FROM OLD NEW TO")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if !strings.Contains(string(b), args[1]) {
+		ts.Fatalf("%s does not hold %q", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(strings.ReplaceAll(string(b), args[1], args[2])), 0o644))
+}
+
+// cmdJSONField decodes FILE as one JSON object and prints the value of
+// its top-level KEY as JSON (fails if FILE is not one JSON document or
+// has no KEY).
+//
+//	jsonfield FILE KEY
+func cmdJSONField(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonfield FILE KEY")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var doc map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	ts.Check(dec.Decode(&doc))
+	if dec.More() {
+		ts.Fatalf("%s holds more than one JSON document", args[0])
+	}
+	v, ok := doc[args[1]]
+	if !ok {
+		ts.Fatalf("%s has no key %q", args[0], args[1])
+	}
+	fmt.Fprintf(ts.Stdout(), "%s\n", v)
 }
