@@ -99,6 +99,10 @@ type State struct {
 	Restarts int32
 	// StartedAt is when the container last started (zero: never).
 	StartedAt time.Time
+	// FinishedAt is when it last exited (zero: never).
+	FinishedAt time.Time
+	// OOMKilled says the kernel killed it for its memory limit.
+	OOMKilled bool
 	Image     string
 	Labels    map[string]string
 }
@@ -251,6 +255,8 @@ func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
 		st.Running = d.State.Running
 		st.ExitCode = d.State.ExitCode
 		st.StartedAt = d.State.StartedAt
+		st.FinishedAt = d.State.FinishedAt
+		st.OOMKilled = d.State.OOMKilled
 	}
 	st.Restarts = d.RestartCount
 	if d.Config != nil {

@@ -39,6 +39,12 @@ type Site struct {
 	// TLS, when set, adds an HTTPS server block and makes plain HTTP
 	// redirect to it (but for the challenge path).
 	TLS *TLS
+	// AccessLog, when set, is the app's access log: an absolute path that
+	// every server block of the app logs to, in gitship's format
+	// (accesslog.go; ParseAnswer reads a line). nginx opens it as its
+	// master, so the file and its directory must exist for `nginx -t`
+	// run as gitship's user.
+	AccessLog string
 }
 
 // TLS is what an HTTPS server block needs.
@@ -107,6 +113,9 @@ func (s Site) validate() error {
 	if s.TLS != nil && (s.TLS.Listen == "" || !path.IsAbs(s.TLS.Cert) || !path.IsAbs(s.TLS.Key)) {
 		return fmt.Errorf("TLS needs a listen address and absolute certificate and key paths")
 	}
+	if err := validAccessLog(s.AccessLog); err != nil {
+		return err
+	}
 	if strings.ContainsFunc(s.MaxBodySize, isControl) {
 		return fmt.Errorf("invalid max body size %q", s.MaxBodySize)
 	}
@@ -141,10 +150,11 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 func (s Site) directives() crossplane.Directives {
 	comment := fmt.Sprintf(" gitship: %s %s — generated, do not edit", s.App, s.Release)
 	upstream := "gitship_" + s.App
-	out := crossplane.Directives{
-		{Directive: "#", Line: 1, Comment: &comment},
-		block("upstream", []string{upstream}, s.servers()...),
+	out := crossplane.Directives{{Directive: "#", Line: 1, Comment: &comment}}
+	if s.AccessLog != "" {
+		out = append(out, logFormat(s.App))
 	}
+	out = append(out, block("upstream", []string{upstream}, s.servers()...))
 	proxy := block("location", []string{"/"}, proxyDirectives(upstream)...)
 	if s.TLS == nil {
 		return append(out, s.plainServer(s.Domains, proxy))
@@ -165,6 +175,9 @@ func (s Site) plainServer(domains []string, main *crossplane.Directive) *crosspl
 		simple("listen", s.Listen),
 		simple("server_name", domains...),
 		simple("client_max_body_size", s.maxBodySize()),
+	}
+	if s.AccessLog != "" {
+		d = append(d, s.accessLog())
 	}
 	if s.Webroot != "" {
 		d = append(d, s.challenge())
@@ -226,6 +239,9 @@ func (s Site) tlsServer(domains []string, upstream string) *crossplane.Directive
 		simple("ssl_prefer_server_ciphers", "off"),
 		simple("ssl_session_timeout", "1d"),
 		simple("client_max_body_size", s.maxBodySize()),
+	}
+	if s.AccessLog != "" {
+		d = append(d, s.accessLog())
 	}
 	if s.TLS.HSTS {
 		d = append(d, simple("add_header", "Strict-Transport-Security", "max-age=63072000", "always"))

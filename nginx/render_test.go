@@ -207,6 +207,9 @@ func TestRenderRejects(t *testing.T) {
 		"body size tab":     func(s *nginx.Site) { s.MaxBodySize = "1m\t" },
 		"domain with \\n":   func(s *nginx.Site) { s.Domains = []string{"a.com\nb"} },
 		"socket with \\x7f": func(s *nginx.Site) { s.Socket = "/run/a\x7f.sock" },
+		"relative log":      func(s *nginx.Site) { s.AccessLog = "logs/app.log" },
+		"log with variable": func(s *nginx.Site) { s.AccessLog = "/var/log/$host.log" },
+		"log with newline":  func(s *nginx.Site) { s.AccessLog = "/var/log/a\nb.log" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := testSite()

@@ -196,6 +196,10 @@ func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushO
 	p.hide(a.Env)
 	r := &state.Record{App: app, Kind: kind, Commit: sha, Created: d.Now(), Builder: d.pickBuilder(ctx),
 		Settings: a.Settings, Env: a.Env, HealthTimeout: state.Duration(opts.HealthTimeout)}
+	if opts.HasWatch {
+		w := state.Duration(opts.Watch)
+		r.Watch = &w
+	}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
 		return nil, err
@@ -203,6 +207,9 @@ func (d *Deployer) deploy(ctx context.Context, app, rev, kind string, opts PushO
 	p.Say("Deploying %s %s (%s) as %s", app, hook.Short(sha), kind, r.Name())
 	if opts.HealthTimeout > 0 {
 		p.Say("Health timeout %s for %s only (push option gitship.health_timeout)", opts.HealthTimeout, r.Name())
+	}
+	if opts.HasWatch {
+		p.Say("Watch %s for %s only (push option gitship.watch)", watchText(opts.Watch), r.Name())
 	}
 	if err := run.pipeline(ctx, true); err != nil {
 		return r, run.fail(ctx, err)

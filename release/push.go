@@ -23,6 +23,12 @@ type PushOptions struct {
 	// is recorded with the release (Record.HealthTimeout), not in the
 	// app's settings, so no later release or rollback inherits it.
 	HealthTimeout time.Duration
+	// Watch (gitship.watch=DURATION, 0 = off) is how long this release is
+	// watched after its switch, in place of the app's setting, when
+	// HasWatch. Recorded with the release (Record.Watch) like
+	// HealthTimeout.
+	Watch    time.Duration
+	HasWatch bool
 }
 
 // pushOptionPrefix starts the push options gitship reads; git and other
@@ -52,6 +58,15 @@ var pushOptions = map[string]struct {
 			return fmt.Errorf("push option gitship.health_timeout: %w", err)
 		}
 		o.HealthTimeout = time.Duration(s.HealthTimeout)
+		return nil
+	}},
+	"watch": {"gitship.watch=DURATION", func(o *PushOptions, v string) error {
+		// Checked as `gitship set watch=` checks it.
+		var s state.Settings
+		if err := s.Set("watch=" + v); err != nil {
+			return fmt.Errorf("push option gitship.watch: %w", err)
+		}
+		o.Watch, o.HasWatch = s.EffectiveWatch(), true
 		return nil
 	}},
 }
@@ -120,6 +135,16 @@ func (d *Deployer) Push(ctx context.Context, app string, updates []hook.RefUpdat
 	return err
 }
 
+// WatchOf is how long release r is watched after its switch: its push's
+// own watch when it gave one (gitship.watch), else its setting; 0: not
+// watched.
+func WatchOf(r *state.Record) time.Duration {
+	if r.Watch != nil {
+		return max(time.Duration(*r.Watch), 0)
+	}
+	return r.Settings.EffectiveWatch()
+}
+
 // healthTimeout is how long the health check of r waits: the push's own
 // timeout when it gave one, else the release's setting.
 func healthTimeout(r *state.Record) time.Duration {
@@ -127,4 +152,12 @@ func healthTimeout(r *state.Record) time.Duration {
 		return time.Duration(r.HealthTimeout)
 	}
 	return r.Settings.EffectiveHealthTimeout()
+}
+
+// watchText shows a watch's length, "off" for none.
+func watchText(d time.Duration) string {
+	if d <= 0 {
+		return "off"
+	}
+	return d.String()
 }

@@ -144,7 +144,11 @@ func TestParsePushOptions(t *testing.T) {
 		{name: "both", raw: map[string]string{"gitship.deploy": "false", "gitship.health_timeout": "5s"},
 			want: PushOptions{NoDeploy: true, HealthTimeout: 5 * time.Second}},
 		{name: "unknown", raw: map[string]string{"gitship.skip-health": "true", "gitship.deploy": "false"},
-			wantErr: `unknown push option "gitship.skip-health": use gitship.deploy=false or gitship.health_timeout=DURATION; nothing deployed`},
+			wantErr: `unknown push option "gitship.skip-health": use gitship.deploy=false or gitship.health_timeout=DURATION or gitship.watch=DURATION; nothing deployed`},
+		{name: "watch=0", raw: map[string]string{"gitship.watch": "0"}, want: PushOptions{HasWatch: true}},
+		{name: "watch=5m", raw: map[string]string{"gitship.watch": "5m"}, want: PushOptions{Watch: 5 * time.Minute, HasWatch: true}},
+		{name: "watch as the setting checks it", raw: map[string]string{"gitship.watch": "-1s"},
+			wantErr: `push option gitship.watch: invalid duration "-1s": use Go's form (30s, 2m) between 0s and 1h0m0s; nothing deployed`},
 		{name: "unknown, case matters", raw: map[string]string{"gitship.Deploy": "false"},
 			wantErr: `unknown push option "gitship.Deploy"`},
 	}
@@ -164,6 +168,35 @@ func TestParsePushOptions(t *testing.T) {
 				t.Errorf("options %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// The push's watch is recorded with its release (WatchOf reads it) and
+// stays out of the app's settings.
+func TestPushWatch(t *testing.T) {
+	e := newOsEnv(t)
+	_, err, out := e.push(t, PushOptions{HasWatch: true}, hook.RefUpdate{Old: zero, New: sha1, Ref: "refs/heads/main"})
+	if err != nil {
+		t.Fatalf("Push: %v\noutput:\n%s", err, out)
+	}
+	wantLines(t, out, `-----> Watch off for v1 only \(push option gitship\.watch\)`)
+	v1 := storedRecord(t, e, 1)
+	if v1.Watch == nil || *v1.Watch != 0 || WatchOf(v1) != 0 {
+		t.Errorf("v1 recorded watch %v (WatchOf %s), want 0", v1.Watch, WatchOf(v1))
+	}
+	a, err := state.LoadApp(e.d.Fs, e.d.Config.AppsDir(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Watch != nil {
+		t.Errorf("app's watch became %v", *a.Watch)
+	}
+	_, err, out = e.push(t, PushOptions{}, hook.RefUpdate{Old: sha1, New: sha2, Ref: "refs/heads/main"})
+	if err != nil {
+		t.Fatalf("Push: %v\noutput:\n%s", err, out)
+	}
+	if v2 := storedRecord(t, e, 2); v2.Watch != nil || WatchOf(v2) != state.DefaultWatch || strings.Contains(out, "Watch") {
+		t.Errorf("a push without the option: watch %v (WatchOf %s), output:\n%s", v2.Watch, WatchOf(v2), out)
 	}
 }
 

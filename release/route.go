@@ -96,11 +96,17 @@ func upstreams(rec *state.Record) []string {
 }
 
 // site renders the server block of release rec of app: its own domains
-// and socket (a rollback restores both).
+// and socket (a rollback restores both), logging to the app's access log
+// (created here when missing: nginx -t opens it).
 func (d *Deployer) site(app string, rec *state.Record) ([]byte, error) {
+	accessLog, err := d.ensureAccessLog(app)
+	if err != nil {
+		return nil, err
+	}
 	site := nginx.Site{
 		App: app, Release: rec.Name(), Domains: rec.Settings.Served(app, d.Config.Domain),
 		Upstreams: upstreams(rec), Listen: d.Config.Nginx.Listen, Webroot: d.Config.Certbot.Webroot,
+		AccessLog: accessLog,
 	}
 	tls, err := d.tls(app, rec.Settings)
 	if err != nil {

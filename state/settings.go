@@ -44,6 +44,15 @@ type Settings struct {
 	// Scale is how many containers each process type runs (`gitship
 	// scale`); a type not in it runs one (see Count).
 	Scale map[string]int `json:"scale,omitempty"`
+	// Watch is how long a release is watched after its switch (nil:
+	// DefaultWatch; 0: not watched).
+	Watch *Duration `json:"watch,omitempty"`
+	// WatchErrors is the share of 5xx answers, in percent, above which a
+	// watched release is bad (nil: DefaultWatchErrors).
+	WatchErrors *int `json:"watch_errors,omitempty"`
+	// WatchMin is how many answers a watched release must have given
+	// before WatchErrors is judged (nil: DefaultWatchMin).
+	WatchMin *int `json:"watch_min,omitempty"`
 }
 
 // DefaultCount is how many containers a process type runs unless Scale
@@ -106,6 +115,18 @@ const (
 	DefaultReleaseTimeout = 10 * time.Minute
 	// MaxSnapshots is the most data snapshots an app may keep.
 	MaxSnapshots = 100
+	// DefaultWatch is how long a release is watched after its switch.
+	DefaultWatch = 60 * time.Second
+	// MaxWatch bounds the watch: it holds the warm previous release.
+	MaxWatch = time.Hour
+	// DefaultWatchErrors is the share of 5xx answers (percent) above
+	// which a watched release is switched back.
+	DefaultWatchErrors = 50
+	// DefaultWatchMin is how many answers are needed before the share is
+	// judged: two 500s of the first three requests are no verdict.
+	DefaultWatchMin = 20
+	// MaxWatchMin bounds watch_min.
+	MaxWatchMin = 1000000
 )
 
 // EffectiveHealthPath is the path the health check asks for.
@@ -146,6 +167,33 @@ func (s Settings) EffectiveReleaseTimeout() time.Duration {
 		return DefaultReleaseTimeout
 	}
 	return time.Duration(s.ReleaseTimeout)
+}
+
+// EffectiveWatch is how long a release is watched after its switch; 0:
+// not at all.
+func (s Settings) EffectiveWatch() time.Duration {
+	if s.Watch == nil || *s.Watch < 0 {
+		return DefaultWatch
+	}
+	return time.Duration(*s.Watch)
+}
+
+// EffectiveWatchErrors is the share of 5xx answers, in percent (0 to
+// 100), above which a watched release is bad.
+func (s Settings) EffectiveWatchErrors() int {
+	if s.WatchErrors == nil || *s.WatchErrors < 0 || *s.WatchErrors > 100 {
+		return DefaultWatchErrors
+	}
+	return *s.WatchErrors
+}
+
+// EffectiveWatchMin is how many answers a watched release must have given
+// before their share of 5xx is judged (at least 1).
+func (s Settings) EffectiveWatchMin() int {
+	if s.WatchMin == nil || *s.WatchMin < 1 {
+		return DefaultWatchMin
+	}
+	return *s.WatchMin
 }
 
 // Limits are the container limits of the settings: bytes of memory and

@@ -3,6 +3,7 @@ package state
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 func durp(d time.Duration) *Duration { v := Duration(d); return &v }
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots"}
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots", "watch", "watch_errors", "watch_min"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}
@@ -22,11 +23,11 @@ func TestDescribe(t *testing.T) {
 		s    Settings
 		want []string
 	}{
-		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
 		{"set", Settings{Branch: "dev", HealthPath: "/up", HealthTimeout: Duration(90 * time.Second), Drain: durp(5 * time.Second)},
-			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
 		{"domains are not settings of set", Settings{Branch: "main", Domains: []string{"a.example.com"}},
-			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,5 +116,60 @@ func TestReleaseTimeout(t *testing.T) {
 	}
 	if err := s.Unset("release_timeout"); err != nil || s.EffectiveReleaseTimeout() != DefaultReleaseTimeout {
 		t.Errorf("unset release_timeout: %v, %s", err, s.EffectiveReleaseTimeout())
+	}
+}
+
+// TestWatchSettings: watch is a duration from 0 (off) to 1h, watch_errors
+// a share from 0% to 100% (the % is optional), watch_min at least 1;
+// anything else is refused and changes nothing.
+func TestWatchSettings(t *testing.T) {
+	good := []struct {
+		pair string
+		want string
+	}{
+		{"watch=0", "watch=0s"},
+		{"watch=0s", "watch=0s"},
+		{"watch=90s", "watch=1m30s"},
+		{"watch=1h", "watch=1h0m0s"},
+		{"watch_errors=0%", "watch_errors=0%"},
+		{"watch_errors=100%", "watch_errors=100%"},
+		{"watch_errors=30", "watch_errors=30%"},
+		{"watch_min=1", "watch_min=1"},
+		{"watch_min=500", "watch_min=500"},
+	}
+	for _, tt := range good {
+		s := Settings{Branch: "main"}
+		if err := s.Set(tt.pair); err != nil {
+			t.Errorf("Set %s: %v", tt.pair, err)
+			continue
+		}
+		if !slices.Contains(s.Describe(), tt.want) {
+			t.Errorf("Set %s: Describe() = %q, want it to hold %s", tt.pair, s.Describe(), tt.want)
+		}
+	}
+	bad := []struct{ pair, err string }{
+		{"watch=-1s", `invalid duration "-1s"`},
+		{"watch=2h", `invalid duration "2h"`},
+		{"watch=soon", `invalid duration "soon"`},
+		{"watch_errors=101%", `invalid watch_errors "101%": a share of answers from 0% to 100%, e.g. 50%`},
+		{"watch_errors=-1", `invalid watch_errors "-1"`},
+		{"watch_errors=half", `invalid watch_errors "half"`},
+		{"watch_errors=5%%", `invalid watch_errors "5%%"`},
+		{"watch_min=0", `invalid watch_min "0": a number of answers from 1 to 1000000`},
+		{"watch_min=x", `invalid watch_min "x"`},
+	}
+	for _, tt := range bad {
+		s := Settings{Branch: "main"}
+		err := s.Set(tt.pair)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
+			t.Errorf("Set %s = %v, want an error starting %s", tt.pair, err, tt.err)
+		}
+	}
+	var s Settings
+	if s.EffectiveWatch() != DefaultWatch || s.EffectiveWatchErrors() != 50 || s.EffectiveWatchMin() != 20 {
+		t.Errorf("defaults: watch %s, errors %d%%, min %d", s.EffectiveWatch(), s.EffectiveWatchErrors(), s.EffectiveWatchMin())
+	}
+	if err := s.Set("watch=0"); err != nil || s.EffectiveWatch() != 0 {
+		t.Errorf("watch=0: %v, effective %s", err, s.EffectiveWatch())
 	}
 }

@@ -206,6 +206,60 @@ var specs = []Spec{
 		},
 	},
 	{
+		Key: "watch", Value: "DURATION", Example: "2m0s",
+		Help: "how long a release is watched after its switch, 0s (off) to 1h (default " + DefaultWatch.String() + ")",
+		set: func(s *Settings, _, v string) error {
+			d, err := durationIn(v, 0, MaxWatch)
+			if err != nil {
+				return err
+			}
+			dd := Duration(d)
+			s.Watch = &dd
+			return nil
+		},
+		unset:    func(s *Settings, _ string) { s.Watch = nil },
+		describe: func(s Settings) []string { return line("watch", s.EffectiveWatch().String()) },
+	},
+	{
+		Key: "watch_errors", Value: "PERCENT", Example: "25%",
+		Help: "a watched release whose share of 5xx answers is above this is switched back, 0% to 100% (default " + strconv.Itoa(DefaultWatchErrors) + "%)",
+		set: func(s *Settings, _, v string) error {
+			n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+			if err != nil || n < 0 || n > 100 {
+				return fmt.Errorf("invalid watch_errors %q: a share of answers from 0%% to 100%%, e.g. 50%%", v)
+			}
+			s.WatchErrors = &n
+			return nil
+		},
+		unset: func(s *Settings, _ string) { s.WatchErrors = nil },
+		// shown once set, as watch_min: the defaults suit most apps
+		describe: func(s Settings) []string {
+			if s.WatchErrors == nil {
+				return nil
+			}
+			return line("watch_errors", strconv.Itoa(s.EffectiveWatchErrors())+"%")
+		},
+	},
+	{
+		Key: "watch_min", Value: "N", Example: "50",
+		Help: "how many answers a watched release gives before their share of 5xx is judged, 1 to " + strconv.Itoa(MaxWatchMin) + " (default " + strconv.Itoa(DefaultWatchMin) + ")",
+		set: func(s *Settings, _, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > MaxWatchMin {
+				return fmt.Errorf("invalid watch_min %q: a number of answers from 1 to %d", v, MaxWatchMin)
+			}
+			s.WatchMin = &n
+			return nil
+		},
+		unset: func(s *Settings, _ string) { s.WatchMin = nil },
+		describe: func(s Settings) []string {
+			if s.WatchMin == nil {
+				return nil
+			}
+			return line("watch_min", strconv.Itoa(s.EffectiveWatchMin()))
+		},
+	},
+	{
 		// build_arg.NODE_ENV=production is `--build-arg NODE_ENV=production`.
 		Key: "build_arg.NAME", Prefix: "build_arg.", Value: "VALUE", Example: "production",
 		Help: "a build argument, passed as --build-arg NAME=VALUE",

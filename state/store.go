@@ -54,6 +54,10 @@ type Record struct {
 	// push (`git push -o gitship.health_timeout=`); 0: Settings'. Kept out
 	// of Settings so that a rollback to the release does not restore it.
 	HealthTimeout Duration `json:"health_timeout,omitempty"`
+	// Watch is the release's own watch, given by its push (`git push -o
+	// gitship.watch=0`); nil: Settings'. Kept out of Settings, as
+	// HealthTimeout.
+	Watch *Duration `json:"watch,omitempty"`
 	// ImageUser is the user the image runs as ("root" for none), recorded
 	// when the release starts: a change of user makes the data dir
 	// group-writable first (release/datagroup.go).

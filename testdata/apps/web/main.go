@@ -176,6 +176,9 @@ func run() error {
 	}
 	// mode.txt makes the app misbehave for the tests: crash (exit at
 	// once), nosocket (run but never listen), fail500 (answer 500),
+	// healthyonly (answer gitship's health check, 500 to every other
+	// request: a release that goes bad after its switch), crashafter=
+	// DURATION (serve, then exit with status 2 that long after starting),
 	// slow=DURATION (wait that long before listening), port (listen on
 	// TCP $PORT instead of the socket), port=N (listen on TCP port N, a
 	// wrong one).
@@ -212,10 +215,31 @@ func run() error {
 	}
 	log.Printf("listening on %s as uid %d gid %d groups %v", ln.Addr(), os.Getuid(), os.Getgid(), groups())
 	h := handler(strings.TrimSpace(string(msg)), visits)
-	if mode == "fail500" {
+	switch {
+	case mode == "fail500":
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			log.Printf("answering 500 to %s (mode.txt says fail500)", r.URL.Path)
 			http.Error(w, "broken on purpose", http.StatusInternalServerError)
+		})
+	case mode == "healthyonly":
+		healthy := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// gitship's probe says who it is (release/health.go)
+			if r.UserAgent() == "gitship-health" {
+				healthy.ServeHTTP(w, r)
+				return
+			}
+			log.Printf("answering 500 to %s (mode.txt says healthyonly)", r.URL.Path)
+			http.Error(w, "broken after the health check on purpose", http.StatusInternalServerError)
+		})
+	case strings.HasPrefix(mode, "crashafter="):
+		d, err := time.ParseDuration(strings.TrimPrefix(mode, "crashafter="))
+		if err != nil {
+			return err
+		}
+		time.AfterFunc(d, func() {
+			log.Printf("crashing %s after start (mode.txt says crashafter=%s)", d, d)
+			os.Exit(2)
 		})
 	}
 	srv := &http.Server{Handler: h}
