@@ -6,15 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
-	"github.com/containers/buildah/define"
 	"github.com/containers/podman/v4/pkg/bindings"
-	"github.com/containers/podman/v4/pkg/bindings/images"
-	"github.com/containers/podman/v4/pkg/domain/entities"
 	"github.com/gitship/gitship/internal/podmanapi"
 )
 
@@ -51,35 +47,20 @@ func (p *Podman) Build(ctx context.Context, req Request, out io.Writer) (Image, 
 		}
 		return Image{}, fmt.Errorf("connect to podman at %s: %w (is the podman API service running?)", p.Socket, err)
 	}
-	opts := entities.BuildOptions{BuildOptions: define.BuildOptions{
-		ContextDirectory: req.ContextDir,
-		Output:           req.Tag,
-		Labels:           labelList(req.Labels),
-		Args:             req.Args,
-		Out:              out,
-		Err:              out,
-		ReportWriter:     out,
-		// Without an output format the 4.3 service never hits its layer
-		// cache: every push would rebuild every step.
-		OutputFormat:            define.OCIv1ImageManifest,
-		Layers:                  true,
-		RemoveIntermediateCtrs:  true,
-		ForceRmIntermediateCtrs: true,
-		CommonBuildOpts:         &define.CommonBuildOptions{},
-	}}
-	// An absolute path: the bindings resolve a relative one against the
-	// working directory, not the context.
-	rep, err := images.Build(cctx, []string{filepath.Join(req.ContextDir, req.Dockerfile)}, opts)
+	// What images.Build would send, with the context as a plain tar
+	// (podman_request.go). Without an output format the 4.3 service never
+	// hits its layer cache: buildParams always names one.
+	id, err := postBuild(cctx, req, out)
 	if err != nil {
 		if storeChanged(err.Error()) {
 			return Image{}, fmt.Errorf("build %s: %w: %s", req.Tag, ErrStoreChanged, CleanError(err.Error()))
 		}
 		return Image{}, fmt.Errorf("build %s: %s", req.Tag, CleanError(podmanapi.Error(p.Socket, err).Error()))
 	}
-	if rep == nil || rep.ID == "" {
+	if id == "" {
 		return Image{}, fmt.Errorf("build %s: podman returned no image id", req.Tag)
 	}
-	return Image{ID: rep.ID, Tag: req.Tag}, nil
+	return Image{ID: id, Tag: req.Tag}, nil
 }
 
 func labelList(m map[string]string) []string {

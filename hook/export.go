@@ -101,7 +101,8 @@ func export(ctx context.Context, repoPath, sha, dir string, prev *Previous) (Exp
 		return st, err
 	}
 	base, _ := filepath.Rel(top, dir)
-	x := &exporter{repo: repo, root: root, base: filepath.ToSlash(base), st: &st}
+	x := &exporter{repo: repo, repoPath: repoPath, root: root, base: filepath.ToSlash(base), st: &st, useGit: !goGitBlobsOnly}
+	defer x.closeGit()
 	x.usePrevious(top, prev)
 	if err := x.tree(ctx, tree, "."); err != nil {
 		root.Close()
@@ -128,16 +129,30 @@ func checkEmpty(dir string) error {
 	return nil
 }
 
+// goGitBlobsOnly makes every export read its blobs with go-git, as before
+// git cat-file: the tests compare the two.
+var goGitBlobsOnly = false
+
+// gitFallback, when set (by tests), hears why an export could not read a
+// blob through git cat-file and reads it with go-git instead.
+var gitFallback func(error)
+
 // maxLinkTarget is the longest symlink target Linux accepts (PATH_MAX less
 // the NUL); reading no more keeps a huge blob out of memory.
 const maxLinkTarget = 4095
 
 // exporter writes one tree's objects into root/base.
 type exporter struct {
-	repo *git.Repository
-	root *os.Root
-	base string
-	st   *Exported
+	repo     *git.Repository
+	repoPath string
+	root     *os.Root
+	base     string
+	st       *Exported
+	// useGit: blobs come from git cat-file (git, started for the first
+	// blob written), until it fails once; then from go-git, whose error
+	// is the one reported if the blob is really unreadable.
+	useGit bool
+	git    *catFile
 	// prevBase is the previous export's dir in root; prevFiles its
 	// regular files by slash path: what may be linked instead of written.
 	prevBase  string
@@ -220,7 +235,7 @@ func (x *exporter) entry(ctx context.Context, e object.TreeEntry, name string) e
 		if e.Mode == filemode.Executable {
 			perm = 0o755
 		}
-		return x.file(e.Hash, name, perm)
+		return x.file(ctx, e.Hash, name, perm)
 	case filemode.Symlink:
 		return x.symlink(e.Hash, name)
 	case filemode.Submodule:
@@ -257,7 +272,50 @@ func (x *exporter) link(e object.TreeEntry, name string) bool {
 }
 
 // file writes blob h to name with mode perm, whatever the umask.
-func (x *exporter) file(h plumbing.Hash, name string, perm fs.FileMode) error {
+func (x *exporter) file(ctx context.Context, h plumbing.Hash, name string, perm fs.FileMode) error {
+	f, err := x.root.OpenFile(x.at(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if err := x.writeBlob(ctx, f, h, name); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeBlob writes blob h into the empty file f: through git cat-file,
+// or go-git if that fails.
+func (x *exporter) writeBlob(ctx context.Context, f *os.File, h plumbing.Hash, name string) error {
+	if x.useGit {
+		if x.git == nil {
+			var err error
+			if x.git, err = startCatFile(ctx, x.repoPath); err != nil && gitFallback != nil {
+				gitFallback(err) // x.git is nil: go-git below
+			}
+		}
+		if x.git != nil {
+			_, err := x.git.copyBlob(f, h)
+			if err == nil {
+				return nil
+			}
+			if gitFallback != nil {
+				gitFallback(err)
+			}
+			x.closeGit()
+			if err := f.Truncate(0); err != nil {
+				return err
+			}
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+		}
+		x.useGit = false
+	}
 	blob, err := x.repo.BlobObject(h)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -267,19 +325,18 @@ func (x *exporter) file(h plumbing.Hash, name string, perm fs.FileMode) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer r.Close()
-	f, err := x.root.OpenFile(x.at(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
 	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
+	return nil
+}
+
+// closeGit ends git cat-file, if it runs.
+func (x *exporter) closeGit() {
+	if x.git != nil {
+		x.git.close()
+		x.git = nil
 	}
-	return f.Close()
 }
 
 // symlink creates name pointing at the target stored in blob h, unchanged:

@@ -23,7 +23,15 @@ import (
 	"time"
 )
 
+// stamp is set at link time (-ldflags "-X main.stamp=..."): scripts/bench
+// rebuilds the binary with a new one for every push of its "binary" case,
+// the way a compiled app's binary changes with each commit.
+var stamp string
+
 func main() {
+	if stamp != "" {
+		log.Printf("web built as %s", stamp)
+	}
 	// Arguments that start with "-" are the server's own (port_app.txtar
 	// passes one from its Procfile to see the command came from there);
 	// `worker` is the Procfile worker, which run reads the mode for.
