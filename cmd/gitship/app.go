@@ -161,11 +161,16 @@ func helpCommand() *cli.Command {
 			if cmd == nil {
 				return cli.ShowAppHelp(c)
 			}
-			if cmd.HelpName == "" {
-				cmd.HelpName = name
+			if len(cmd.Subcommands) == 0 {
+				if cmd.HelpName == "" {
+					cmd.HelpName = name
+				}
+				cli.HelpPrinter(c.App.Writer, cmd.CustomHelpTemplate, cmd)
+				return nil
 			}
-			cli.HelpPrinter(c.App.Writer, cmd.CustomHelpTemplate, cmd)
-			return nil
+			// `CMD --help` itself: urfave/cli sets up what the help
+			// shows (a command's subcommands) only when it runs it
+			return c.App.RunContext(c.Context, append(strings.Fields(name), "--help"))
 		},
 	}
 }

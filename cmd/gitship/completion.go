@@ -80,7 +80,7 @@ func completeCommand() *cli.Command {
 		HideHelp:        true,
 		Action: func(c *cli.Context) error {
 			words := c.Args().Slice()
-			apps := func() []string { return completeApps(c.String("config"), words) }
+			apps := func() []string { return completeApps(c.String("config"), c.IsSet("config"), words) }
 			for _, w := range completions(c.App, words, apps) {
 				fmt.Fprintln(c.App.Writer, w)
 			}
@@ -90,21 +90,26 @@ func completeCommand() *cli.Command {
 }
 
 // completeApps lists the apps under the root of the config the words
-// name with --config (else path: GITSHIP_CONFIG or the default). Any
-// error lists nothing: completion stays silent.
-func completeApps(path string, words []string) []string {
-	for i, w := range words {
+// name with --config, else path (explicit: from GITSHIP_CONFIG or
+// --config before __complete; else the default, whose absence means the
+// defaults, as for every command). Any error lists nothing: completion
+// stays silent.
+func completeApps(path string, explicit bool, words []string) []string {
+	if len(words) == 0 {
+		return nil
+	}
+	for i, w := range words[:len(words)-1] {
 		if v, ok := strings.CutPrefix(w, "--config="); ok {
-			path = v
+			path, explicit = v, true
 		} else if (w == "--config" || w == "-config") && i+1 < len(words)-1 {
-			path = words[i+1]
+			path, explicit = words[i+1], true
 		}
 	}
 	if path == "" {
-		path = config.DefaultPath
+		path, explicit = config.DefaultPath, false
 	}
 	fs := afero.NewOsFs()
-	cfg, err := config.Load(fs, path, false)
+	cfg, err := config.Load(fs, path, explicit)
 	if err != nil {
 		return nil
 	}
@@ -159,16 +164,13 @@ func completions(app *cli.App, words []string, apps func() []string) []string {
 				}
 			}
 		}
-		if cmd != nil && !cmd.HideHelp {
-			all = append(all, "--help")
-		}
 	case pos == 0 && (cmd == nil || isHelp || len(cmd.Subcommands) > 0):
 		for _, c := range cmds {
 			if !c.Hidden {
 				all = append(all, c.Name)
 			}
 		}
-	default:
+	case cmd != nil:
 		all = usageChoices(cmd.UsageText, path, pos, apps)
 	}
 	var out []string

@@ -129,6 +129,11 @@ func setHelpTemplates(app *cli.App) {
 				base = cli.SubcommandHelpTemplate
 			}
 			c.CustomHelpTemplate = base + examplesSection(examples[path])
+			if !c.HideHelp {
+				// what urfave/cli adds when the command runs, here now so
+				// that `gitship help CMD` shows it as `CMD --help` does
+				c.Flags = append(c.Flags, cli.HelpFlag)
+			}
 			walk(c.Subcommands, path)
 		}
 	}
