@@ -127,6 +127,9 @@ func setHelpTemplates(app *cli.App) {
 			base := cli.CommandHelpTemplate
 			if len(c.Subcommands) > 0 {
 				base = cli.SubcommandHelpTemplate
+				if c.UsageText == "" {
+					c.UsageText = "gitship " + path + " COMMAND [ARGS...]"
+				}
 			}
 			c.CustomHelpTemplate = base + examplesSection(examples[path])
 			if !c.HideHelp {

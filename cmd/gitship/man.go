@@ -158,11 +158,11 @@ func manCommandEntry(b *strings.Builder, cmd *cli.Command, path string) {
 		b.WriteString(".RE\n")
 	}
 	if ex := examples[path]; len(ex) > 0 {
-		b.WriteString(".IP\nExample:\n.RS\n.nf\n")
+		b.WriteString(".IP\nExample:\n.nf\n")
 		for _, l := range ex {
-			fmt.Fprintf(b, "%s\n", roffEsc(l))
+			fmt.Fprintf(b, "    %s\n", roffEsc(l))
 		}
-		b.WriteString(".fi\n.RE\n")
+		b.WriteString(".fi\n")
 	}
 }
 
