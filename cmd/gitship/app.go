@@ -137,8 +137,14 @@ func args(c *cli.Context, min, max int) error {
 	if n < min || (max >= 0 && n > max) {
 		// UsageText names the whole command ("gitship init APP"); its
 		// forms, one a line, are joined into the one line of the error
-		usage := strings.Join(strings.Split(strings.TrimSpace(c.Command.UsageText), "\n"), " | ")
-		return usagef("usage: %s; see `%s --help`", usage, c.Command.HelpName)
+		forms := strings.Split(strings.TrimSpace(c.Command.UsageText), "\n")
+		for i, f := range forms {
+			if f = strings.TrimSpace(f); !strings.HasPrefix(f, "gitship ") {
+				f = "gitship " + f // TestEveryHelpHasUsageAndExample asks for it
+			}
+			forms[i] = f
+		}
+		return usagef("usage: %s; see `%s --help`", strings.Join(forms, " | "), c.Command.HelpName)
 	}
 	return nil
 }
