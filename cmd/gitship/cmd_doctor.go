@@ -19,15 +19,10 @@ func doctorCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "doctor",
 		Usage:     "check the host: config, paths, Podman, BuildKit, nginx, certificates, cron, disk, the live releases, the clock",
-		UsageText: "doctor [--json]",
+		UsageText: "gitship doctor [--json]",
 		Description: "Prints one line per check: ok, warn or FAIL, what was checked and, when not ok, the fix.\n" +
 			"Exits 1 when a check fails (warnings do not). Changes nothing. The checks and their names\n" +
-			"are in the README (\"gitship doctor\").\n\n" +
-			"Example:\n" +
-			"   $ gitship doctor\n" +
-			"   ok    config         loaded /etc/gitship/config.toml\n" +
-			"   FAIL  nginx.include  no include of the per-app files of /etc/nginx/gitship in /etc/nginx/nginx.conf: ...; fix: add `include /etc/nginx/gitship/*.conf;` ...\n" +
-			"   $ gitship doctor --json | jq '.checks[] | select(.status != \"ok\")'",
+			"are in the README (\"gitship doctor\").",
 		Flags: []cli.Flag{jsonFlag()},
 		Action: func(c *cli.Context) error {
 			if err := args(c, 0, 0); err != nil {

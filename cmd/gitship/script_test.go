@@ -49,6 +49,7 @@ func TestScripts(t *testing.T) {
 			"sshd":        cmdSSHD,
 			"replacefile": cmdReplaceFile,
 			"jsonfield":   cmdJSONField,
+			"jsonok":      cmdJSONOK,
 		},
 	})
 }
