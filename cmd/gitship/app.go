@@ -83,13 +83,14 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
 			snapshotsCommand(), backupCommand(), restoreCommand(),
-			helpCommand(), versionCommand(),
+			helpCommand(), versionCommand(), completionCommand(), completeCommand(), manCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
 		cmd.Category = categories[cmd.Name]
 	}
 	setUsageErrors(app.Commands, "gitship")
+	setHelpTemplates(app)
 	return app
 }
 
@@ -103,6 +104,7 @@ var categories = map[string]string{
 	"snapshots": "data", "backup": "data", "restore": "data",
 	"keys": "access", "ssh": "access",
 	"boot": "maintenance", "hook": "maintenance", "help": "maintenance", "version": "maintenance",
+	"completion": "maintenance", "man": "maintenance",
 }
 
 // setUsageErrors gives every command (urfave/cli does not pass the app's
@@ -133,7 +135,10 @@ func onUsageError(name string) cli.OnUsageErrorFunc {
 func args(c *cli.Context, min, max int) error {
 	n := c.NArg()
 	if n < min || (max >= 0 && n > max) {
-		return usagef("usage: gitship %s; see `%s --help`", c.Command.UsageText, c.Command.HelpName)
+		// UsageText names the whole command ("gitship init APP"); its
+		// forms, one a line, are joined into the one line of the error
+		usage := strings.Join(strings.Split(strings.TrimSpace(c.Command.UsageText), "\n"), " | ")
+		return usagef("usage: %s; see `%s --help`", usage, c.Command.HelpName)
 	}
 	return nil
 }
@@ -142,7 +147,7 @@ func helpCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "help",
 		Usage:     "show the commands, or one command's help",
-		UsageText: "help [COMMAND [SUBCOMMAND]]",
+		UsageText: "gitship help [COMMAND [SUBCOMMAND]]",
 		Action: func(c *cli.Context) error {
 			cmds, name := c.App.Commands, "gitship"
 			var cmd *cli.Command
@@ -156,15 +161,16 @@ func helpCommand() *cli.Command {
 			if cmd == nil {
 				return cli.ShowAppHelp(c)
 			}
-			if cmd.HelpName == "" {
-				cmd.HelpName = name
+			if len(cmd.Subcommands) == 0 {
+				if cmd.HelpName == "" {
+					cmd.HelpName = name
+				}
+				cli.HelpPrinter(c.App.Writer, cmd.CustomHelpTemplate, cmd)
+				return nil
 			}
-			templ := cli.CommandHelpTemplate
-			if len(cmd.Subcommands) > 0 {
-				templ = cli.SubcommandHelpTemplate
-			}
-			cli.HelpPrinter(c.App.Writer, templ, cmd)
-			return nil
+			// `CMD --help` itself: urfave/cli sets up what the help
+			// shows (a command's subcommands) only when it runs it
+			return c.App.RunContext(c.Context, append(strings.Fields(name), "--help"))
 		},
 	}
 }

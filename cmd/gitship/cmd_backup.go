@@ -9,7 +9,7 @@ func backupCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "backup",
 		Usage:     "write a consistent copy of an app's data dir as a gzip'd tar",
-		UsageText: "backup APP [-o FILE]   (e.g. ssh git@HOST gitship backup APP > app.tar.gz)   |   backup --all",
+		UsageText: "gitship backup APP [-o FILE]\ngitship backup --all",
 		Description: "The app's containers are paused while the data dir is read (a local write: the app does not\n" +
 			"wait for a slow reader). Without -o the archive goes to stdout and the progress to stderr;\n" +
 			"with -o FILE it appears there whole, mode 0600, or not at all. --all (the nightly cron line)\n" +

@@ -16,7 +16,7 @@ func configCommand() *cli.Command {
 			{
 				Name:      "set",
 				Usage:     "set environment variables",
-				UsageText: "config set APP KEY=VALUE... [--no-restart]",
+				UsageText: "gitship config set APP KEY=VALUE... [--no-restart]",
 				Flags:     []cli.Flag{noRestart},
 				Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
 					return deployExit(d.SetEnv(c.Context, c.Args().First(), c.Args().Tail(), !c.Bool("no-restart"), c.App.Writer))
@@ -25,7 +25,7 @@ func configCommand() *cli.Command {
 			{
 				Name:      "unset",
 				Usage:     "remove environment variables",
-				UsageText: "config unset APP KEY... [--no-restart]",
+				UsageText: "gitship config unset APP KEY... [--no-restart]",
 				Flags:     []cli.Flag{noRestart},
 				Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
 					return deployExit(d.UnsetEnv(c.Context, c.Args().First(), c.Args().Tail(), !c.Bool("no-restart"), c.App.Writer))
@@ -34,7 +34,7 @@ func configCommand() *cli.Command {
 			{
 				Name:      "get",
 				Usage:     "print one value",
-				UsageText: "config get APP KEY",
+				UsageText: "gitship config get APP KEY",
 				Action: withDeployer(2, 2, func(c *cli.Context, d *release.Deployer) error {
 					v, err := d.EnvValue(c.Args().Get(0), c.Args().Get(1))
 					if err != nil {
@@ -47,7 +47,7 @@ func configCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list the environment, values masked",
-				UsageText: "config list APP [--reveal] [--json]",
+				UsageText: "gitship config list APP [--reveal] [--json]",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "reveal", Usage: "show the values"}, jsonFlag()},
 				Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 					if c.Bool("json") {

@@ -15,7 +15,7 @@ func cronCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "install",
 			Usage:     "write the cron file (certs renew twice a day, prune daily, the live releases' jobs); idempotent",
-			UsageText: "cron install [--print]",
+			UsageText: "gitship cron install [--print]",
 			Description: "Besides gitship's own lines, every scheduled job of an app's live release (app.json) gets a line\n" +
 				"running `gitship cron run APP ID`. A release that goes live rewrites the file once it exists.",
 			Flags: []cli.Flag{&cli.BoolFlag{Name: "print", Usage: "print the file instead of writing it"}},
@@ -47,7 +47,7 @@ func cronCommand() *cli.Command {
 		}, {
 			Name:      "list",
 			Usage:     "the scheduled jobs of the app's live release and their last runs",
-			UsageText: "cron list APP [--json]",
+			UsageText: "gitship cron list APP [--json]",
 			Flags:     []cli.Flag{jsonFlag()},
 			Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 				app := c.Args().First()
@@ -66,7 +66,7 @@ func cronCommand() *cli.Command {
 		}, {
 			Name:      "run",
 			Usage:     "run a scheduled job once now, in a fresh container of the live release",
-			UsageText: "cron run APP ID",
+			UsageText: "gitship cron run APP ID",
 			Description: "What the cron file runs. A run of the same job still going is not doubled: this says so and\n" +
 				"exits 0. The output is kept (`gitship logs APP --cron ID`); gitship exits with the job's status.",
 			Action: withDeployer(2, 2, func(c *cli.Context, d *release.Deployer) error {

@@ -25,7 +25,7 @@ func deployCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "deploy",
 		Usage:     "build and release a revision without a push",
-		UsageText: "deploy APP [REV]",
+		UsageText: "gitship deploy APP [REV]",
 		Description: "Runs the push pipeline for REV (default: the app's deploy branch). Use it to\n" +
 			"redeploy after fixing something on the server: re-pushing the same commit is\n" +
 			"\"Everything up-to-date\" to git and runs no hook.",

@@ -9,9 +9,9 @@ func destroyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "destroy",
 		Usage:     "remove an app: containers, nginx file, repository, state (data kept)",
-		UsageText: "destroy APP --confirm APP [--purge-data]",
+		UsageText: "gitship destroy APP --confirm APP [--purge-data]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "confirm", Usage: "the app's name again"},
+			&cli.StringFlag{Name: "confirm", Usage: "the app's name again: `APP`"},
 			&cli.BoolFlag{Name: "purge-data", Usage: "remove the data dir too"},
 		},
 		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
@@ -28,7 +28,7 @@ func bootCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "boot",
 		Usage:     "after a reboot: every app back at its live release",
-		UsageText: "boot",
+		UsageText: "gitship boot",
 		Description: "Starts again every live release whose container is not running or whose socket\n" +
 			"is gone (run_dir is a tmpfs), checks it and points nginx at it. Harmless when all\n" +
 			"runs: scripts/setup and `gitship cron install` run it at boot.",

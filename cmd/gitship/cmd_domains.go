@@ -15,7 +15,7 @@ func domainsCommand() *cli.Command {
 			{
 				Name:      "add",
 				Usage:     "serve the app at one more domain (a new release, no build)",
-				UsageText: "domains add APP DOMAIN",
+				UsageText: "gitship domains add APP DOMAIN",
 				Action: withDeployer(2, 2, func(c *cli.Context, d *release.Deployer) error {
 					return deployExit(d.AddDomain(c.Context, c.Args().Get(0), c.Args().Get(1), c.App.Writer))
 				}),
@@ -23,7 +23,7 @@ func domainsCommand() *cli.Command {
 			{
 				Name:      "remove",
 				Usage:     "stop serving the app at a domain (a new release, no build)",
-				UsageText: "domains remove APP DOMAIN",
+				UsageText: "gitship domains remove APP DOMAIN",
 				Action: withDeployer(2, 2, func(c *cli.Context, d *release.Deployer) error {
 					return deployExit(d.RemoveDomain(c.Context, c.Args().Get(0), c.Args().Get(1), c.App.Writer))
 				}),
@@ -31,7 +31,7 @@ func domainsCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list the domains the app is served at",
-				UsageText: "domains list APP [--json]",
+				UsageText: "gitship domains list APP [--json]",
 				Flags:     []cli.Flag{jsonFlag()},
 				Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 					ds, err := d.Domains(c.Args().First())
@@ -59,7 +59,7 @@ func certsCommand() *cli.Command {
 			{
 				Name:      "issue",
 				Usage:     "obtain a certificate for every domain of the app and serve it over HTTPS",
-				UsageText: "certs issue APP",
+				UsageText: "gitship certs issue APP",
 				Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 					return d.IssueCert(c.Context, c.Args().First(), c.App.Writer)
 				}),
@@ -67,7 +67,7 @@ func certsCommand() *cli.Command {
 			{
 				Name:      "renew",
 				Usage:     "renew what is due and report every certificate's expiry (what cron runs)",
-				UsageText: "certs renew",
+				UsageText: "gitship certs renew",
 				Description: "Exits 1 when a served certificate expires within 14 days and was not renewed,\n" +
 					"so cron mail or monitoring sees it.",
 				Action: withDeployer(0, 0, func(c *cli.Context, d *release.Deployer) error {

@@ -21,7 +21,7 @@ func hookCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:        "post-receive",
 			Usage:       "deploy the pushed deploy branch; only git should call this",
-			UsageText:   "hook post-receive < ref-updates",
+			UsageText:   "gitship hook post-receive < REF-UPDATES",
 			Description: "This should only be called by git, from hooks/post-receive of an app's repository.",
 			Action:      postReceive,
 		}},

@@ -11,13 +11,13 @@ func initCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "init",
 		Usage:     "create an app: bare repository, hook, state and data dirs",
-		UsageText: "init APP [--domain myapp.example.com]...",
+		UsageText: "gitship init APP [--domain DOMAIN]...",
 		Description: "Creates the bare repository APP.git with its post-receive hook, the app's state\n" +
 			"and data dirs, and prints the git remote to add. Running it again is harmless;\n" +
 			"--domain replaces the app's domains. Without a domain the app is served at\n" +
 			"APP.<domain from the config>. It refuses to run without a config file.",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "domain", Usage: "a domain the app is served at (repeatable)"},
+			&cli.StringSliceFlag{Name: "domain", Usage: "a `DOMAIN` the app is served at (repeatable)"},
 		},
 		Action: needConfigFile(1, 1, withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			bin, err := selfPath()

@@ -43,9 +43,9 @@ func keysCommand() *cli.Command {
 			{
 				Name:      "add",
 				Usage:     "allow a public key (read from stdin) on some apps, or on all with --admin",
-				UsageText: "keys add NAME [--app APP]... [--admin] < key.pub",
+				UsageText: "gitship keys add NAME [--app APP]... [--admin] < key.pub",
 				Flags: []cli.Flag{
-					&cli.StringSliceFlag{Name: "app", Usage: "an app the key may push to and manage (repeatable)"},
+					&cli.StringSliceFlag{Name: "app", Usage: "an `APP` the key may push to and manage (repeatable)"},
 					&cli.BoolFlag{Name: "admin", Usage: "every app, and init, destroy, keys"},
 				},
 				Action: withKeys(1, 1, func(c *cli.Context, k *access.Keys) error {
@@ -63,7 +63,7 @@ func keysCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list the keys gitship manages",
-				UsageText: "keys list [--json]",
+				UsageText: "gitship keys list [--json]",
 				Flags:     []cli.Flag{jsonFlag()},
 				Action: withKeys(0, 0, func(c *cli.Context, k *access.Keys) error {
 					keys, err := k.List()
@@ -93,7 +93,7 @@ func keysCommand() *cli.Command {
 			{
 				Name:      "remove",
 				Usage:     "remove a key",
-				UsageText: "keys remove NAME",
+				UsageText: "gitship keys remove NAME",
 				Action: withKeys(1, 1, func(c *cli.Context, k *access.Keys) error {
 					if err := k.Remove(c.Args().First()); err != nil {
 						return err

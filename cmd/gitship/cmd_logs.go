@@ -9,11 +9,11 @@ func logsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "logs",
 		Usage:     "the app's output, or the push output of a release",
-		UsageText: "logs APP [-f] [-n 100] [--release vN] | logs APP --build vN | logs APP --cron ID",
+		UsageText: "gitship logs APP [-f] [-n N] [--release vN]\ngitship logs APP --build vN\ngitship logs APP --cron ID",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep streaming"},
-			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: 100, Usage: "how many of the last lines (-1: all)"},
-			&cli.StringFlag{Name: "release", Usage: "a release's container instead of the live one's"},
+			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: 100, Usage: "the last `N` lines (-1: all)"},
+			&cli.StringFlag{Name: "release", Usage: "release `vN`'s container instead of the live one's"},
 			&cli.StringFlag{Name: "build", Usage: "the kept push output (build included) of release `vN`"},
 			&cli.StringFlag{Name: "cron", Usage: "the kept output of the last run of scheduled job `ID`"},
 		},

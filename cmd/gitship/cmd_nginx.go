@@ -17,7 +17,7 @@ func nginxCommand() *cli.Command {
 			{
 				Name:      "render",
 				Usage:     "print the server block of the app's live release",
-				UsageText: "nginx render APP",
+				UsageText: "gitship nginx render APP",
 				Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 					conf, err := d.RenderLive(c.Args().First())
 					if err != nil {
@@ -30,7 +30,7 @@ func nginxCommand() *cli.Command {
 			{
 				Name:      "check",
 				Usage:     "run nginx -t against the main config",
-				UsageText: "nginx check",
+				UsageText: "gitship nginx check",
 				Action: withConfig(0, -1, func(c *cli.Context, cfg *config.Config) error {
 					m := &nginx.Manager{Binary: cfg.Nginx.Binary, Conf: cfg.Nginx.Conf, Prefix: cfg.Nginx.Prefix}
 					if err := m.Check(c.Context); err != nil {

@@ -11,7 +11,7 @@ func pruneCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "prune",
 		Usage:     "remove images and containers no release needs and bring the build cache within its budget",
-		UsageText: "prune [--dry-run] [--keep N]",
+		UsageText: "gitship prune [--dry-run] [--keep N]",
 		Description: "Removes gitship's images of this instance (label gitship.root) except, per app, the\n" +
 			"live release's image and the `keep` newest images a rollback could go to (--keep, else\n" +
 			"the app's keep setting, else the config's keep; 0 keeps the live image only), and\n" +
@@ -26,7 +26,7 @@ func pruneCommand() *cli.Command {
 			"builder = \"podman\" this step is skipped.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be pruned"},
-			&cli.IntFlag{Name: "keep", Usage: "rollback images to keep per app, whatever each app's keep says (default: the app's keep, else config keep)"},
+			&cli.IntFlag{Name: "keep", Usage: "`N` rollback images to keep per app, whatever each app's keep says (default: the app's keep, else config keep)"},
 		},
 		Action: withDeployer(0, 0, func(c *cli.Context, d *release.Deployer) error {
 			keep := -1 // each app's keep setting, else the config's

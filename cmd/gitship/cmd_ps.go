@@ -13,7 +13,7 @@ func psCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ps",
 		Usage:     "list the containers of an app's live release",
-		UsageText: "ps APP [--json]",
+		UsageText: "gitship ps APP [--json]",
 		Description: "One line per container, web first: process type, number, state, since when it runs\n" +
 			"and how often its restart policy restarted it.",
 		Flags: []cli.Flag{jsonFlag()},

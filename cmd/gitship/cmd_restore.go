@@ -12,7 +12,7 @@ func restoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "restore",
 		Usage:     "put a snapshot's or a backup's data back under an app's live release",
-		UsageText: "restore APP SNAPSHOT   |   restore APP --file FILE|-   (e.g. gitship restore app s-3)",
+		UsageText: "gitship restore APP SNAPSHOT\ngitship restore APP --file FILE|-",
 		Description: "Copies the snapshot (or unpacks the backup, refusing a truncated or foreign archive\n" +
 			"before any data is touched) beside the data dir, swaps it in while the app is paused,\n" +
 			"then releases the live image again on it as a new release: checked, switched, the old\n" +

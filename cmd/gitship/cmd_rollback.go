@@ -11,7 +11,7 @@ func rollbackCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "rollback",
 		Usage:     "release an earlier release again, without a rebuild",
-		UsageText: "rollback APP [vN] [--keep-env] [--with-data]",
+		UsageText: "gitship rollback APP [vN] [--keep-env] [--with-data]",
 		Description: "Starts the image of an earlier release (default: the one live before the current\n" +
 			"one) with that release's environment and settings, checks it and switches nginx to\n" +
 			"it with no failed request, as a new release number (v9 = rollback to v6). The output\n" +

@@ -14,7 +14,7 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a command once in a new container of the app's live release",
-		UsageText: "run APP [--release vN] -- CMD [ARGS...]   e.g. gitship run myapp -- flask init-db",
+		UsageText: "gitship run APP [--release vN] -- CMD [ARGS...]",
 		Description: "The container has the release's image, environment, /data and limits, no socket and no port;\n" +
 			"it is removed after. Its output streams here, stdin is passed when it is not a terminal, Ctrl-C\n" +
 			"interrupts it, and gitship exits with the command's status. With a shell in the image the\n" +

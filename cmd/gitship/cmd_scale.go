@@ -11,7 +11,7 @@ func scaleCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "scale",
 		Usage:     "show or set how many containers each process type runs",
-		UsageText: "scale APP [TYPE=N...]   (e.g. gitship scale myapp worker=2)",
+		UsageText: "gitship scale APP [TYPE=N...]",
 		Description: "Without pairs, prints the counts of the live release's process types (web, then the\n" +
 			"Procfile's workers). With TYPE=N pairs (N from 0 to 20; worker=0 stops a type), releases\n" +
 			"the change at once with the live image, as `gitship config set` does: no build.",

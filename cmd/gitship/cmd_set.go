@@ -13,7 +13,7 @@ func setCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "set",
 		Usage:     "change app settings; they apply to the next release",
-		UsageText: "set APP KEY=VALUE...   (e.g. gitship set myapp health_path=/healthz health_timeout=20s)",
+		UsageText: "gitship set APP KEY=VALUE...",
 		Description: "All pairs are checked before any is stored. Durations as in Go: 30s, 2m.\n\n" +
 			"Settings:\n" + settingsHelp(true),
 		Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
@@ -26,7 +26,7 @@ func unsetCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "unset",
 		Usage:       "put app settings back to their defaults",
-		UsageText:   "unset APP KEY...   (e.g. gitship unset myapp drain build_arg.NODE_ENV)",
+		UsageText:   "gitship unset APP KEY...",
 		Description: "Settings:\n" + settingsHelp(false),
 		Action: withDeployer(2, -1, func(c *cli.Context, d *release.Deployer) error {
 			return report(c)(d.Unset(c.Context, c.Args().First(), c.Args().Tail()))

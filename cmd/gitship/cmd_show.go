@@ -9,7 +9,7 @@ func releasesCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "releases",
 		Usage:     "list an app's releases, newest first, failed ones included",
-		UsageText: "releases APP [--json]",
+		UsageText: "gitship releases APP [--json]",
 		Flags:     []cli.Flag{jsonFlag()},
 		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			if c.Bool("json") {
@@ -28,7 +28,7 @@ func appsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "apps",
 		Usage:     "list apps with their live release",
-		UsageText: "apps [--json]",
+		UsageText: "gitship apps [--json]",
 		Flags:     []cli.Flag{jsonFlag()},
 		Action: withDeployer(0, 0, func(c *cli.Context, d *release.Deployer) error {
 			if c.Bool("json") {
@@ -50,7 +50,7 @@ func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "status",
 		Usage:     "show what runs for an app",
-		UsageText: "status APP [--json]",
+		UsageText: "gitship status APP [--json]",
 		Flags:     []cli.Flag{jsonFlag()},
 		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			// Status notices what an interrupted deploy left and cleans

@@ -9,7 +9,7 @@ func snapshotsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "snapshots",
 		Usage:     "list an app's data snapshots, newest first",
-		UsageText: "snapshots APP [--json]",
+		UsageText: "gitship snapshots APP [--json]",
 		Description: "A snapshot is a copy of the app's data dir (/data) taken while its containers are paused,\n" +
 			"kept under ROOT/apps/APP/snapshots/ID/; `gitship set APP snapshots=N` is how many are kept (default 3).",
 		Flags: []cli.Flag{jsonFlag()},

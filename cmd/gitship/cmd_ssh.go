@@ -18,10 +18,10 @@ func sshCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "ssh",
 		Usage:       "the forced command of gitship's authorized_keys lines; only sshd should call this",
-		UsageText:   "ssh --key NAME   (reads SSH_ORIGINAL_COMMAND)",
+		UsageText:   "gitship ssh --key NAME",
 		Hidden:      true,
-		Description: "Allows git-receive-pack/git-upload-pack of an app's repository and the remote gitship\ncommands the key may run; refuses everything else with one line, and logs every try.",
-		Flags:       []cli.Flag{&cli.StringFlag{Name: "key", Required: true}},
+		Description: "Allows git-receive-pack/git-upload-pack of an app's repository and the remote gitship\ncommands the key may run; refuses everything else with one line, and logs every try.\nThe command is read from SSH_ORIGINAL_COMMAND.",
+		Flags:       []cli.Flag{&cli.StringFlag{Name: "key", Required: true, Usage: "the key `NAME` (of gitship keys add) this line of authorized_keys is for"}},
 		Action: withConfig(0, -1, func(c *cli.Context, cfg *config.Config) error {
 			return serveSSH(c, cfg, c.String("key"), os.Getenv("SSH_ORIGINAL_COMMAND"))
 		}),

@@ -37,7 +37,7 @@ func reorder(app *cli.App, args []string) []string {
 		cmds = c.Subcommands
 		i++
 	}
-	if cmd == nil {
+	if cmd == nil || cmd.SkipFlagParsing {
 		return append(out, args[i:]...)
 	}
 	var flags, pos []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -504,4 +505,35 @@ func cmdSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("GIT_SSH_COMMAND", env.SSHCommand)
 	ts.Setenv("SSH", env.SSHCommand)
 	ts.Setenv("CLIENT_PUB", env.ClientPub)
+}
+
+// cmdJSONOK checks that the last command's stdout is one JSON document
+// and nothing else, of the kind named: array or object.
+//
+//	jsonok array|object
+func cmdJSONOK(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 || (args[0] != "array" && args[0] != "object") {
+		ts.Fatalf("usage: jsonok array|object")
+	}
+	out := ts.ReadFile("stdout")
+	dec := json.NewDecoder(strings.NewReader(out))
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		ts.Fatalf("stdout is no JSON document: %v\n%s", err, out)
+	}
+	if dec.More() {
+		ts.Fatalf("stdout holds more than one JSON document:\n%s", out)
+	}
+	switch v.(type) {
+	case []any:
+		if args[0] != "array" {
+			ts.Fatalf("stdout is a JSON array, want an object:\n%s", out)
+		}
+	case map[string]any:
+		if args[0] != "object" {
+			ts.Fatalf("stdout is a JSON object, want an array:\n%s", out)
+		}
+	default:
+		ts.Fatalf("stdout is JSON, but no %s:\n%s", args[0], out)
+	}
 }

@@ -24,7 +24,7 @@ func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "version",
 		Usage:     "print the version, commit and build date",
-		UsageText: "version",
+		UsageText: "gitship version",
 		Action: func(c *cli.Context) error {
 			if err := args(c, 0, 0); err != nil {
 				return err
