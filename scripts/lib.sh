@@ -62,15 +62,9 @@ put_file() {
 # hard limits). Idempotent: rewrites only when the content differs.
 podman_conf() {
 	# A drop-in (read by Podman 4.3 too) leaves the operator's own
-	# containers.conf alone.
-	file="${DESTDIR:-}/etc/containers/containers.conf.d/gitship.conf"
-	want='# written by gitship scripts/setup: runc, and ulimits within the hard limits
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
-
-[engine]
-runtime = "runc"'
-	put_file "$file" "$want"
+	# containers.conf alone. The package ships the same file (packaging/).
+	put_file "${DESTDIR:-}/etc/containers/containers.conf.d/gitship.conf" \
+		"$(cat "$(dirname "${BASH_SOURCE[0]}")/../packaging/containers.conf")"
 }
 
 # start_podman_service SOCKET: a private API service (where systemd's
