@@ -542,6 +542,9 @@ type fakeProxy struct {
 	reloads  int
 	drains   []time.Duration
 	served   []string // "host app release"
+	// busy makes DrainWorkers say the old workers still serve.
+	busy      bool
+	drainAsks int
 }
 
 func (p *fakeProxy) Install(ctx context.Context, app string, content []byte) (bool, error) {
@@ -702,5 +705,30 @@ func (p *fakeProxy) ReloadConfig(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.reloads++
+	return nil
+}
+
+// Memory answers memUse for a running fake container and memLimit.
+func (rt *fakeRuntime) Memory(ctx context.Context, name string) (uint64, uint64, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if _, ok := rt.running[name]; !ok {
+		return 0, 0, fmt.Errorf("stats of %s: %w", name, container.ErrNotFound)
+	}
+	return 20 << 20, 1 << 30, nil
+}
+
+// OldWorkers are the fake's pretend nginx workers from before a reload.
+func (p *fakeProxy) OldWorkers() []int { return []int{4242} }
+
+// DrainWorkers records the ask; the workers are gone unless busy says
+// they still serve.
+func (p *fakeProxy) DrainWorkers(ctx context.Context, old []int, deadline time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drainAsks++
+	if p.busy {
+		return fmt.Errorf("nginx worker %d still serves old connections", old[0])
+	}
 	return nil
 }

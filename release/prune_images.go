@@ -48,6 +48,8 @@ func planKeep(list []*state.Record, keep int) keepSet {
 			live = r
 		case state.StatusBuilding, state.StatusStarting:
 			ks.keep(r, "in-flight "+r.Name())
+		case state.StatusWarm:
+			ks.keep(r, "warm "+r.Name())
 		}
 	}
 	if live != nil {

@@ -10,7 +10,7 @@ import (
 func durp(d time.Duration) *Duration { v := Duration(d); return &v }
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots"}
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots", "warm"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}
@@ -22,11 +22,11 @@ func TestDescribe(t *testing.T) {
 		s    Settings
 		want []string
 	}{
-		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "warm=1m0s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
 		{"set", Settings{Branch: "dev", HealthPath: "/up", HealthTimeout: Duration(90 * time.Second), Drain: durp(5 * time.Second)},
-			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "warm=1m0s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
 		{"domains are not settings of set", Settings{Branch: "main", Domains: []string{"a.example.com"}},
-			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
+			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "warm=1m0s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,7 +83,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
 			snapshotsCommand(), backupCommand(), restoreCommand(),
-			helpCommand(), versionCommand(),
+			helpCommand(), versionCommand(), watchCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
@@ -102,7 +102,7 @@ var categories = map[string]string{
 	"scale": "processes", "ps": "processes", "logs": "processes", "run": "processes", "cron": "processes",
 	"snapshots": "data", "backup": "data", "restore": "data",
 	"keys": "access", "ssh": "access",
-	"boot": "maintenance", "hook": "maintenance", "help": "maintenance", "version": "maintenance",
+	"boot": "maintenance", "hook": "maintenance", "watch": "maintenance", "help": "maintenance", "version": "maintenance",
 }
 
 // setUsageErrors gives every command (urfave/cli does not pass the app's
