@@ -203,6 +203,8 @@ type fakeRuntime struct {
 	// exited are the containers that exited at once: a worker whose
 	// command names "crash" does.
 	exited map[string]bool
+	// onStop runs on every Stop.
+	onStop func(name string)
 
 	// images are the tags in the store and the IDs they name; an ID
 	// names itself.
@@ -323,6 +325,12 @@ func (rt *fakeRuntime) Inspect(ctx context.Context, name string) (container.Stat
 
 func (rt *fakeRuntime) Stop(ctx context.Context, name string, timeout uint) error {
 	rt.record("stop " + name)
+	rt.mu.Lock()
+	f := rt.onStop
+	rt.mu.Unlock()
+	if f != nil {
+		f(name)
+	}
 	return nil
 }
 
