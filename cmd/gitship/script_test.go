@@ -47,6 +47,7 @@ func TestScripts(t *testing.T) {
 			"fetchraw":  cmdFetchRaw,
 			"makedue":   cmdMakeDue,
 			"sshd":      cmdSSHD,
+			"waitwatch": cmdWaitWatch,
 		},
 	})
 }
