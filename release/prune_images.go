@@ -61,7 +61,9 @@ func planKeep(list []*state.Record, keep int) keepSet {
 		if r == live || r.LiveSince.IsZero() || r.StartImage() == "" {
 			continue
 		}
-		if ks.keepImage(r, "rollback target "+r.Name()) {
+		// the warm release is a rollback target like any other: its
+		// image (kept above with its containers) counts as one of the keep
+		if ks.keepImage(r, "rollback target "+r.Name()) || r.Status == state.StatusWarm {
 			n++
 		}
 	}

@@ -53,7 +53,7 @@ func (d *Deployer) recover(ctx context.Context, app string, p *Progress) error {
 	if live != nil {
 		keep = append(keep, live)
 	}
-	own := d.watchOwns(app, p)
+	own, told := d.watchOwns(app, p)
 	for _, r := range list {
 		switch {
 		case own[r.Version]:
@@ -63,7 +63,9 @@ func (d *Deployer) recover(ctx context.Context, app string, p *Progress) error {
 			if err := d.Store().Save(r); err != nil {
 				return err
 			}
-			p.Say("Retired %s of %s: it was warm, but nothing looks after it any more", r.Name(), app)
+			if r.Version != told {
+				p.Say("Retired %s of %s: it was warm, but nothing looks after it any more", r.Name(), app)
+			}
 		}
 	}
 	if err := d.removeOrphans(ctx, app, keep, p); err != nil {

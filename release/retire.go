@@ -12,8 +12,8 @@ import (
 )
 
 // retireOlder hands over every release this one replaces: the one live
-// before it stays warm for its `warm` setting (its workers stop at once:
-// two sets would take the same jobs), and every other one still running
+// before it stays warm for its `warm` setting (its workers stop now: two
+// sets would take the same jobs), and every other one still running
 // (an older warm one, one an unconfirmed nginx switch left running, what
 // the previous watch had not stopped yet) retires once nginx's old workers
 // have drained. A detached process (Spawn, Watch) does the waiting, so
@@ -30,6 +30,16 @@ func (r *run) retireOlder(ctx context.Context) error {
 		return nil
 	}
 	if r.d.Spawn != nil && !r.inline {
+		// The old workers stop before the command returns: two sets of
+		// workers would take the same jobs.
+		if len(w.StopNow) > 0 {
+			done := r.p.Step("")
+			for _, n := range w.StopNow {
+				r.d.stopContainer(ctx, r.p, n)
+			}
+			done(fmt.Sprintf("Stopped the old workers: %s", joinNames(w.StopNow)))
+			w.StopNow = nil
+		}
 		err := r.spawnWatch(w)
 		if err == nil {
 			r.watched = w

@@ -197,6 +197,7 @@ func (d *Deployer) Watch(ctx context.Context, app string, v int, out io.Writer) 
 		}
 		p.Say("Stopped the workers of the previous release: %s", joinNames(w.StopNow))
 	}
+	d.pause(ctx, "drain")
 	var check Check
 	var until time.Time
 	if d.NewCheck != nil {
@@ -361,14 +362,14 @@ func (d *Deployer) reshare(app string, p *Progress) {
 }
 
 // watchOwns lists what app's running watch process looks after: the
-// containers and socket dirs of the releases it keeps warm or retires,
-// which a recovery must leave to it. When the process died (kill -9, a
-// reboot) it says so, takes its file away and returns nothing: the
-// recovery retires what it left.
-func (d *Deployer) watchOwns(app string, p *Progress) map[int]bool {
+// releases it keeps warm or retires, whose containers and socket dirs a
+// recovery must leave to it. When the process died (kill -9, a reboot) it
+// says so, takes its file away and returns none but the warm release it
+// named (told already): the recovery retires what it left.
+func (d *Deployer) watchOwns(app string, p *Progress) (own map[int]bool, told int) {
 	w, ok := d.readWatch(app)
 	if !ok {
-		return nil
+		return nil, 0
 	}
 	if w.PID > 0 && d.alive(w.PID) {
 		own := map[int]bool{}
@@ -378,7 +379,7 @@ func (d *Deployer) watchOwns(app string, p *Progress) map[int]bool {
 		for _, v := range w.Retire {
 			own[v] = true
 		}
-		return own
+		return own, 0
 	}
 	what := ""
 	if w.Warm != 0 {
@@ -390,7 +391,7 @@ func (d *Deployer) watchOwns(app string, p *Progress) map[int]bool {
 	if err := d.removeWatch(app); err != nil {
 		p.Fail("%v", err)
 	}
-	return nil
+	return nil, w.Warm
 }
 
 // stopContainer stops and removes one container; failures are reported.
