@@ -86,7 +86,9 @@ func (r *run) handOver(ctx context.Context) (*watchFile, error) {
 			w.Warm, w.WarmUntil = o.Version, o.WarmUntil
 		} else {
 			o.Status, o.WarmUntil = state.StatusRetired, time.Time{}
-			if !slices.Contains(w.Retire, o.Version) {
+			// the warm release a rollback took over runs on as this one
+			adopted := r.adopted && o.Version == r.warm.Version
+			if !adopted && !slices.Contains(w.Retire, o.Version) {
 				w.Retire = append(w.Retire, o.Version)
 			}
 		}
@@ -128,7 +130,7 @@ func (r *run) retireNow(ctx context.Context, w *watchFile) error {
 				r.p.Fail("could not record %s as retired: %v", o.Name(), err)
 			}
 		}
-		d.stopRelease(ctx, r.p, o, r.rec)
+		d.stopRelease(ctx, r.p, o)
 		old = append(old, o)
 	}
 	r.reshare = r.reshare || w.Reshare
@@ -145,16 +147,24 @@ func (r *run) retireNow(ctx context.Context, w *watchFile) error {
 }
 
 // stopRelease stops and removes every container of a release and its
-// socket dirs, but for what the live release uses (a rollback to a warm
-// release took its web containers over). Failures are reported, not
+// socket dirs, but for what a live or warm release uses (a rollback to a
+// warm release took its web containers over). Failures are reported, not
 // fatal.
-func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o, live *state.Record) {
+func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *state.Record) {
 	used, usedDirs := map[string]bool{}, map[string]bool{}
-	if live != nil {
-		for _, c := range procsOf(live) {
+	list, err := d.Store().List(o.App)
+	if err != nil {
+		p.Fail("%v; %s keeps running", err, o.Name())
+		return
+	}
+	for _, r := range list {
+		if r.Version == o.Version || (r.Status != state.StatusLive && r.Status != state.StatusWarm) {
+			continue
+		}
+		for _, c := range procsOf(r) {
 			used[c.Name] = true
 		}
-		for _, dir := range d.releaseDirs(live) {
+		for _, dir := range d.releaseDirs(r) {
 			usedDirs[dir] = true
 		}
 	}

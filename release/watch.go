@@ -218,12 +218,12 @@ func (d *Deployer) Watch(ctx context.Context, app string, v int, out io.Writer) 
 			}
 		}
 		if len(w.Retire) > 0 && (!now.Before(w.DrainUntil) || d.Proxy.DrainWorkers(ctx, w.Drain, time.Time{}) == nil) {
-			if w, err = d.watchStep(ctx, app, v, p, d.retireDrained); err != nil || w == nil {
+			if w, err = d.retireDrained(ctx, app, v, w, p); err != nil || w == nil {
 				return err
 			}
 		}
 		if len(w.Retire) == 0 && w.Warm != 0 && !now.Before(w.WarmUntil) {
-			if w, err = d.watchStep(ctx, app, v, p, d.retireWarm); err != nil || w == nil {
+			if w, err = d.retireWarm(ctx, app, v, w, p); err != nil || w == nil {
 				return err
 			}
 		}
@@ -294,59 +294,73 @@ func (d *Deployer) watchStep(ctx context.Context, app string, v int, p *Progress
 }
 
 // retireDrained stops the releases the watch retires once nginx's old
-// workers are gone (or the drain timed out).
-func (d *Deployer) retireDrained(ctx context.Context, app string, w *watchFile, p *Progress) error {
+// workers are gone (or the drain timed out): it holds the lock only to
+// look (and the watch file keeps listing them until they are stopped, so
+// a newer release that ends this process meanwhile takes them over).
+func (d *Deployer) retireDrained(ctx context.Context, app string, v int, w *watchFile, p *Progress) (*watchFile, error) {
 	if err := d.Proxy.DrainWorkers(ctx, w.Drain, time.Time{}); err != nil {
 		p.Fail("%v; stopping anyway", err)
 	}
-	live, err := d.Store().Live(app)
-	if err != nil {
-		return err
-	}
-	var done []string
-	for _, v := range w.Retire {
-		o, err := d.Store().Get(app, v)
-		if err != nil {
-			p.Fail("%v", err)
-			continue
+	var stop []*state.Record
+	w, err := d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		for _, v := range w.Retire {
+			o, err := d.Store().Get(app, v)
+			if err != nil {
+				p.Fail("%v", err)
+				continue
+			}
+			if o.Status != state.StatusLive && o.Status != state.StatusWarm {
+				stop = append(stop, o)
+			}
 		}
-		if o.Status == state.StatusLive || o.Status == state.StatusWarm {
-			continue // not this watch's to stop any more
+		return nil
+	})
+	if err != nil || w == nil {
+		return w, err
+	}
+	for _, o := range stop {
+		if ctx.Err() != nil {
+			return nil, nil // ended: the newer release stops the rest
 		}
-		d.stopRelease(ctx, p, o, live)
-		done = append(done, o.Name())
+		d.stopRelease(ctx, p, o)
 	}
-	w.Retire = nil
-	if w.Reshare {
-		d.reshare(app, p)
-		w.Reshare = false
+	if len(stop) > 0 {
+		p.Say("Retired %s", names(stop))
 	}
-	if len(done) > 0 {
-		p.Say("Retired %s", joinNames(done))
-	}
-	return d.writeWatch(app, w)
+	return d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		w.Retire = nil
+		if w.Reshare {
+			d.reshare(app, p)
+			w.Reshare = false
+		}
+		return d.writeWatch(app, w)
+	})
 }
 
-// retireWarm retires the warm release once its window is over.
-func (d *Deployer) retireWarm(ctx context.Context, app string, w *watchFile, p *Progress) error {
-	o, err := d.Store().Get(app, w.Warm)
-	if err != nil {
-		return err
-	}
-	w.Warm, w.WarmUntil = 0, time.Time{}
-	if o.Status == state.StatusWarm {
-		o.Status, o.WarmUntil = state.StatusRetired, time.Time{}
-		if err := d.Store().Save(o); err != nil {
-			return err
-		}
-		live, err := d.Store().Live(app)
+// retireWarm retires the warm release once its window is over: recorded
+// retired under the lock (a rollback from then on starts its image), then
+// stopped as the releases retireDrained stops.
+func (d *Deployer) retireWarm(ctx context.Context, app string, v int, w *watchFile, p *Progress) (*watchFile, error) {
+	w, err := d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		o, err := d.Store().Get(app, w.Warm)
 		if err != nil {
 			return err
 		}
-		d.stopRelease(ctx, p, o, live)
-		p.Say("Retired %s: its warm window is over (image %s kept for rollback)", o.Name(), o.Image)
+		if o.Status == state.StatusWarm {
+			o.Status, o.WarmUntil = state.StatusRetired, time.Time{}
+			if err := d.Store().Save(o); err != nil {
+				return err
+			}
+			p.Say("%s's warm window is over (image %s kept for rollback)", o.Name(), o.Image)
+			w.Retire = append(w.Retire, o.Version)
+		}
+		w.Warm, w.WarmUntil = 0, time.Time{}
+		return d.writeWatch(app, w)
+	})
+	if err != nil || w == nil || len(w.Retire) == 0 {
+		return w, err
 	}
-	return d.writeWatch(app, w)
+	return d.retireDrained(ctx, app, v, w, p)
 }
 
 // reshare is reshareData for a process that is not the release's run.

@@ -102,14 +102,17 @@ func (c *fakeClock) peek() time.Time {
 	return c.t
 }
 
-// stoppedAt records when (on the fake clock) each container was stopped.
+// stoppedAt records when (on the fake clock) each container was first
+// stopped.
 func (w *warmEnv) stoppedAt() map[string]time.Time {
 	at := map[string]time.Time{}
 	var mu sync.Mutex
 	w.rt.onStop = func(name string) {
 		mu.Lock()
 		defer mu.Unlock()
-		at[name] = w.clock.peek()
+		if _, ok := at[name]; !ok {
+			at[name] = w.clock.peek()
+		}
 	}
 	return at
 }
@@ -201,7 +204,7 @@ func TestWatchRetiresWarmAfterWindow(t *testing.T) {
 			if _, ok := w.d.readWatch("demo"); ok {
 				t.Error("the watch file is left after the watch ended")
 			}
-			wantLines(t, out, `-----> Retired v1: its warm window is over \(image localhost/gitship/demo:0123456789ab kept for rollback\)`)
+			wantLines(t, out, `-----> v1's warm window is over \(image localhost/gitship/demo:0123456789ab kept for rollback\)`, `-----> Retired v1`)
 		})
 	}
 }
@@ -376,7 +379,7 @@ func TestNewPushEndsWatch(t *testing.T) {
 		t.Errorf("after v3's watch: v1 %v v2 %v v3 %v running, want v3 alone\n%s",
 			w.rt.isRunning("gitship-demo-v1"), w.rt.isRunning("gitship-demo-v2"), w.rt.isRunning("gitship-demo-v3"), out)
 	}
-	wantLines(t, out, `-----> Retired v1`, `-----> Retired v2: its warm window is over .*`)
+	wantLines(t, out, `-----> Retired v1`, `-----> v2's warm window is over .*`, `-----> Retired v2`)
 }
 
 // TestKilledWatch: a watch killed with -9 leaves its file behind; the
@@ -510,4 +513,33 @@ func TestSpawnFails(t *testing.T) {
 	}
 	wantLines(t, out, `!     could not start the process that retires the old release in the background: fork: out of memory; retiring it now`,
 		`-----> Retired v1 .*`)
+}
+
+// TestWarmRollbacksInARow: rollbacks back and forth between two warm
+// releases each take the other's running container over; no watch ever
+// stops the container of the release that is warm at the time.
+func TestWarmRollbacksInARow(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	before := len(w.rt.starts())
+	for i, want := range []string{"gitship-demo-v1", "gitship-demo-v2", "gitship-demo-v1", "gitship-demo-v2"} {
+		r, err, out := w.rollback(t, "")
+		if err != nil || r.Container != want {
+			t.Fatalf("rollback %d: %v, runs %s, want %s\n%s", i+1, err, r.Container, want, out)
+		}
+	}
+	if started := w.rt.starts()[before:]; len(started) != 0 {
+		t.Errorf("the rollbacks started %v", started)
+	}
+	// live v6 runs gitship-demo-v2, warm v5 gitship-demo-v1 until its window ends
+	until := w.record(t, 5).WarmUntil
+	at := w.stoppedAt()
+	w.watch(t, 6)
+	if stop, ok := at["gitship-demo-v1"]; !ok || stop.Before(until) {
+		t.Errorf("warm v5's container stopped at %v (stopped %v), before its window ended at %s", stop, ok, until)
+	}
+	if _, ok := at["gitship-demo-v2"]; ok || !w.rt.isRunning("gitship-demo-v2") {
+		t.Errorf("live v6's container was stopped: %v", w.rt.callList())
+	}
 }
