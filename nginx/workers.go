@@ -109,14 +109,25 @@ func (m *Manager) gone(pid int) bool {
 // left after timeout. Without a reload (or a pid file) there is nothing to
 // wait for.
 func (m *Manager) Drain(ctx context.Context, timeout time.Duration) error {
+	return m.DrainWorkers(ctx, m.OldWorkers(), time.Now().Add(timeout))
+}
+
+// OldWorkers are the workers that ran before this Manager's last reload:
+// another process (the one that retires the old release after the push
+// returned) drains them with DrainWorkers.
+func (m *Manager) OldWorkers() []int {
 	m.mu.Lock()
-	old := m.lastOld
-	m.mu.Unlock()
-	deadline := time.Now().Add(timeout)
+	defer m.mu.Unlock()
+	return append([]int(nil), m.lastOld...)
+}
+
+// DrainWorkers waits until the nginx workers old have exited, or until
+// deadline (an error naming the one left then).
+func (m *Manager) DrainWorkers(ctx context.Context, old []int, deadline time.Time) error {
 	for _, pid := range old {
 		for !m.gone(pid) {
 			if time.Now().After(deadline) {
-				return fmt.Errorf("nginx worker %d still serves old connections after the drain timeout (%s)", pid, timeout)
+				return fmt.Errorf("nginx worker %d still serves old connections after the drain timeout", pid)
 			}
 			select {
 			case <-ctx.Done():

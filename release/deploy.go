@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/gitship/gitship/build"
@@ -56,6 +57,9 @@ type Runtime interface {
 	// paused or gone.
 	Pause(ctx context.Context, name string) error
 	Unpause(ctx context.Context, name string) error
+	// Memory is what a running container uses of memory and its limit,
+	// in bytes (what a warm release costs).
+	Memory(ctx context.Context, name string) (usage, limit uint64, err error)
 }
 
 // Proxy installs an app's server block and reloads the web server.
@@ -68,6 +72,12 @@ type Proxy interface {
 	// Drain returns once the connections the web server held before its
 	// last reload are finished, or after timeout (an error then).
 	Drain(ctx context.Context, timeout time.Duration) error
+	// OldWorkers are the web server's workers from before its last
+	// reload, for another process to drain them (DrainWorkers).
+	OldWorkers() []int
+	// DrainWorkers returns once the workers old have exited, or at
+	// deadline (an error then; a zero deadline asks once).
+	DrainWorkers(ctx context.Context, old []int, deadline time.Time) error
 	// Unwatched says why the last reload could not see the web server's
 	// old workers (nil when it could): their drain is not confirmed.
 	Unwatched() error
@@ -143,6 +153,30 @@ type Deployer struct {
 	// WorkerWatch is how long a new release's workers must keep running
 	// before the switch (0: they are checked once).
 	WorkerWatch time.Duration
+
+	// Spawn starts the detached process that finishes a switch after the
+	// push returned (`gitship watch APP vN`, Deployer.Watch: the drain,
+	// the warm window, the retirement, the watch) and returns its pid.
+	// nil: the old release is drained and retired before the command
+	// returns, and none stays warm.
+	Spawn func(app string, v int) (pid int, err error)
+	// NewCheck, when set, gives the check a watch of release live asks
+	// every WatchTick, and for how long after the switch: a check that
+	// says bad switches nginx back to the warm release (watch.go). nil,
+	// or a nil Check: nothing is watched; the process only drains,
+	// keeps the old release warm and retires it.
+	NewCheck func(ctx context.Context, live *state.Record) (Check, time.Duration)
+	// Audit writes one line to the audit log (what was done, its result);
+	// nil: none.
+	Audit func(command, result string) error
+	// Sleep waits d or until ctx ends (nil: a timer); the tests advance a
+	// fake clock instead.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Signal sends sig to a process (nil: kill(2)): how a release ends
+	// the watch of the previous one.
+	Signal func(pid int, sig syscall.Signal) error
+	// WatchTick is how often the watch process looks (0: watchTick).
+	WatchTick time.Duration
 }
 
 // Store returns the release store of d's configuration.

@@ -23,6 +23,7 @@ func (d *Deployer) Destroy(ctx context.Context, app string, purgeData bool, out 
 		return err
 	}
 	defer s.end()
+	d.endWatch(ctx, app, p, false) // it would stop what is removed here anyway
 	states, err := d.Runtime.List(ctx, map[string]string{container.LabelApp: app, container.LabelRoot: d.Config.Root})
 	if err != nil {
 		return err

@@ -6,8 +6,8 @@
 // One deploy walks these states; a record is written at each arrow, so a
 // deploy killed anywhere leaves a record that says how far it got:
 //
-//	building ──► starting ──► live ──► (later) retired
-//	   │            │
+//	building ──► starting ──► live ──► (next switch) warm ──► retired
+//	   │            │                          └───────────────────┘ (warm=0)
 //	   └────────────┴──► failed   (the previous live release keeps serving)
 //
 //	building: the commit is exported with go-git and built into an image
@@ -15,8 +15,12 @@
 //	starting: gitship-APP-vN runs beside the live release, on its own socket
 //	          (start.go); it is probed over that socket (health.go), then
 //	          nginx is pointed at it (route.go)
-//	live:     nginx serves it; the previous release is stopped and removed,
-//	          its image kept for rollback (retire.go)
+//	live:     nginx serves it; the previous release stays warm (retire.go,
+//	          warm.go): its web containers run on for `warm`, for a
+//	          rollback that points nginx back at them (rollback.go, adopt);
+//	          a detached process (watch.go, `gitship watch`) drains and
+//	          stops the older releases and retires the warm one when its
+//	          window ends, its image kept for rollback
 //	failed:   fail.go
 //
 // pipeline.go walks these steps in order. post-receive cannot refuse a

@@ -33,6 +33,9 @@ func (r *run) fail(ctx context.Context, cause error) error {
 		if err := d.Fs.RemoveAll(d.socketDir(r.app.Name, r.rec.Version)); err != nil {
 			r.p.Fail("could not remove socket dir: %v", err)
 		}
+	} else if r.adopted && !r.routed {
+		// The web containers are the warm release's: they stay warm.
+		r.removeWorkers(cctx)
 	}
 	r.rec.Status = state.StatusFailed
 	r.rec.Reason = oneLine(cause.Error())

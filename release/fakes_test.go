@@ -203,6 +203,8 @@ type fakeRuntime struct {
 	// exited are the containers that exited at once: a worker whose
 	// command names "crash" does.
 	exited map[string]bool
+	// onStop runs on every Stop.
+	onStop func(name string)
 
 	// images are the tags in the store and the IDs they name; an ID
 	// names itself.
@@ -323,6 +325,12 @@ func (rt *fakeRuntime) Inspect(ctx context.Context, name string) (container.Stat
 
 func (rt *fakeRuntime) Stop(ctx context.Context, name string, timeout uint) error {
 	rt.record("stop " + name)
+	rt.mu.Lock()
+	f := rt.onStop
+	rt.mu.Unlock()
+	if f != nil {
+		f(name)
+	}
 	return nil
 }
 
@@ -542,6 +550,9 @@ type fakeProxy struct {
 	reloads  int
 	drains   []time.Duration
 	served   []string // "host app release"
+	// busy makes DrainWorkers say the old workers still serve.
+	busy      bool
+	drainAsks int
 }
 
 func (p *fakeProxy) Install(ctx context.Context, app string, content []byte) (bool, error) {
@@ -702,5 +713,30 @@ func (p *fakeProxy) ReloadConfig(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.reloads++
+	return nil
+}
+
+// Memory answers memUse for a running fake container and memLimit.
+func (rt *fakeRuntime) Memory(ctx context.Context, name string) (uint64, uint64, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if _, ok := rt.running[name]; !ok {
+		return 0, 0, fmt.Errorf("stats of %s: %w", name, container.ErrNotFound)
+	}
+	return 20 << 20, 1 << 30, nil
+}
+
+// OldWorkers are the fake's pretend nginx workers from before a reload.
+func (p *fakeProxy) OldWorkers() []int { return []int{4242} }
+
+// DrainWorkers records the ask; the workers are gone unless busy says
+// they still serve.
+func (p *fakeProxy) DrainWorkers(ctx context.Context, old []int, deadline time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drainAsks++
+	if p.busy {
+		return fmt.Errorf("nginx worker %d still serves old connections", old[0])
+	}
 	return nil
 }

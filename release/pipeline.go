@@ -24,6 +24,21 @@ type run struct {
 	reshare bool
 	// shell caches whether the release's image has /bin/sh (hasShell).
 	shell *bool
+	// warm is the warm release a rollback goes to: its running web
+	// containers are taken over (adopt) instead of started.
+	warm *state.Record
+	// adopted is set once the release runs the warm release's web
+	// containers: a failure must leave them to it.
+	adopted bool
+	// inline retires the old releases before the command returns, with
+	// no detached process (the watch's own automatic rollback).
+	inline bool
+	// noWarm keeps no release warm after the switch: the one switched
+	// from went bad, or runs on data that was swapped away.
+	noWarm bool
+	// watched is what the detached process of this switch does (nil:
+	// none was started).
+	watched *watchFile
 }
 
 // newRun allocates the record's release number and records it as the
@@ -66,13 +81,16 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 	} else if err := r.starting(); err != nil {
 		return err
 	}
-	// starting: start.go, health.go, route.go
-	if err := r.start(ctx); err != nil {
-		return err
-	}
-	r.d.pause(ctx, "start")
-	if err := r.health(ctx); err != nil {
-		return err
+	// starting: start.go, health.go, route.go; a rollback to a warm
+	// release takes its running web containers over instead: warm.go
+	if r.warm == nil || !r.adopt(ctx) {
+		if err := r.start(ctx); err != nil {
+			return err
+		}
+		r.d.pause(ctx, "start")
+		if err := r.health(ctx); err != nil {
+			return err
+		}
 	}
 	// workers: workers.go (the old release's stop with it, in retire.go)
 	if err := r.startWorkers(ctx); err != nil {
@@ -110,6 +128,7 @@ func (r *run) finish(ctx context.Context) error {
 		URL(r.host(), d.Config.Nginx.Listen), rec.Duration().Seconds())
 	r.syncCron(ctx)
 	r.autoCert(ctx)
+	r.sayWatched()
 	return nil
 }
 

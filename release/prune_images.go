@@ -48,6 +48,8 @@ func planKeep(list []*state.Record, keep int) keepSet {
 			live = r
 		case state.StatusBuilding, state.StatusStarting:
 			ks.keep(r, "in-flight "+r.Name())
+		case state.StatusWarm:
+			ks.keep(r, "warm "+r.Name())
 		}
 	}
 	if live != nil {
@@ -59,7 +61,9 @@ func planKeep(list []*state.Record, keep int) keepSet {
 		if r == live || r.LiveSince.IsZero() || r.StartImage() == "" {
 			continue
 		}
-		if ks.keepImage(r, "rollback target "+r.Name()) {
+		// the warm release is a rollback target like any other: its
+		// image (kept above with its containers) counts as one of the keep
+		if ks.keepImage(r, "rollback target "+r.Name()) || r.Status == state.StatusWarm {
 			n++
 		}
 	}

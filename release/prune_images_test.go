@@ -187,6 +187,15 @@ func TestPlanKeep(t *testing.T) {
 			pruneRec(3, state.KindRollback, pruneImg(1), state.StatusRetired, true),
 			pruneRec(4, state.KindPush, pruneImg(4), state.StatusLive, true),
 		}, 2, []string{pruneImg(1), pruneImg(2), pruneImg(4)}},
+		{"the warm release is the one rollback target kept", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusWarm, true),
+			pruneRec(3, state.KindPush, pruneImg(3), state.StatusLive, true),
+		}, 1, []string{pruneImg(2), pruneImg(3)}},
+		{"the warm release keeps its image with keep 0", []*state.Record{
+			pruneRec(1, state.KindPush, pruneImg(1), state.StatusWarm, true),
+			pruneRec(2, state.KindPush, pruneImg(2), state.StatusLive, true),
+		}, 0, []string{pruneImg(1), pruneImg(2)}},
 		{"in-flight deploy keeps its image", []*state.Record{
 			pruneRec(1, state.KindPush, pruneImg(1), state.StatusRetired, true),
 			pruneRec(2, state.KindPush, pruneImg(2), state.StatusLive, true),

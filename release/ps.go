@@ -18,6 +18,11 @@ type ProcState struct {
 	State    string    `json:"state"` // running, exited, ... or missing
 	Since    time.Time `json:"since,omitzero"`
 	Restarts int       `json:"restarts"`
+	// Release is the release the container belongs to: the live one, or
+	// the warm one (WarmUntil set), whose web containers run, no longer
+	// served, for an instant rollback.
+	Release   string    `json:"release"`
+	WarmUntil time.Time `json:"warm_until,omitzero"`
 }
 
 // Ps lists every container of app's live release, web first.
@@ -33,19 +38,51 @@ func (d *Deployer) Ps(ctx context.Context, app string) (*state.Record, []ProcSta
 	}
 	out := make([]ProcState, 0, len(procs))
 	for _, p := range procs {
-		ps := ProcState{Type: p.Type, Number: p.Index, Name: p.Name}
-		st, err := d.Runtime.Inspect(ctx, p.Name)
-		switch {
-		case errors.Is(err, container.ErrNotFound):
-			ps.State = "missing"
-		case err != nil:
+		ps, err := d.procState(ctx, live, p)
+		if err != nil {
 			return nil, nil, err
-		default:
-			ps.State, ps.Since, ps.Restarts = st.Status, st.StartedAt, int(st.Restarts)
 		}
 		out = append(out, ps)
 	}
+	list, err := d.Store().List(app)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range list {
+		if r.Status != state.StatusWarm {
+			continue
+		}
+		for _, p := range webProcsOf(r) {
+			ps, err := d.procState(ctx, r, p)
+			if err != nil {
+				return nil, nil, err
+			}
+			// running, but no longer served
+			if ps.State == "running" {
+				ps.State = "warm"
+			} else {
+				ps.State = "warm, " + ps.State
+			}
+			ps.WarmUntil = r.WarmUntil
+			out = append(out, ps)
+		}
+	}
 	return live, out, nil
+}
+
+// procState is container p of release rec as ps shows it.
+func (d *Deployer) procState(ctx context.Context, rec *state.Record, p state.Proc) (ProcState, error) {
+	ps := ProcState{Type: p.Type, Number: p.Index, Name: p.Name, Release: rec.Name()}
+	st, err := d.Runtime.Inspect(ctx, p.Name)
+	switch {
+	case errors.Is(err, container.ErrNotFound):
+		ps.State = "missing"
+	case err != nil:
+		return ps, err
+	default:
+		ps.State, ps.Since, ps.Restarts = st.Status, st.StartedAt, int(st.Restarts)
+	}
+	return ps, nil
 }
 
 func hasWeb(ps []state.Proc) bool {

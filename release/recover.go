@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"slices"
+	"time"
 
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/state"
@@ -47,10 +47,31 @@ func (d *Deployer) recover(ctx context.Context, app string, p *Progress) error {
 			return err
 		}
 	}
-	if err := d.removeOrphans(ctx, app, live, p); err != nil {
+	// What a running watch process keeps warm or retires after the drain
+	// is its own; a warm release whose watch died retires now.
+	keep := []*state.Record{}
+	if live != nil {
+		keep = append(keep, live)
+	}
+	own, told := d.watchOwns(app, p)
+	for _, r := range list {
+		switch {
+		case own[r.Version]:
+			keep = append(keep, r)
+		case r.Status == state.StatusWarm:
+			r.Status, r.WarmUntil = state.StatusRetired, time.Time{}
+			if err := d.Store().Save(r); err != nil {
+				return err
+			}
+			if r.Version != told {
+				p.Say("Retired %s of %s: it was warm, but nothing looks after it any more", r.Name(), app)
+			}
+		}
+	}
+	if err := d.removeOrphans(ctx, app, keep, p); err != nil {
 		return err
 	}
-	return d.removeLeftovers(app, live, p)
+	return d.removeLeftovers(app, keep, p)
 }
 
 // restoreNginx points nginx back at the live release (or takes the app
@@ -90,15 +111,22 @@ func (d *Deployer) restoreNginx(ctx context.Context, app string, live *state.Rec
 	return nil
 }
 
-// removeOrphans removes every container of app (in this instance) but the
-// live release's.
-func (d *Deployer) removeOrphans(ctx context.Context, app string, live *state.Record, p *Progress) error {
+// removeOrphans removes every container of app (in this instance) but
+// those of the releases in keep (the live one, and what a running watch
+// looks after).
+func (d *Deployer) removeOrphans(ctx context.Context, app string, keep []*state.Record, p *Progress) error {
 	states, err := d.Runtime.List(ctx, map[string]string{container.LabelApp: app, container.LabelRoot: d.Config.Root})
 	if err != nil {
 		return err
 	}
+	kept := map[string]bool{}
+	for _, r := range keep {
+		for _, c := range procsOf(r) {
+			kept[c.Name] = true
+		}
+	}
 	for _, st := range states {
-		if live != nil && slices.ContainsFunc(procsOf(live), func(p state.Proc) bool { return p.Name == st.Name }) {
+		if kept[st.Name] {
 			continue
 		}
 		// A one-off run or a cron job still at work is not a leftover
@@ -117,16 +145,22 @@ func (d *Deployer) removeOrphans(ctx context.Context, app string, live *state.Re
 	return nil
 }
 
-// removeLeftovers removes socket dirs of releases that are not live and
+// removeLeftovers removes the socket dirs of releases not in keep and
 // build contexts of interrupted builds.
-func (d *Deployer) removeLeftovers(app string, live *state.Record, p *Progress) error {
+func (d *Deployer) removeLeftovers(app string, keep []*state.Record, p *Progress) error {
 	dir := filepath.Join(d.Config.RunDir, app)
 	entries, err := afero.ReadDir(d.Fs, dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("list %s: %w", dir, err)
 	}
+	kept := map[string]bool{}
+	for _, r := range keep {
+		for _, k := range d.releaseDirs(r) {
+			kept[k] = true
+		}
+	}
 	for _, e := range entries {
-		if live != nil && e.Name() == live.Name() {
+		if kept[filepath.Join(dir, e.Name())] {
 			continue
 		}
 		if err := d.Fs.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

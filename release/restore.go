@@ -73,6 +73,8 @@ func (d *Deployer) Restore(ctx context.Context, app string, from RestoreFrom, ou
 	if err != nil {
 		return nil, errors.Join(err, d.unswapData(ctx, app, undo, p))
 	}
+	// the release it replaces runs on the data swapped away: not warm
+	run.noWarm = true
 	p.Say("Releasing %s %s as %s on %s (no build)", app, hook.Short(live.Commit), r.Name(), what)
 	if err := run.pipeline(ctx, false); err != nil {
 		ferr := run.fail(ctx, err)

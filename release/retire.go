@@ -3,68 +3,202 @@ package release
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/gitship/gitship/state"
 )
 
-// retireOlder retires every release older than this one that is still
-// recorded live: the previous one, and any that an unconfirmed nginx
-// switch left running. They drain first: nginx's workers from before the
-// switch finish what they were serving (up to the drain setting), then
-// the containers get SIGTERM, and SIGKILL StopTimeout later.
+// retireOlder hands over every release this one replaces: the one live
+// before it stays warm for its `warm` setting (its workers stop now: two
+// sets would take the same jobs), and every other one still running
+// (an older warm one, one an unconfirmed nginx switch left running, what
+// the previous watch had not stopped yet) retires once nginx's old workers
+// have drained. A detached process (Spawn, Watch) does the waiting, so
+// the command returns as soon as the release is live; without one, or
+// when it cannot start, the drain and the retirement happen here, as
+// before warm releases existed.
 func (r *run) retireOlder(ctx context.Context) error {
-	d := r.d
 	ctx = context.WithoutCancel(ctx)
-	list, err := d.Store().List(r.app.Name)
+	w, err := r.handOver(ctx)
 	if err != nil {
 		return err
 	}
-	var old []*state.Record
-	for _, o := range list {
-		if o.Status == state.StatusLive && o.Version < r.rec.Version {
-			o.Status = state.StatusRetired
-			if err := d.Store().Save(o); err != nil {
-				r.p.Fail("could not record %s as retired: %v", o.Name(), err)
-			}
-			old = append(old, o)
-		}
-	}
-	if len(old) == 0 {
+	if w.empty() {
 		return nil
 	}
+	if r.d.Spawn != nil && !r.inline {
+		// The old workers stop before the command returns: two sets of
+		// workers would take the same jobs.
+		if len(w.StopNow) > 0 {
+			done := r.p.Step("")
+			for _, n := range w.StopNow {
+				r.d.stopContainer(ctx, r.p, n)
+			}
+			done(fmt.Sprintf("Stopped the old workers: %s", joinNames(w.StopNow)))
+			w.StopNow = nil
+		}
+		err := r.spawnWatch(w)
+		if err == nil {
+			r.watched = w
+			return nil
+		}
+		r.p.Fail("could not start the process that retires the old release in the background: %v; retiring it now", err)
+	}
+	return r.retireNow(ctx, w)
+}
+
+// handOver ends the watch of the previous switch (taking over what it had
+// left), records the release switched from warm (until now + warm) or
+// retired, every other older running one retired, and returns what is
+// left to do.
+func (r *run) handOver(ctx context.Context) (*watchFile, error) {
+	d, st := r.d, r.d.Store()
+	now := d.Now()
+	w := &watchFile{Live: r.rec.Version, Since: now, Reshare: r.reshare,
+		DrainUntil: now.Add(r.rec.Settings.EffectiveDrain())}
+	if prev := d.endWatch(ctx, r.app.Name, r.p, r.inline); prev != nil {
+		w.StopNow, w.Retire = prev.StopNow, prev.Retire
+		w.Reshare = w.Reshare || prev.Reshare
+	}
+	list, err := st.List(r.app.Name)
+	if err != nil {
+		return nil, err
+	}
+	warm := r.rec.Settings.EffectiveWarm()
+	if d.Spawn == nil || r.inline || r.noWarm {
+		warm = 0
+	}
+	for _, o := range list {
+		if o.Version == r.rec.Version || (o.Status != state.StatusLive && o.Status != state.StatusWarm) {
+			continue
+		}
+		if warm > 0 && r.prev != nil && o.Version == r.prev.Version && o.Status == state.StatusLive {
+			o.Status, o.WarmUntil = state.StatusWarm, now.Add(warm)
+			for _, p := range procsOf(o) {
+				if isWorker(p) {
+					w.StopNow = append(w.StopNow, p.Name)
+				}
+			}
+			o.Procs = webProcsOf(o)
+			w.Warm, w.WarmUntil = o.Version, o.WarmUntil
+		} else {
+			o.Status, o.WarmUntil = state.StatusRetired, time.Time{}
+			// the warm release a rollback took over runs on as this one
+			adopted := r.adopted && o.Version == r.warm.Version
+			if !adopted && !slices.Contains(w.Retire, o.Version) {
+				w.Retire = append(w.Retire, o.Version)
+			}
+		}
+		if err := st.Save(o); err != nil {
+			r.p.Fail("could not record %s as %s: %v", o.Name(), o.Status, err)
+		}
+	}
+	w.Drain = d.Proxy.OldWorkers()
+	return w, nil
+}
+
+// retireNow drains and stops what w lists before the command returns.
+// They drain first: nginx's workers from before the switch finish what
+// they were serving (up to the drain setting), then the containers get
+// SIGTERM, and SIGKILL StopTimeout later.
+func (r *run) retireNow(ctx context.Context, w *watchFile) error {
+	d := r.d
 	done := r.p.Step("")
-	drain := r.rec.Settings.EffectiveDrain()
-	if err := d.Proxy.Drain(ctx, drain); err != nil {
+	for _, n := range w.StopNow {
+		d.stopContainer(ctx, r.p, n)
+	}
+	if w.Warm != 0 {
+		w.Retire = append(w.Retire, w.Warm)
+	}
+	if err := d.Proxy.Drain(ctx, r.rec.Settings.EffectiveDrain()); err != nil {
 		r.p.Fail("%v; stopping anyway", err)
 	}
 	d.pause(ctx, "drain")
-	for _, o := range old {
+	var old []*state.Record
+	for _, v := range w.Retire {
+		o, err := d.Store().Get(r.app.Name, v)
+		if err != nil {
+			r.p.Fail("%v", err)
+			continue
+		}
+		if o.Status == state.StatusWarm {
+			o.Status, o.WarmUntil = state.StatusRetired, time.Time{}
+			if err := d.Store().Save(o); err != nil {
+				r.p.Fail("could not record %s as retired: %v", o.Name(), err)
+			}
+		}
 		d.stopRelease(ctx, r.p, o)
+		old = append(old, o)
 	}
+	r.reshare = r.reshare || w.Reshare
 	r.reshareData()
-	if len(old) == 1 {
+	switch len(old) {
+	case 0:
+		done("Stopped the old workers")
+	case 1:
 		done(fmt.Sprintf("Retired %s (image %s kept for rollback)", old[0].Name(), old[0].Image))
-	} else {
+	default:
 		done(fmt.Sprintf("Retired %s (images kept for rollback)", names(old)))
 	}
 	return nil
 }
 
 // stopRelease stops and removes every container of a release and its
-// socket dirs. Failures are reported, not fatal.
+// socket dirs, but for what a live or warm release uses (a rollback to a
+// warm release took its web containers over). Failures are reported, not
+// fatal.
 func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *state.Record) {
+	used, usedDirs := map[string]bool{}, map[string]bool{}
+	list, err := d.Store().List(o.App)
+	if err != nil {
+		p.Fail("%v; %s keeps running", err, o.Name())
+		return
+	}
+	for _, r := range list {
+		if r.Version == o.Version || (r.Status != state.StatusLive && r.Status != state.StatusWarm) {
+			continue
+		}
+		for _, c := range procsOf(r) {
+			used[c.Name] = true
+		}
+		for _, dir := range d.releaseDirs(r) {
+			usedDirs[dir] = true
+		}
+	}
 	for _, c := range procsOf(o) {
-		if err := d.Runtime.Stop(ctx, c.Name, d.StopTimeout); err != nil {
-			p.Fail("could not stop %s: %v", c.Name, err)
-		}
-		if err := d.Runtime.Remove(ctx, c.Name); err != nil {
-			p.Fail("could not remove %s: %v", c.Name, err)
+		if !used[c.Name] {
+			d.stopContainer(ctx, p, c.Name)
 		}
 	}
-	if err := d.Fs.RemoveAll(d.socketDir(o.App, o.Version)); err != nil {
-		p.Fail("could not remove the socket dir of %s: %v", o.Name(), err)
+	for _, dir := range d.releaseDirs(o) {
+		if usedDirs[dir] {
+			continue
+		}
+		if err := d.Fs.RemoveAll(dir); err != nil {
+			p.Fail("could not remove the socket dir of %s: %v", o.Name(), err)
+		}
 	}
+}
+
+// releaseDirs are the socket dirs (run_dir/APP/vN) rec's containers use:
+// its own, and those of the warm release whose containers it took over.
+func (d *Deployer) releaseDirs(rec *state.Record) []string {
+	appRun := filepath.Join(d.Config.RunDir, rec.App)
+	dirs := []string{d.socketDir(rec.App, rec.Version)}
+	for _, p := range webProcsOf(rec) {
+		rel, err := filepath.Rel(appRun, p.Socket)
+		if err != nil || p.Socket == "" || rel == ".." || strings.HasPrefix(rel, "../") {
+			continue
+		}
+		dir := filepath.Join(appRun, strings.Split(rel, string(filepath.Separator))[0])
+		if !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	return dirs
 }
 
 func names(rs []*state.Record) string {

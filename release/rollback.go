@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -24,6 +25,11 @@ type RollbackOptions struct {
 	// taken "before release v(N+1)" (releasephase.go). The data it
 	// replaces is kept as a snapshot "rollback" first.
 	WithData bool
+
+	// auto is why the watch of the live release rolls it back by itself
+	// (autoRollback): the release switched from is bad, so it does not
+	// stay warm, and it is retired before the rollback returns.
+	auto string
 }
 
 // Rollback releases an earlier release of app again, as a new release
@@ -40,6 +46,12 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 		return nil, err
 	}
 	defer s.end()
+	return d.rollback(ctx, s, a, p, target, opt)
+}
+
+// rollback is Rollback once the app's lock is held (by s).
+func (d *Deployer) rollback(ctx context.Context, s *session, a *state.App, p *Progress, target string, opt RollbackOptions) (*state.Record, error) {
+	app := a.Name
 	tgt, err := d.rollbackTarget(ctx, app, target)
 	if err != nil {
 		return nil, err
@@ -77,11 +89,35 @@ func (d *Deployer) Rollback(ctx context.Context, app, target string, opt Rollbac
 	r := &state.Record{App: app, Kind: state.KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
 		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: env,
 		Processes: tgt.Processes, Cron: tgt.Cron}
+	if opt.auto != "" {
+		r.Reason = fmt.Sprintf("automatic rollback to %s: %s", tgt.Name(), opt.auto)
+	}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
 		return nil, errors.Join(err, d.unswapData(ctx, app, undo, p))
 	}
-	p.Say("Rolling back %s to %s (%s) as %s: no build, image %s", app, tgt.Name(), hook.Short(tgt.Commit), r.Name(), tgt.Image)
+	// The release it replaces stays warm, unless it runs on data swapped
+	// away, or went bad.
+	run.noWarm, run.inline = snap != "", opt.auto != ""
+	warm := ""
+	if tgt.Status == state.StatusWarm {
+		warm = " (warm)"
+		switch {
+		case snap != "":
+			p.Say("%s is warm, but on the data it replaced: starting its image", tgt.Name())
+		case opt.KeepEnv && !maps.Equal(a.Env, tgt.Env):
+			p.Say("%s is warm, but with its own environment (--keep-env): starting its image", tgt.Name())
+		default:
+			run.warm = tgt
+		}
+	}
+	if opt.auto != "" && run.prev != nil {
+		// the bad release's output, before it retires
+		if err := d.keepOutput(context.WithoutCancel(ctx), app, run.prev); err != nil {
+			p.Fail("could not keep the output of %s: %v", run.prev.Name(), err)
+		}
+	}
+	p.Say("Rolling back %s to %s%s (%s) as %s: no build, image %s", app, tgt.Name(), warm, hook.Short(tgt.Commit), r.Name(), tgt.Image)
 	if snap != "" {
 		p.Say("Data: snapshot %s, taken before release v%d", snap, tgt.Version+1)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitship/gitship/internal/testenv"
 	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
 )
@@ -521,5 +523,29 @@ func TestDeadTicketsRemoved(t *testing.T) {
 				t.Errorf("queue %v, want only the waiting push's %v (old %s, newer %s gone)", got, want, filepath.Base(old), filepath.Base(newer))
 			}
 		})
+	}
+}
+
+// TestAliveZombie: a process that exited but is not reaped yet is gone.
+func TestAliveZombie(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployer{}
+	pid := cmd.Process.Pid
+	if err := testenv.Poll(10*time.Second, func() error {
+		if d.alive(pid) {
+			return fmt.Errorf("pid %d (exited, not reaped) is alive", pid)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !d.alive(os.Getpid()) {
+		t.Error("this process is not alive")
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/afero"
 )
 
-const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, watch, watch_errors, watch_min"
+const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, warm, watch, watch_errors, watch_min"
 
 func TestSet(t *testing.T) {
 	tests := []struct {
@@ -182,12 +182,12 @@ func TestUnset(t *testing.T) {
 		keys []string
 		want string // Describe of the result
 	}{
-		{[]string{"branch"}, "branch=main health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
-		{[]string{"health_path"}, "branch=dev health_path=/ health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
-		{[]string{"health_timeout"}, "branch=dev health_path=/up health_timeout=1m0s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
-		{[]string{"drain"}, "branch=dev health_path=/up health_timeout=5s drain=30s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
-		{[]string{"branch", "health_path", "health_timeout", "drain", "dockerfile"}, "branch=main health_path=/ health_timeout=1m0s drain=30s dockerfile=- hsts=off memory=- cpus=- watch=1m0s"},
-		{nil, "branch=dev health_path=/up health_timeout=5s drain=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
+		{[]string{"branch"}, "branch=main health_path=/up health_timeout=5s drain=1m0s warm=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
+		{[]string{"health_path"}, "branch=dev health_path=/ health_timeout=5s drain=1m0s warm=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
+		{[]string{"health_timeout"}, "branch=dev health_path=/up health_timeout=1m0s drain=1m0s warm=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
+		{[]string{"drain"}, "branch=dev health_path=/up health_timeout=5s drain=30s warm=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
+		{[]string{"branch", "health_path", "health_timeout", "drain", "dockerfile"}, "branch=main health_path=/ health_timeout=1m0s drain=30s warm=1m0s dockerfile=- hsts=off memory=- cpus=- watch=1m0s"},
+		{nil, "branch=dev health_path=/up health_timeout=5s drain=1m0s warm=1m0s dockerfile=deploy/Dockerfile hsts=off memory=- cpus=- watch=1m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
@@ -235,7 +235,7 @@ func TestSetThenDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"branch=prod", "health_path=/ready", "health_timeout=1m30s", "drain=45s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}
+	want := []string{"branch=prod", "health_path=/ready", "health_timeout=1m30s", "drain=45s", "warm=1m0s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}
 	if got := e.app(t).Describe(); !reflect.DeepEqual(got, want) || !reflect.DeepEqual(a.Describe(), want) {
 		t.Errorf("Describe after Set = %q (returned %q), want %q", got, a.Describe(), want)
 	}

@@ -179,6 +179,12 @@ type AppStatus struct {
 	// could not be read).
 	Cron      []JobStatus `json:"cron,omitempty"`
 	CronError string      `json:"cron_error,omitempty"`
+	// Warm is the release switched from that still runs for an instant
+	// rollback (nil: none).
+	Warm *WarmStatus `json:"warm,omitempty"`
+	// Watch is the detached process that finishes the last switch
+	// (nil: none runs).
+	Watch *WatchStatus `json:"watch,omitempty"`
 }
 
 // ContainerStatus is one container of the live release in AppStatus.
@@ -217,6 +223,10 @@ func (d *Deployer) Status(ctx context.Context, app string) (*AppStatus, error) {
 		}
 		st.Containers = append(st.Containers, ContainerStatus{Name: p.Name, Type: p.Type, Number: p.Index, State: cs})
 	}
+	if st.Warm, err = d.warmOf(ctx, app); err != nil {
+		return nil, err
+	}
+	st.Watch = d.watchStatus(app)
 	if len(live.Cron) > 0 {
 		jobs, err := d.Jobs(live.App)
 		if err != nil {
@@ -257,6 +267,7 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 		fmt.Fprintf(tw, "container:\t%s %s\n", c.Name, cs)
 	}
 	fmt.Fprintf(tw, "socket:\t%s\n", st.Socket)
+	writeWarmStatus(tw, st, d.Now())
 	writeCronStatus(tw, st)
 	if err := tw.Flush(); err != nil {
 		return err

@@ -1,262 +1,477 @@
 package release
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
-	"github.com/spf13/afero"
-
-	"github.com/gitship/gitship/container"
-	"github.com/gitship/gitship/nginx"
 	"github.com/gitship/gitship/state"
+	"github.com/spf13/afero"
 )
 
-// Inspector is what a Watch asks about containers (Runtime has it).
-type Inspector interface {
-	Inspect(ctx context.Context, name string) (container.State, error)
+// Check is one look of a watch at the live release: bad, with a reason
+// that says what was seen (numbers included), switches nginx back to the
+// warm release.
+type Check func(ctx context.Context) (bad bool, reason string)
+
+// watchTick is how often the watch process looks at what it waits for.
+const watchTick = 250 * time.Millisecond
+
+// endWait is how long a release waits for the watch of the previous one
+// to exit after SIGTERM before it kills it.
+const endWait = 10 * time.Second
+
+// watchFile is apps/APP/watch.json: what the detached process of the last
+// switch (Watch) still has to do. The release that switched writes it
+// under the app's lock before it lets go; the process rewrites it under
+// the lock as it goes; the next release, or a recovery after the process
+// died, takes over what is left.
+type watchFile struct {
+	// PID is the watch process (0 while it is being started).
+	PID int `json:"pid"`
+	// Live is the release switched to, the one watched.
+	Live int `json:"live"`
+	// Warm is the release switched from, kept running until WarmUntil
+	// (0: none).
+	Warm      int       `json:"warm,omitempty"`
+	WarmUntil time.Time `json:"warm_until,omitzero"`
+	// Retire are releases recorded retired whose containers run until
+	// nginx's old workers have drained (or DrainUntil).
+	Retire []int `json:"retire,omitempty"`
+	// StopNow are the old release's workers: they stop at once, since
+	// two sets of workers would take the same jobs.
+	StopNow []string `json:"stop_now,omitempty"`
+	// Drain are nginx's workers from before the switch.
+	Drain      []int     `json:"drain,omitempty"`
+	DrainUntil time.Time `json:"drain_until,omitzero"`
+	// Reshare repeats the data dir's group share once the old release
+	// stopped writing (datagroup.go).
+	Reshare bool      `json:"reshare,omitempty"`
+	Since   time.Time `json:"since"`
 }
 
-// WatchConfig is what a Watch looks at.
-type WatchConfig struct {
-	// Fs holds the access log.
-	Fs afero.Fs
-	// Runtime inspects the release's containers.
-	Runtime Inspector
-	// Log is the app's access log (Deployer.AccessLog).
-	Log string
-	// Offset is where the log ended just before nginx was pointed at the
-	// release (Deployer.AccessLogOffset): what is before it was answered
-	// by earlier releases.
-	Offset int64
-	// Since is when nginx was pointed at the release: the reasons count
-	// from it.
-	Since time.Time
-	// Release is the switched release: its web processes' sockets or
-	// ports tell its answers from those of the previous release, still
-	// draining; its containers are inspected; its settings give the
-	// thresholds (watch_errors, watch_min).
-	Release *state.Record
+// empty says whether there is nothing left to do but watch.
+func (w *watchFile) empty() bool {
+	return w.Warm == 0 && len(w.Retire) == 0 && len(w.StopNow) == 0
 }
 
-// Watch judges a release after its switch: one Check per tick reads the
-// access log lines written since the last one and inspects the release's
-// containers. It keeps the counts and the log position between ticks, so
-// a Check reads each line once; it holds no open file and no goroutine.
-type Watch struct {
-	c         WatchConfig
-	upstreams map[string]bool
-	procs     []state.Proc
-	pct, min  int
+func (d *Deployer) watchPath(app string) string { return filepath.Join(d.appDir(app), "watch.json") }
 
-	offset  int64
-	file    fileID // the log file read last; a different one was rotated in
-	partial []byte // a line nginx has not finished writing
+// WatchLog is the log of app's watch processes (their stdout and stderr).
+func (d *Deployer) WatchLog(app string) string { return filepath.Join(d.appDir(app), "watch.log") }
 
-	answers, errors, skipped int
-	last                     time.Time // the latest answer counted
+func (d *Deployer) readWatch(app string) (*watchFile, bool) {
+	b, err := afero.ReadFile(d.Fs, d.watchPath(app))
+	if err != nil {
+		return nil, false
+	}
+	var w watchFile
+	if json.Unmarshal(b, &w) != nil {
+		return nil, false
+	}
+	return &w, true
 }
 
-// NewWatch starts watching c.Release from c.Offset of its app's access
-// log. Nothing is read until the first Check.
-func NewWatch(c WatchConfig) *Watch {
-	w := &Watch{c: c, upstreams: map[string]bool{}, procs: procsOf(c.Release), offset: c.Offset,
-		pct: c.Release.Settings.EffectiveWatchErrors(), min: c.Release.Settings.EffectiveWatchMin()}
-	for _, u := range upstreams(c.Release) {
-		w.upstreams[u] = true
+func (d *Deployer) writeWatch(app string, w *watchFile) error {
+	b, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("encode watch file: %w", err)
+	}
+	return state.WriteAtomic(d.Fs, d.watchPath(app), b, 0o644)
+}
+
+func (d *Deployer) removeWatch(app string) error {
+	if err := d.Fs.Remove(d.watchPath(app)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove watch file: %w", err)
+	}
+	return nil
+}
+
+func (d *Deployer) sleep(ctx context.Context, dur time.Duration) error {
+	if d.Sleep != nil {
+		return d.Sleep(ctx, dur)
+	}
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (d *Deployer) signal(pid int, sig syscall.Signal) error {
+	if d.Signal != nil {
+		return d.Signal(pid, sig)
+	}
+	return syscall.Kill(pid, sig)
+}
+
+func (d *Deployer) tick() time.Duration {
+	if d.WatchTick > 0 {
+		return d.WatchTick
+	}
+	return watchTick
+}
+
+// endWatch ends the watch process of app's previous switch, if one runs,
+// and returns what it had left to do (nil: no watch file). The caller
+// holds the app's lock, so the process is not in the middle of a change:
+// it sleeps or waits for the lock, and SIGTERM ends it there.
+// self is set when the caller is that process (its automatic rollback).
+func (d *Deployer) endWatch(ctx context.Context, app string, p *Progress, self bool) *watchFile {
+	w, ok := d.readWatch(app)
+	if !ok {
+		return nil
+	}
+	if w.PID > 0 && !self && d.alive(w.PID) {
+		if err := d.signal(w.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+			p.Fail("could not end the watch of v%d (pid %d): %v", w.Live, w.PID, err)
+		}
+		deadline := time.Now().Add(endWait)
+		for d.alive(w.PID) && time.Now().Before(deadline) {
+			if d.sleep(ctx, 20*time.Millisecond) != nil {
+				break
+			}
+		}
+		if d.alive(w.PID) {
+			p.Fail("the watch of v%d (pid %d) did not end within %s: killed", w.Live, w.PID, endWait)
+			if err := d.signal(w.PID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+				p.Fail("could not kill pid %d: %v", w.PID, err)
+			}
+		}
+	}
+	if err := d.removeWatch(app); err != nil {
+		p.Fail("%v", err)
 	}
 	return w
 }
 
-// NewWatch is NewWatch for release rec of its app on this server, switched
-// at since, from offset of the app's access log.
-func (d *Deployer) NewWatch(rec *state.Record, offset int64, since time.Time) *Watch {
-	return NewWatch(WatchConfig{Fs: d.Fs, Runtime: d.Runtime, Log: d.AccessLog(rec.App), Offset: offset, Since: since, Release: rec})
-}
-
-// WatchStats are a Watch's counts so far.
-type WatchStats struct {
-	// Answers the release gave, and how many of them were 5xx.
-	Answers, Errors int
-	// Skipped are lines of the log that were not gitship's format.
-	Skipped int
-}
-
-// Stats returns the counts so far.
-func (w *Watch) Stats() WatchStats {
-	return WatchStats{Answers: w.answers, Errors: w.errors, Skipped: w.skipped}
-}
-
-// Check reads what was logged since the last Check and inspects the
-// release's containers. bad says the release should be switched back,
-// and reason says why, with numbers: "web #1 exited with status 2 after
-// 5s", "web #1 restarted 3 times (last exit status 2)", "12 of 20
-// answers were 5xx (60%) in 8s". An error (the log unreadable, Podman not
-// answering) says nothing about the release: the caller may try again at
-// the next tick, the counts are kept.
-func (w *Watch) Check(ctx context.Context) (bad bool, reason string, err error) {
-	if reason, err := w.containers(ctx); err != nil || reason != "" {
-		return reason != "", reason, err
+// spawnWatch writes w as the watch file of this switch and starts the
+// detached process that does what it lists.
+func (r *run) spawnWatch(w *watchFile) error {
+	d, app := r.d, r.app.Name
+	w.PID = 0
+	if err := d.writeWatch(app, w); err != nil {
+		return err
 	}
-	if err := w.read(); err != nil {
-		return false, "", err
-	}
-	if w.answers < w.min || w.errors*100 <= w.pct*w.answers {
-		return false, "", nil
-	}
-	share := int(math.Round(float64(w.errors) * 100 / float64(w.answers)))
-	return true, fmt.Sprintf("%d of %d answers were 5xx (%d%%) in %s", w.errors, w.answers, share, seconds(w.last.Sub(w.c.Since))), nil
-}
-
-// containers says what is wrong with the release's containers ("" for
-// nothing): one exited, restarted by its policy, killed for memory, or
-// gone.
-func (w *Watch) containers(ctx context.Context) (string, error) {
-	for _, p := range w.procs {
-		st, err := w.c.Runtime.Inspect(ctx, p.Name)
-		name := fmt.Sprintf("%s #%d", p.Type, p.Index)
-		if errors.Is(err, container.ErrNotFound) {
-			return name + " is gone (container " + p.Name + " removed)", nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("watch %s: %w", w.c.Release.Name(), err)
-		}
-		switch {
-		case st.OOMKilled:
-			return fmt.Sprintf("%s was killed for its memory limit (out of memory)", name), nil
-		case st.Restarts > 0:
-			return fmt.Sprintf("%s restarted %d %s (last exit status %d)", name, st.Restarts, plural(int(st.Restarts), "time", "times"), st.ExitCode), nil
-		case !st.Running && (st.Status == "exited" || st.Status == "stopped" || st.Status == "dead"):
-			r := fmt.Sprintf("%s exited with status %d", name, st.ExitCode)
-			if !st.StartedAt.IsZero() && st.FinishedAt.After(st.StartedAt) {
-				r += " after " + seconds(st.FinishedAt.Sub(st.StartedAt))
-			}
-			return r, nil
-		case st.Status == "restarting":
-			return fmt.Sprintf("%s is restarting (last exit status %d)", name, st.ExitCode), nil
-		}
-	}
-	return "", nil
-}
-
-// readChunk is how much of the log one read takes.
-const readChunk = 64 << 10
-
-// read counts the lines logged since the last read. A log shorter than
-// where the last read ended was truncated (copytruncate), one with another
-// inode was rotated (rename, then nginx -s reopen): both are read from
-// their start.
-func (w *Watch) read() error {
-	f, err := w.c.Fs.Open(w.c.Log)
-	if errors.Is(err, fs.ErrNotExist) {
-		// moved away, nginx not reopened yet: nothing to read
-		w.offset, w.file, w.partial = 0, fileID{}, nil
-		return nil
-	}
+	pid, err := d.Spawn(app, r.rec.Version)
 	if err != nil {
-		return fmt.Errorf("watch %s: %w", w.c.Release.Name(), err)
+		return errors.Join(err, d.removeWatch(app))
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", w.c.Release.Name(), err)
+	w.PID = pid
+	return d.writeWatch(app, w)
+}
+
+// Watch is the detached process a switch starts (`gitship watch APP vN`,
+// Spawn) once release v of app is live, so that the push returns at once:
+// it stops the old release's workers, waits for nginx's old workers to
+// drain and stops the releases it retires, keeps the previous release warm
+// until its window ends and then retires it, and while the release is
+// watched (NewCheck) asks the check every tick: a bad answer switches
+// nginx back to the warm release (autoRollback). It holds the app's lock
+// only for each change, never while it waits. A newer release of the app
+// ends it (SIGTERM: ctx ends) and takes over what it had left.
+func (d *Deployer) Watch(ctx context.Context, app string, v int, out io.Writer) error {
+	p := &Progress{W: out, Now: d.Now}
+	w, err := d.awaitWatch(ctx, app, v)
+	if err != nil || w == nil {
+		return err
 	}
-	id := idOf(fi)
-	if fi.Size() < w.offset || (w.file.known && id.known && id != w.file) {
-		w.offset, w.partial = 0, nil
+	p.Say("Watch of %s v%d (pid %d) started", app, v, os.Getpid())
+	if len(w.StopNow) > 0 {
+		// Not under the lock: the records say so already, and a push
+		// that holds the lock for minutes must not leave two sets of
+		// workers running meanwhile.
+		for _, n := range w.StopNow {
+			d.stopContainer(context.WithoutCancel(ctx), p, n)
+		}
+		p.Say("Stopped the workers of the previous release: %s", joinNames(w.StopNow))
 	}
-	w.file = id
-	if _, err := f.Seek(w.offset, io.SeekStart); err != nil {
-		return fmt.Errorf("watch %s: %w", w.c.Release.Name(), err)
+	d.pause(ctx, "drain")
+	var check Check
+	var until time.Time
+	if d.NewCheck != nil {
+		if live, err := d.Store().Get(app, v); err == nil {
+			var window time.Duration
+			check, window = d.NewCheck(ctx, live)
+			until = w.Since.Add(window)
+		} else {
+			p.Fail("not watched: %v", err)
+		}
 	}
-	buf := make([]byte, readChunk)
 	for {
-		n, err := f.Read(buf)
-		w.offset += int64(n)
-		w.take(buf[:n])
-		if errors.Is(err, io.EOF) || n == 0 {
+		now := d.Now()
+		watching := check != nil && now.Before(until)
+		if watching {
+			if bad, reason := check(ctx); bad {
+				return d.autoRollback(ctx, app, v, reason, p)
+			}
+		}
+		if len(w.Retire) > 0 && (!now.Before(w.DrainUntil) || d.Proxy.DrainWorkers(ctx, w.Drain, time.Time{}) == nil) {
+			if w, err = d.retireDrained(ctx, app, v, w, p); err != nil || w == nil {
+				return err
+			}
+		}
+		if len(w.Retire) == 0 && w.Warm != 0 && !now.Before(w.WarmUntil) {
+			if w, err = d.retireWarm(ctx, app, v, w, p); err != nil || w == nil {
+				return err
+			}
+		}
+		if len(w.Retire) == 0 && w.Warm == 0 && !watching {
+			break
+		}
+		if err := d.sleep(ctx, d.tick()); err != nil {
+			p.Say("Watch of %s v%d ended: a newer release took over", app, v)
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("watch %s: %w", w.c.Release.Name(), err)
+	}
+	_, err = d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		return d.removeWatch(app)
+	})
+	if err == nil {
+		p.Say("Watch of %s v%d done", app, v)
+	}
+	return err
+}
+
+// awaitWatch reads the watch file until it names this process as the
+// watch of v (its starter writes the pid once the process runs); nil when
+// it names another (a newer release took over before this one began).
+func (d *Deployer) awaitWatch(ctx context.Context, app string, v int) (*watchFile, error) {
+	deadline := time.Now().Add(endWait)
+	for {
+		w, ok := d.readWatch(app)
+		switch {
+		case ok && w.Live == v && w.PID == os.Getpid():
+			return w, nil
+		case ok && w.Live == v && w.PID == 0 && time.Now().Before(deadline):
+		default:
+			return nil, nil
+		}
+		if err := d.sleep(ctx, 20*time.Millisecond); err != nil {
+			return nil, nil
 		}
 	}
 }
 
-// maxLine bounds a line kept while nginx finishes writing it: nginx writes
-// a line at once, so a longer one is no line of gitship's format.
-const maxLine = 64 << 10
-
-// take counts the complete lines of data, keeping an unfinished one for
-// the next read.
-func (w *Watch) take(data []byte) {
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			w.partial = append(w.partial, data...)
-			if len(w.partial) > maxLine {
-				w.skipped++
-				w.partial = nil
+// watchStep does one change of the watch of v under the app's lock,
+// taken with TryLock: while something else holds it, it tries again every
+// tick. It returns the watch file as left by the step, or nil when the
+// file no longer names this process (a newer release took over, or ctx
+// ended while it waited).
+func (d *Deployer) watchStep(ctx context.Context, app string, v int, p *Progress,
+	step func(ctx context.Context, app string, w *watchFile, p *Progress) error) (*watchFile, error) {
+	for {
+		unlock, err := d.Locker.TryLock(d.lockPath(app))
+		if err == nil {
+			defer unlock()
+			w, ok := d.readWatch(app)
+			if !ok || w.Live != v || w.PID != os.Getpid() {
+				return nil, nil
 			}
-			return
+			if err := step(context.WithoutCancel(ctx), app, w, p); err != nil {
+				return nil, err
+			}
+			return w, nil
 		}
-		line := data[:i]
-		if len(w.partial) > 0 {
-			line = append(w.partial, line...)
-			w.partial = nil
+		if !errors.Is(err, ErrLocked) {
+			return nil, err
 		}
-		w.count(string(line))
-		data = data[i+1:]
+		if err := d.sleep(ctx, d.tick()); err != nil {
+			return nil, nil
+		}
 	}
 }
 
-// count counts one line if the release answered it.
-func (w *Watch) count(line string) {
-	a, err := nginx.ParseAnswer(line)
+// retireDrained stops the releases the watch retires once nginx's old
+// workers are gone (or the drain timed out): it holds the lock only to
+// look (and the watch file keeps listing them until they are stopped, so
+// a newer release that ends this process meanwhile takes them over).
+func (d *Deployer) retireDrained(ctx context.Context, app string, v int, w *watchFile, p *Progress) (*watchFile, error) {
+	if err := d.Proxy.DrainWorkers(ctx, w.Drain, time.Time{}); err != nil {
+		p.Fail("%v; stopping anyway", err)
+	}
+	var stop []*state.Record
+	w, err := d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		for _, v := range w.Retire {
+			o, err := d.Store().Get(app, v)
+			if err != nil {
+				p.Fail("%v", err)
+				continue
+			}
+			if o.Status != state.StatusLive && o.Status != state.StatusWarm {
+				stop = append(stop, o)
+			}
+		}
+		return nil
+	})
+	if err != nil || w == nil {
+		return w, err
+	}
+	for _, o := range stop {
+		if ctx.Err() != nil {
+			return nil, nil // ended: the newer release stops the rest
+		}
+		d.stopRelease(ctx, p, o)
+	}
+	if len(stop) > 0 {
+		p.Say("Retired %s", names(stop))
+	}
+	return d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		w.Retire = nil
+		if w.Reshare {
+			d.reshare(app, p)
+			w.Reshare = false
+		}
+		return d.writeWatch(app, w)
+	})
+}
+
+// retireWarm retires the warm release once its window is over: recorded
+// retired under the lock (a rollback from then on starts its image), then
+// stopped as the releases retireDrained stops.
+func (d *Deployer) retireWarm(ctx context.Context, app string, v int, w *watchFile, p *Progress) (*watchFile, error) {
+	w, err := d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		o, err := d.Store().Get(app, w.Warm)
+		if err != nil {
+			return err
+		}
+		if o.Status == state.StatusWarm {
+			o.Status, o.WarmUntil = state.StatusRetired, time.Time{}
+			if err := d.Store().Save(o); err != nil {
+				return err
+			}
+			p.Say("%s's warm window is over (image %s kept for rollback)", o.Name(), o.Image)
+			w.Retire = append(w.Retire, o.Version)
+		}
+		w.Warm, w.WarmUntil = 0, time.Time{}
+		return d.writeWatch(app, w)
+	})
+	if err != nil || w == nil || len(w.Retire) == 0 {
+		return w, err
+	}
+	return d.retireDrained(ctx, app, v, w, p)
+}
+
+// reshare is reshareData for a process that is not the release's run.
+func (d *Deployer) reshare(app string, p *Progress) {
+	a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
 	if err != nil {
-		w.skipped++
+		p.Fail("%v", err)
 		return
 	}
-	if !w.upstreams[a.Upstream] {
-		return // the previous release, still draining, or no upstream
-	}
-	w.answers++
-	if a.Status >= 500 && a.Status <= 599 {
-		w.errors++
-	}
-	if a.Time.After(w.last) {
-		w.last = a.Time
+	if _, err := GroupShare(d.dataDir(app), a.GID); err != nil {
+		p.Fail("%v", err)
 	}
 }
 
-// fileID tells a file from another at the same path (zero: unknown, e.g.
-// on a memory file system).
-type fileID struct {
-	known    bool
-	dev, ino uint64
+// watchOwns lists what app's running watch process looks after: the
+// releases it keeps warm or retires, whose containers and socket dirs a
+// recovery must leave to it. When the process died (kill -9, a reboot) it
+// says so, takes its file away and returns none but the warm release it
+// named (told already): the recovery retires what it left.
+func (d *Deployer) watchOwns(app string, p *Progress) (own map[int]bool, told int) {
+	w, ok := d.readWatch(app)
+	if !ok {
+		return nil, 0
+	}
+	if w.PID > 0 && d.alive(w.PID) {
+		own := map[int]bool{}
+		if w.Warm != 0 {
+			own[w.Warm] = true
+		}
+		for _, v := range w.Retire {
+			own[v] = true
+		}
+		return own, 0
+	}
+	what := ""
+	if w.Warm != 0 {
+		what = fmt.Sprintf("; v%d was warm until %s, retiring it now", w.Warm, w.WarmUntil.Local().Format(timeFormat))
+	} else if len(w.Retire) > 0 {
+		what = "; retiring what it left running now"
+	}
+	p.Say("The watch of %s v%d (pid %d) ended unexpectedly%s", app, w.Live, w.PID, what)
+	if err := d.removeWatch(app); err != nil {
+		p.Fail("%v", err)
+	}
+	return nil, w.Warm
 }
 
-func idOf(fi fs.FileInfo) fileID {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return fileID{known: true, dev: uint64(st.Dev), ino: st.Ino}
+// stopContainer stops and removes one container; failures are reported.
+func (d *Deployer) stopContainer(ctx context.Context, p *Progress, name string) {
+	if err := d.Runtime.Stop(ctx, name, d.StopTimeout); err != nil {
+		p.Fail("could not stop %s: %v", name, err)
 	}
-	return fileID{}
+	if err := d.Runtime.Remove(ctx, name); err != nil {
+		p.Fail("could not remove %s: %v", name, err)
+	}
 }
 
-// seconds shows d for a reason: whole seconds from 10s, tenths below,
-// never negative.
-func seconds(d time.Duration) string {
-	if d < 0 {
-		d = 0
+func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+// autoRollback switches app back from release v, which its watch found
+// bad, to the warm release (or, with none warm, to the previous release's
+// image): a rollback under the app's lock, recorded as "automatic rollback
+// to vN: why", with the bad release's output kept and a line in the audit
+// log. The bad release retires before it returns.
+func (d *Deployer) autoRollback(ctx context.Context, app string, v int, why string, p *Progress) error {
+	p.Fail("%s v%d went bad: %s", app, v, why)
+	var rec *state.Record
+	var rerr error
+	_, err := d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		live, err := d.Store().Live(app)
+		if err != nil {
+			return err
+		}
+		if live == nil || live.Version != v {
+			return nil // a release or a rollback came first
+		}
+		a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), app)
+		if err != nil {
+			return err
+		}
+		host, _ := os.Hostname()
+		s := &session{d: d, p: p, app: app, kind: "automatic rollback",
+			owner: Owner{PID: os.Getpid(), Host: host, Kind: "automatic rollback", Since: d.Now()}}
+		defer s.end() // the owner file; watchStep lets the lock go
+		if err := s.writeOwner(); err != nil {
+			return err
+		}
+		target := ""
+		if w.Warm != 0 {
+			target = fmt.Sprintf("v%d", w.Warm)
+		}
+		rec, rerr = d.rollback(ctx, s, a, p, target, RollbackOptions{auto: why})
+		return nil
+	})
+	if err == nil && rec == nil && rerr == nil {
+		p.Say("%s v%d is no longer live: nothing to roll back", app, v)
+		return nil
 	}
-	if d >= 10*time.Second {
-		return d.Round(time.Second).String()
+	result := ""
+	switch {
+	case err != nil:
+		result = "failed: " + oneLine(err.Error())
+	case rerr != nil:
+		result = "failed: " + oneLine(rerr.Error())
+	default:
+		result = fmt.Sprintf("ok: %s is %s", rec.Name(), rec.Reason)
 	}
-	return d.Round(100 * time.Millisecond).String()
+	if d.Audit != nil {
+		if aerr := d.Audit(fmt.Sprintf("rollback %s (automatic, watch of v%d)", app, v), result); aerr != nil {
+			p.Fail("audit log: %v", aerr)
+		}
+	}
+	return errors.Join(err, rerr)
 }

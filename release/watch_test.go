@@ -3,372 +3,543 @@ package release
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/spf13/afero"
-
-	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/state"
 )
 
-// fakeInspector answers Inspect from a map of container states.
-type fakeInspector struct {
-	states map[string]container.State
-	err    error
+// warmEnv is an env whose switches start a watch process (Spawn) that the
+// test runs itself, in its own goroutine or inline: the pid the fake
+// Spawn returns is the test's own, so the watch recognises itself. Its
+// sleeps advance the fake clock (no real wait), and whether "the watch
+// process" is alive is the test's to say.
+type warmEnv struct {
+	*env
+	clock *fakeClock
+
+	mu      sync.Mutex
+	spawned []int
+	signals []syscall.Signal
+	alive   bool
+	slept   time.Duration
+	// onSignal runs on every signal sent to the watch (the tests end a
+	// watch running in a goroutine there).
+	onSignal func(sig syscall.Signal)
 }
 
-var _ Inspector = (*fakeInspector)(nil)
-
-func (f *fakeInspector) Inspect(_ context.Context, name string) (container.State, error) {
-	if f.err != nil {
-		return container.State{}, f.err
+func newWarmEnv(t *testing.T) *warmEnv {
+	e := newOsEnv(t)
+	w := &warmEnv{env: e, clock: newClock()}
+	e.d.Now = w.clock.Now
+	e.d.Spawn = func(app string, v int) (int, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.spawned = append(w.spawned, v)
+		w.alive = true
+		return os.Getpid(), nil
 	}
-	st, ok := f.states[name]
-	if !ok {
-		return container.State{}, fmt.Errorf("inspect %s: %w", name, container.ErrNotFound)
+	e.d.Sleep = func(ctx context.Context, d time.Duration) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.slept += d
+		w.mu.Unlock()
+		w.clock.advance(d)
+		return nil
 	}
-	return st, nil
+	e.d.Signal = func(pid int, sig syscall.Signal) error {
+		w.mu.Lock()
+		w.signals = append(w.signals, sig)
+		f := w.onSignal
+		w.alive = false // a watch that is not running here ends at once
+		w.mu.Unlock()
+		if f != nil {
+			f(sig)
+		}
+		return nil
+	}
+	e.d.Alive = func(pid int) bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return pid == os.Getpid() && w.alive
+	}
+	return w
 }
 
-const (
-	watchLog = "/gs/apps/demo/access.log"
-	oldSock  = "unix:/run/gitship/demo/v1/web.sock"
-	newSock  = "unix:/run/gitship/demo/v2/web.sock"
-	newSock2 = "unix:/run/gitship/demo/v2/web.2/web.sock"
-)
-
-// watchSwitch is when the tests' v2 was switched to.
-var watchSwitch = time.Date(2024, 4, 5, 12, 0, 0, 0, time.UTC)
-
-// logLine is a line of gitship's access log format: status answered by
-// upstream at after past the switch.
-func logLine(after time.Duration, status int, upstream string) string {
-	ms := watchSwitch.Add(after).UnixMilli()
-	return fmt.Sprintf("%d.%03d\t%d\t%s\t%d\t0.001\t127.0.0.1\tdemo.test\tGET / HTTP/1.1\t12\t-\tcurl/8.0\n", ms/1000, ms%1000, status, upstream, status)
+func (w *warmEnv) setAlive(b bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.alive = b
 }
 
-// watchEnv is a watch of v2 (two web processes on sockets and a worker),
-// all running, on a memory file system whose log holds prior lines.
-type watchEnv struct {
-	fs  afero.Fs
-	rt  *fakeInspector
-	rec *state.Record
-	w   *Watch
-}
-
-func newWatchEnv(t *testing.T, edit func(*state.Settings)) *watchEnv {
+// watch runs the watch of release v to its end and returns its output.
+func (w *warmEnv) watch(t *testing.T, v int) string {
 	t.Helper()
-	e := &watchEnv{fs: afero.NewMemMapFs()}
-	e.rec = &state.Record{App: "demo", Version: 2, Listen: state.ListenSocket, Procs: []state.Proc{
-		{Type: "web", Index: 1, Name: "gitship-demo-v2", Socket: strings.TrimPrefix(newSock, "unix:")},
-		{Type: "web", Index: 2, Name: "gitship-demo-v2-web-2", Socket: strings.TrimPrefix(newSock2, "unix:")},
-		{Type: "worker", Index: 1, Name: "gitship-demo-v2-worker-1"},
-	}}
-	if edit != nil {
-		edit(&e.rec.Settings)
+	var out strings.Builder
+	if err := w.d.Watch(t.Context(), "demo", v, &out); err != nil {
+		t.Fatalf("Watch v%d: %v\noutput:\n%s", v, err, out.String())
 	}
-	e.rt = &fakeInspector{states: map[string]container.State{}}
-	for _, p := range e.rec.Procs {
-		e.rt.states[p.Name] = container.State{Name: p.Name, Status: "running", Running: true, StartedAt: watchSwitch.Add(-time.Second)}
+	if held := w.lk.stillHeld(); len(held) > 0 {
+		t.Errorf("locks still held after Watch: %v", held)
 	}
-	// before the switch: v1's answers, 5xx among them, and a line of
-	// another format; none of it is v2's to answer for
-	before := logLine(-time.Minute, 500, oldSock) + logLine(-time.Minute, 500, newSock) + "127.0.0.1 - - [05/Apr/2024] \"GET /\" 500\n"
-	if err := afero.WriteFile(e.fs, watchLog, []byte(before), 0o660); err != nil {
-		t.Fatal(err)
-	}
-	e.w = NewWatch(WatchConfig{Fs: e.fs, Runtime: e.rt, Log: watchLog, Offset: int64(len(before)), Since: watchSwitch, Release: e.rec})
-	return e
+	w.setAlive(false)
+	return out.String()
 }
 
-// log appends lines to the access log, as nginx does.
-func (e *watchEnv) log(t *testing.T, lines ...string) {
+// peek reads the clock without moving it.
+func (c *fakeClock) peek() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// stoppedAt records when (on the fake clock) each container was first
+// stopped.
+func (w *warmEnv) stoppedAt() map[string]time.Time {
+	at := map[string]time.Time{}
+	var mu sync.Mutex
+	w.rt.onStop = func(name string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := at[name]; !ok {
+			at[name] = w.clock.peek()
+		}
+	}
+	return at
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func (w *warmEnv) record(t *testing.T, v int) *state.Record {
 	t.Helper()
-	f, err := e.fs.OpenFile(watchLog, os.O_APPEND|os.O_WRONLY, 0)
+	r, err := w.store.Get("demo", v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteString(strings.Join(lines, "")); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return r
 }
 
-// answers are n lines of status from upstream, one per 100 ms from at.
-func answers(n int, at time.Duration, status int, upstream string) []string {
+// starts lists the containers started, in order.
+func (rt *fakeRuntime) starts() []string {
 	var out []string
-	for i := range n {
-		out = append(out, logLine(at+time.Duration(i)*100*time.Millisecond, status, upstream))
+	for _, c := range rt.callList() {
+		if n, ok := strings.CutPrefix(c, "start "); ok {
+			out = append(out, n)
+		}
 	}
 	return out
 }
 
-// check runs a Check and compares its verdict.
-func (e *watchEnv) check(t *testing.T, wantBad bool, wantReason string) {
-	t.Helper()
-	bad, reason, err := e.w.Check(t.Context())
+// TestWarmAfterSwitch: the push returns with the previous release warm:
+// its web container still runs (no stop, no remove), its record says
+// until when, and a watch process was started for the rest, which the
+// push's last line points at.
+func TestWarmAfterSwitch(t *testing.T) {
+	w := newWarmEnv(t)
+	v1 := w.mustDeploy(t, sha1)
+	if len(w.spawned) != 0 {
+		t.Errorf("the first release started a watch: %v", w.spawned)
+	}
+	r, err, out := w.deploy(t, sha2)
 	if err != nil {
-		t.Fatalf("Check: %v", err)
+		t.Fatalf("second deploy: %v\n%s", err, out)
 	}
-	if bad != wantBad || reason != wantReason {
-		t.Fatalf("Check = %v, %q; want %v, %q (stats %+v)", bad, reason, wantBad, wantReason, e.w.Stats())
+	got := w.record(t, 1)
+	if got.Status != state.StatusWarm || got.WarmUntil.Sub(r.LiveSince) < state.DefaultWarm || got.WarmUntil.Sub(r.LiveSince) > state.DefaultWarm+5*time.Second {
+		t.Errorf("v1 is %s until %s (v2 live since %s), want warm for %s", got.Status, got.WarmUntil, r.LiveSince, state.DefaultWarm)
 	}
+	if !w.rt.isRunning("gitship-demo-v1") || w.rt.hasCall("stop gitship-demo-v1") || !w.exists(t, v1.Socket) {
+		t.Errorf("v1 was stopped or lost its socket: calls %v", w.rt.callList())
+	}
+	if !slices.Equal(w.spawned, []int{2}) {
+		t.Errorf("watches spawned %v, want one of v2", w.spawned)
+	}
+	if wf, ok := w.d.readWatch("demo"); !ok || wf.PID != os.Getpid() || wf.Live != 2 || wf.Warm != 1 || !wf.WarmUntil.Equal(got.WarmUntil) {
+		t.Errorf("watch file %+v, want the watch of v2 keeping v1 warm", wf)
+	}
+	if strings.Contains(out, "Retired") || len(w.px.drains) != 0 {
+		t.Errorf("the push drained or retired v1 itself (drains %v):\n%s", w.px.drains, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	wantLines(t, lines[len(lines)-1], "-----> v1 stays warm until [0-9:]{8}: `gitship rollback demo` switches back at once; see `gitship status demo`")
 }
 
-func (e *watchEnv) wantStats(t *testing.T, want WatchStats) {
-	t.Helper()
-	if got := e.w.Stats(); got != want {
-		t.Errorf("Stats = %+v, want %+v", got, want)
-	}
-}
-
-// A release at the threshold is fine; one answer above it is bad. Both
-// web processes' answers count.
-func TestWatchThreshold(t *testing.T) {
-	e := newWatchEnv(t, nil)
-	e.check(t, false, "")
-	e.log(t, answers(5, time.Second, 200, newSock)...)
-	e.log(t, answers(5, 2*time.Second, 200, newSock2)...)
-	e.log(t, answers(10, 3*time.Second, 502, newSock2)...)
-	e.check(t, false, "") // 10 of 20: 50% is not above 50%
-	e.wantStats(t, WatchStats{Answers: 20, Errors: 10})
-	e.log(t, logLine(8*time.Second, 500, newSock))
-	e.check(t, true, "11 of 21 answers were 5xx (52%) in 8s")
-}
-
-// Below watch_min answers, even all 5xx are no verdict.
-func TestWatchMinimum(t *testing.T) {
-	e := newWatchEnv(t, nil)
-	e.log(t, answers(19, 200*time.Millisecond, 500, newSock)...)
-	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 19, Errors: 19})
-	e.log(t, logLine(12*time.Second+400*time.Millisecond, 503, newSock))
-	e.check(t, true, "20 of 20 answers were 5xx (100%) in 12s")
-}
-
-// The thresholds are the release's settings.
-func TestWatchSettings(t *testing.T) {
-	e := newWatchEnv(t, func(s *state.Settings) {
-		if err := s.Set("watch_errors=0%"); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Set("watch_min=3"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	e.log(t, answers(2, 0, 200, newSock)...)
-	e.check(t, false, "")
-	e.log(t, logLine(400*time.Millisecond, 500, newSock))
-	e.check(t, true, "1 of 3 answers were 5xx (33%) in 400ms")
-
-	e = newWatchEnv(t, func(s *state.Settings) {
-		if err := s.Set("watch_errors=100%"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	e.log(t, answers(50, 0, 500, newSock)...)
-	e.check(t, false, "") // 100% is never above 100%
-}
-
-// Answers of the previous release (still draining after the switch), and
-// answers without an upstream, are not the release's; lines before the
-// offset are never read; a line of another format is skipped.
-func TestWatchIgnoresOthers(t *testing.T) {
-	e := newWatchEnv(t, nil)
-	e.log(t, answers(30, 0, 500, oldSock)...)
-	e.log(t, answers(5, 0, 301, "-")...)
-	e.log(t, "not gitship's format\n")
-	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Skipped: 1})
-	e.log(t, answers(20, time.Second, 200, newSock)...)
-	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 20, Skipped: 1})
-}
-
-// Each line is read once, across Checks; a line nginx has not finished
-// writing is counted once it is whole.
-func TestWatchIncremental(t *testing.T) {
-	e := newWatchEnv(t, nil)
-	e.log(t, answers(10, 0, 500, newSock)...)
-	e.check(t, false, "")
-	e.check(t, false, "")
-	line := logLine(time.Second, 500, newSock)
-	e.log(t, line[:20])
-	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 10, Errors: 10})
-	e.log(t, line[20:])
-	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 11, Errors: 11})
-}
-
-// A log truncated (logrotate's copytruncate) or replaced by a shorter
-// one is read again from its start; the counts so far are kept.
-func TestWatchTruncatedLog(t *testing.T) {
-	e := newWatchEnv(t, nil)
-	e.log(t, answers(15, 0, 200, newSock)...)
-	e.check(t, false, "")
-	if err := afero.WriteFile(e.fs, watchLog, []byte(strings.Join(answers(10, 9*time.Second, 500, newSock), "")), 0o660); err != nil {
-		t.Fatal(err)
-	}
-	e.check(t, false, "") // 10 of 25
-	e.log(t, answers(10, 10*time.Second, 500, newSock)...)
-	e.check(t, true, "20 of 35 answers were 5xx (57%) in 11s")
-
-	// moved away and not reopened yet: nothing to read, no error
-	if err := e.fs.Remove(watchLog); err != nil {
-		t.Fatal(err)
-	}
-	e.check(t, true, "20 of 35 answers were 5xx (57%) in 11s")
-}
-
-// A log rotated by rename gets a new file at the path, read from its
-// start even when it has grown past where the old one was read to (told
-// by its inode, on a real file system).
-func TestWatchRotatedLog(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "access.log")
-	fsys := afero.NewOsFs()
-	rec := &state.Record{App: "demo", Version: 2, Procs: []state.Proc{{Type: "web", Index: 1, Name: "w", Socket: strings.TrimPrefix(newSock, "unix:")}}}
-	rt := &fakeInspector{states: map[string]container.State{"w": {Status: "running", Running: true}}}
-	if err := os.WriteFile(path, []byte(strings.Join(answers(5, 0, 200, newSock), "")), 0o660); err != nil {
-		t.Fatal(err)
-	}
-	w := NewWatch(WatchConfig{Fs: fsys, Runtime: rt, Log: path, Since: watchSwitch, Release: rec})
-	if bad, _, err := w.Check(t.Context()); bad || err != nil {
-		t.Fatalf("Check = %v, %v", bad, err)
-	}
-	if err := os.Rename(path, path+".1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(strings.Join(answers(20, 5*time.Second, 500, newSock), "")), 0o660); err != nil {
-		t.Fatal(err)
-	}
-	bad, reason, err := w.Check(t.Context())
-	if want := "20 of 25 answers were 5xx (80%) in 6.9s"; !bad || reason != want || err != nil {
-		t.Fatalf("Check after rotation = %v, %q, %v; want true, %q", bad, reason, err, want)
-	}
-}
-
-// A container of the release that exited, restarted, ran out of memory
-// or is gone makes it bad at once, whatever the log says; the reason names
-// the process.
-func TestWatchContainers(t *testing.T) {
-	tests := []struct {
-		name  string
-		edit  func(map[string]container.State)
-		want  string
-		other bool // the log has 5xx enough too: the container's reason wins
-	}{
-		{"exited", func(s map[string]container.State) {
-			s["gitship-demo-v2"] = container.State{Status: "exited", ExitCode: 2, StartedAt: watchSwitch, FinishedAt: watchSwitch.Add(5 * time.Second)}
-		}, "web #1 exited with status 2 after 5s", true},
-		{"exited, times unknown", func(s map[string]container.State) {
-			s["gitship-demo-v2-web-2"] = container.State{Status: "stopped", ExitCode: 137}
-		}, "web #2 exited with status 137", false},
-		{"restarted", func(s map[string]container.State) {
-			s["gitship-demo-v2"] = container.State{Status: "running", Running: true, Restarts: 3, ExitCode: 2}
-		}, "web #1 restarted 3 times (last exit status 2)", false},
-		{"restarted once", func(s map[string]container.State) {
-			s["gitship-demo-v2-web-2"] = container.State{Status: "running", Running: true, Restarts: 1, ExitCode: 1}
-		}, "web #2 restarted 1 time (last exit status 1)", false},
-		{"restarting", func(s map[string]container.State) {
-			s["gitship-demo-v2"] = container.State{Status: "restarting", ExitCode: 1}
-		}, "web #1 is restarting (last exit status 1)", false},
-		{"out of memory", func(s map[string]container.State) {
-			s["gitship-demo-v2"] = container.State{Status: "running", Running: true, OOMKilled: true, Restarts: 1, ExitCode: 137}
-		}, "web #1 was killed for its memory limit (out of memory)", false},
-		{"worker crashed", func(s map[string]container.State) {
-			s["gitship-demo-v2-worker-1"] = container.State{Status: "exited", ExitCode: 1, StartedAt: watchSwitch, FinishedAt: watchSwitch.Add(1500 * time.Millisecond)}
-		}, "worker #1 exited with status 1 after 1.5s", false},
-		{"gone", func(s map[string]container.State) { delete(s, "gitship-demo-v2-web-2") },
-			"web #2 is gone (container gitship-demo-v2-web-2 removed)", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newWatchEnv(t, nil)
-			e.log(t, answers(20, 0, 200, newSock)...)
-			e.check(t, false, "")
-			tt.edit(e.rt.states)
-			if tt.other {
-				e.log(t, answers(30, time.Second, 500, newSock)...)
+// TestWatchRetiresWarmAfterWindow: the watch process retires the warm
+// release when its window is over, not before, on the injected clock.
+func TestWatchRetiresWarmAfterWindow(t *testing.T) {
+	for _, warm := range []time.Duration{state.DefaultWarm, 5 * time.Minute} {
+		t.Run(warm.String(), func(t *testing.T) {
+			w := newWarmEnv(t)
+			w.editApp(t, func(a *state.App) { d := state.Duration(warm); a.Warm = &d })
+			v1 := w.mustDeploy(t, sha1)
+			w.mustDeploy(t, sha2)
+			until := w.record(t, 1).WarmUntil
+			at := w.stoppedAt()
+			out := w.watch(t, 2)
+			if got := w.record(t, 1).Status; got != state.StatusRetired {
+				t.Errorf("v1 is %s after the watch, want retired\n%s", got, out)
 			}
-			e.check(t, true, tt.want)
+			if stop := at["gitship-demo-v1"]; stop.Before(until) || stop.After(until.Add(5*time.Second)) {
+				t.Errorf("v1 stopped at %s, want at the end of its warm window %s", stop, until)
+			}
+			if !w.rt.hasCall("stop gitship-demo-v1") || w.rt.isRunning("gitship-demo-v1") || w.exists(t, filepath.Dir(v1.Socket)) {
+				t.Errorf("v1 still runs or kept its socket dir: %v", w.rt.callList())
+			}
+			if !w.rt.isRunning("gitship-demo-v2") {
+				t.Error("v2 was stopped")
+			}
+			if _, ok := w.d.readWatch("demo"); ok {
+				t.Error("the watch file is left after the watch ended")
+			}
+			wantLines(t, out, `-----> v1's warm window is over \(image localhost/gitship/demo:0123456789ab kept for rollback\)`, `-----> Retired v1`)
 		})
 	}
 }
 
-// A Runtime that does not answer is an error, not a verdict: the next
-// Check may do better.
-func TestWatchRuntimeError(t *testing.T) {
-	e := newWatchEnv(t, nil)
-	e.rt.err = errors.New("connect to podman: refused")
-	bad, reason, err := e.w.Check(t.Context())
-	if bad || reason != "" || err == nil || !strings.Contains(err.Error(), "watch v2: connect to podman: refused") {
-		t.Fatalf("Check = %v, %q, %v; want no verdict and the error", bad, reason, err)
+// TestWatchWarmZero: with warm=0 nothing stays warm: the watch retires
+// the old release once nginx's old workers drained, or at the drain
+// timeout when they do not.
+func TestWatchWarmZero(t *testing.T) {
+	for _, busy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "drained", true: "drain timeout"}[busy], func(t *testing.T) {
+			w := newWarmEnv(t)
+			w.editApp(t, func(a *state.App) { z := state.Duration(0); a.Warm = &z })
+			w.mustDeploy(t, sha1)
+			_, err, out := w.deploy(t, sha2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := w.record(t, 1).Status; got != state.StatusRetired || !w.rt.isRunning("gitship-demo-v1") {
+				t.Errorf("v1 is %s (running %v) when the push returns, want retired and still draining", got, w.rt.isRunning("gitship-demo-v1"))
+			}
+			wantLines(t, out, "-----> The old release retires in the background; see `gitship status demo`")
+			w.px.busy = busy
+			wf, _ := w.d.readWatch("demo")
+			at := w.stoppedAt()
+			out = w.watch(t, 2)
+			if w.rt.isRunning("gitship-demo-v1") {
+				t.Errorf("v1 still runs after the watch:\n%s", out)
+			}
+			// drained: at once; nginx's old workers busy: at the drain timeout
+			stop := at["gitship-demo-v1"]
+			if !busy && w.slept != 0 || busy && (stop.Before(wf.DrainUntil) || stop.After(wf.DrainUntil.Add(5*time.Second))) {
+				t.Errorf("v1 stopped at %s after %s of sleep (nginx busy %v, drain until %s)", stop, w.slept, busy, wf.DrainUntil)
+			}
+		})
 	}
-	e.rt.err = nil
-	e.check(t, false, "")
 }
 
-// A release on $PORT is known by its published loopback ports.
-func TestWatchPorts(t *testing.T) {
-	e := newWatchEnv(t, nil)
-	e.rec.Listen = state.ListenPort
-	e.rec.Procs[0].Port, e.rec.Procs[1].Port = 40001, 40002
-	e.w = NewWatch(WatchConfig{Fs: e.fs, Runtime: e.rt, Log: watchLog, Since: watchSwitch, Release: e.rec})
-	e.log(t, answers(20, 0, 500, newSock)...) // the socket is no upstream of a release on ports
-	e.log(t, answers(10, 0, 500, "127.0.0.1:40001")...)
-	e.log(t, answers(10, 0, 200, "127.0.0.1:40002")...)
-	e.log(t, logLine(3*time.Second, 500, "127.0.0.1:40003, 127.0.0.1:40002"))
-	e.check(t, true, "11 of 21 answers were 5xx (52%) in 3s")
+// TestRollbackWhileWarm: a rollback to the warm release starts no
+// container: the new release runs the warm one's, nginx points at its
+// socket, and the release rolled from becomes warm in turn.
+func TestRollbackWhileWarm(t *testing.T) {
+	w := newWarmEnv(t)
+	v1 := w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	before := len(w.rt.starts())
+	r, err, out := w.rollback(t, "")
+	if err != nil {
+		t.Fatalf("rollback: %v\n%s", err, out)
+	}
+	if started := w.rt.starts()[before:]; len(started) != 0 {
+		t.Errorf("the rollback started %v, want no container", started)
+	}
+	if r.Version != 3 || r.RollbackOf != 1 || r.Status != state.StatusLive || r.Container != v1.Container || r.Socket != v1.Socket || len(r.Procs) != 1 {
+		t.Errorf("rollback record %+v, want v3 live on v1's container %s", r, v1.Container)
+	}
+	if n, _ := w.px.counts(); !strings.Contains(w.px.installs[n-1], "unix:"+v1.Socket) {
+		t.Errorf("nginx does not point at v1's socket:\n%s", w.px.installs[n-1])
+	}
+	if got := w.record(t, 2).Status; got != state.StatusWarm {
+		t.Errorf("v2 is %s, want warm", got)
+	}
+	if got := w.record(t, 1).Status; got != state.StatusRetired {
+		t.Errorf("v1 is %s, want retired (v3 runs its container)", got)
+	}
+	wantLines(t, out,
+		`-----> Rolling back demo to v1 \(warm\) \(0123456789ab\) as v3: no build, image localhost/gitship/demo:0123456789ab`,
+		`-----> Took over the warm containers of v1: gitship-demo-v1 \(no start, one probe\)`+dur)
+	// the watch of v3 retires v2 after the window, never v3's container
+	w.watch(t, 3)
+	if !w.rt.isRunning("gitship-demo-v1") || w.rt.hasCall("stop gitship-demo-v1") || !w.exists(t, v1.Socket) {
+		t.Errorf("v3's container (v1's) was stopped or lost its socket: %v", w.rt.callList())
+	}
+	if w.rt.isRunning("gitship-demo-v2") || w.record(t, 2).Status != state.StatusRetired {
+		t.Error("v2 still runs after the watch")
+	}
+	// and a release after it retires the taken-over container at last
+	w.mustDeploy(t, rbSha3)
+	w.watch(t, 4)
+	if w.rt.isRunning("gitship-demo-v1") || w.exists(t, filepath.Dir(v1.Socket)) {
+		t.Errorf("v3's container (v1's) still runs after v4's watch: %v", w.rt.callList())
+	}
 }
 
-// The Deployer's watch reads the app's access log, which site creates
-// (0660: nginx -t runs as gitship's user) and the rendered config names.
-func TestDeployerWatch(t *testing.T) {
-	e := newMemEnv(t)
-	rec := &state.Record{App: "demo", Version: 1, Procs: []state.Proc{{Type: "web", Index: 1, Name: "gitship-demo-v1", Socket: "/run/demo/v1/web.sock"}}}
-	conf, err := e.d.site("demo", rec)
+// TestRollbackWarmGone: a warm release whose container died meanwhile is
+// rolled back to by starting its image, and the output says so.
+func TestRollbackWarmGone(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	if err := w.rt.Remove(t.Context(), "gitship-demo-v1"); err != nil {
+		t.Fatal(err)
+	}
+	r, err, out := w.rollback(t, "v1")
+	if err != nil {
+		t.Fatalf("rollback: %v\n%s", err, out)
+	}
+	if !slices.Contains(w.rt.starts(), "gitship-demo-v3") || r.Container != "gitship-demo-v3" {
+		t.Errorf("the rollback did not start v1's image as v3: %v", w.rt.callList())
+	}
+	wantLines(t, out, `-----> v1 is no longer warm \(gitship-demo-v1 is gone\): starting its image`)
+}
+
+// TestNewPushEndsWatch: a release made while the watch of the previous
+// switch runs ends it, takes over what it had left, and the new watch
+// retires the old warm release with the drain, the new one after its
+// window.
+func TestNewPushEndsWatch(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	// the watch of v2 runs (sleeping) until it is signalled
+	type watchKey struct{}
+	ctx, cancel := context.WithCancel(context.WithValue(t.Context(), watchKey{}, true))
+	defer cancel()
+	w.onSignal = func(sig syscall.Signal) {
+		if sig == syscall.SIGTERM {
+			cancel()
+		}
+	}
+	w.d.Sleep = func(ctx context.Context, d time.Duration) error {
+		if ctx.Value(watchKey{}) != nil {
+			<-ctx.Done() // the watch's sleep, until it is signalled
+			return ctx.Err()
+		}
+		runtime.Gosched() // the push's, while it waits for the watch to end
+		return ctx.Err()
+	}
+	done := make(chan error, 1)
+	var wout strings.Builder
+	go func() { done <- w.d.Watch(ctx, "demo", 2, &wout) }()
+	// Alive follows the goroutine: the push waits for it to end.
+	w.d.Alive = func(pid int) bool {
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		default:
+			return true
+		}
+	}
+	_, err, out := w.deploy(t, rbSha3)
+	if err != nil {
+		t.Fatalf("third deploy: %v\n%s", err, out)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the watch of v2 ended with %v", err)
+	}
+	if !slices.Equal(w.signals, []syscall.Signal{syscall.SIGTERM}) {
+		t.Errorf("signals to the watch of v2: %v, want one SIGTERM", w.signals)
+	}
+	if got := w.record(t, 1).Status; got != state.StatusRetired {
+		t.Errorf("the old warm v1 is %s, want retired", got)
+	}
+	if got := w.record(t, 2).Status; got != state.StatusWarm {
+		t.Errorf("v2 is %s, want warm", got)
+	}
+	wf, ok := w.d.readWatch("demo")
+	if !ok || wf.Live != 3 || wf.Warm != 2 || !slices.Equal(wf.Retire, []int{1}) {
+		t.Fatalf("watch file %+v, want v3's, retiring v1, keeping v2 warm", wf)
+	}
+	// v3's watch: v1 goes after the drain, v2 after the window
+	w.d.Alive = func(pid int) bool { return pid == os.Getpid() }
+	w.d.Sleep = func(ctx context.Context, d time.Duration) error {
+		w.mu.Lock()
+		w.slept += d
+		w.mu.Unlock()
+		w.clock.advance(d)
+		return nil
+	}
+	out = w.watch(t, 3)
+	if w.rt.isRunning("gitship-demo-v1") || w.rt.isRunning("gitship-demo-v2") || !w.rt.isRunning("gitship-demo-v3") {
+		t.Errorf("after v3's watch: v1 %v v2 %v v3 %v running, want v3 alone\n%s",
+			w.rt.isRunning("gitship-demo-v1"), w.rt.isRunning("gitship-demo-v2"), w.rt.isRunning("gitship-demo-v3"), out)
+	}
+	wantLines(t, out, `-----> Retired v1`, `-----> v2's warm window is over .*`, `-----> Retired v2`)
+}
+
+// TestKilledWatch: a watch killed with -9 leaves its file behind; the
+// next command (here status's tidy-up) says what happened and retires the
+// warm release it kept; the live release and nginx are untouched.
+func TestKilledWatch(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	r := w.mustDeploy(t, sha2)
+	w.setAlive(false) // kill -9
+	installs, _ := w.px.counts()
+	var out strings.Builder
+	if err := w.d.Tidy(t.Context(), "demo", &Progress{W: &out, Now: w.d.Now}); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, out.String(), `-----> The watch of demo v2 \(pid [0-9]+\) ended unexpectedly; v1 was warm until .*, retiring it now`)
+	if got := w.record(t, 1).Status; got != state.StatusRetired || w.rt.isRunning("gitship-demo-v1") {
+		t.Errorf("v1 is %s (running %v), want retired and stopped", got, w.rt.isRunning("gitship-demo-v1"))
+	}
+	if got := w.live(t); got != "v2" || !w.rt.isRunning(r.Container) || !w.exists(t, r.Socket) {
+		t.Errorf("live %s, v2 running %v: the live release was touched", got, w.rt.isRunning(r.Container))
+	}
+	if n, _ := w.px.counts(); n != installs {
+		t.Errorf("nginx was changed (%d installs, was %d)", n, installs)
+	}
+	if _, ok := w.d.readWatch("demo"); ok {
+		t.Error("the dead watch's file is left")
+	}
+	// while a watch is alive, the tidy-up leaves its warm release alone
+	w.mustDeploy(t, rbSha3)
+	out.Reset()
+	if err := w.d.Tidy(t.Context(), "demo", &Progress{W: &out, Now: w.d.Now}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.record(t, 2).Status; got != state.StatusWarm || !w.rt.isRunning("gitship-demo-v2") {
+		t.Errorf("v2 is %s (running %v) after a tidy-up beside its live watch, want warm\n%s", got, w.rt.isRunning("gitship-demo-v2"), out.String())
+	}
+}
+
+// TestAutoRollback: a check that says bad makes the watch switch nginx
+// back to the warm release by itself: a new release records why, starts
+// no web container, keeps the bad release's output, writes the audit log
+// and retires the bad release.
+func TestAutoRollback(t *testing.T) {
+	w := newWarmEnv(t)
+	v1 := w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	w.rt.logs = []string{"panic: the database is gone"}
+	looks := 0
+	w.d.NewCheck = func(ctx context.Context, live *state.Record) (Check, time.Duration) {
+		if live.Version != 2 {
+			t.Errorf("check of %s, want v2", live.Name())
+		}
+		return func(ctx context.Context) (bool, string) {
+			looks++
+			return looks == 3, "12 of 20 answers were 5xx"
+		}, time.Minute
+	}
+	var audit []string
+	w.d.Audit = func(command, result string) error {
+		audit = append(audit, command+" => "+result)
+		return nil
+	}
+	before := len(w.rt.starts())
+	out := w.watch(t, 2)
+	r := w.record(t, 3)
+	if r.Status != state.StatusLive || r.RollbackOf != 1 || r.Reason != "automatic rollback to v1: 12 of 20 answers were 5xx" || r.Container != v1.Container {
+		t.Errorf("v3 = %s rollback of v%d (%q) on %s, want live on v1's container\n%s", r.Status, r.RollbackOf, r.Reason, r.Container, out)
+	}
+	if started := w.rt.starts()[before:]; len(started) != 0 {
+		t.Errorf("the automatic rollback started %v", started)
+	}
+	if got := w.record(t, 2).Status; got != state.StatusRetired || w.rt.isRunning("gitship-demo-v2") {
+		t.Errorf("the bad v2 is %s (running %v), want retired and stopped", got, w.rt.isRunning("gitship-demo-v2"))
+	}
+	if b, err := os.ReadFile(w.d.outputPath("demo", 2)); err != nil || !strings.Contains(string(b), "the database is gone") {
+		t.Errorf("the bad release's output was not kept: %q %v", b, err)
+	}
+	if len(audit) != 1 || !strings.Contains(audit[0], "rollback demo (automatic, watch of v2) => ok: v3 is automatic rollback to v1: 12 of 20 answers were 5xx") {
+		t.Errorf("audit log: %q", audit)
+	}
+	if _, ok := w.d.readWatch("demo"); ok {
+		t.Error("the watch file is left after the automatic rollback")
+	}
+	wantLines(t, out, `!     demo v2 went bad: 12 of 20 answers were 5xx`, `-----> demo v3 is live at .*`)
+}
+
+// TestStatusShowsWarm: status and ps show the warm release, until when,
+// and what it costs.
+func TestStatusShowsWarm(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	st, err := w.d.Status(t.Context(), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := e.d.AccessLog("demo")
-	if want := "access_log " + path + " gitship_demo;"; !strings.Contains(string(conf), want) {
-		t.Errorf("rendered config has no %q:\n%s", want, conf)
+	if st.Warm == nil || st.Warm.Release != "v1" || st.Warm.MemoryBytes != 20<<20 || st.Warm.Until.IsZero() || len(st.Warm.Containers) != 1 || st.Warm.Containers[0].State != "running" {
+		t.Errorf("status warm = %+v, want v1 running with 20 MiB", st.Warm)
 	}
-	fi, err := e.d.Fs.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o660 || fi.Size() != 0 {
-		t.Fatalf("access log: %v, %v", fi, err)
+	if st.Watch == nil || st.Watch.Release != "v2" {
+		t.Errorf("status watch = %+v, want the watch of v2", st.Watch)
 	}
-	if err := afero.WriteFile(e.d.Fs, path, []byte(logLine(0, 500, "unix:/run/demo/v1/web.sock")), 0o660); err != nil {
+	var b strings.Builder
+	if err := w.d.WriteStatus(t.Context(), &b, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	off, err := e.d.AccessLogOffset("demo")
-	if err != nil || off == 0 {
-		t.Fatalf("AccessLogOffset = %d, %v", off, err)
-	}
-	if _, err := e.d.site("demo", rec); err != nil {
+	wantLines(t, b.String(), "warm: +v1 until .* \\([0-9ms]+ left; `gitship rollback demo` switches back at once\\), 20\\.0 MiB in use",
+		"warm container: gitship-demo-v1 running")
+	_, ps, err := w.d.Ps(t.Context(), "demo")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if after, _ := e.d.AccessLogOffset("demo"); after != off {
-		t.Errorf("site emptied the log: %d bytes, were %d", after, off)
+	if len(ps) != 2 || ps[1].Release != "v1" || ps[1].State != "warm" || ps[1].WarmUntil.IsZero() || ps[0].Release != "v2" {
+		t.Errorf("ps = %+v, want v2's web then v1's warm one", ps)
 	}
-	e.rt.mu.Lock()
-	e.rt.state = container.State{Status: "running", Running: true}
-	e.rt.mu.Unlock()
-	w := e.d.NewWatch(rec, off, watchSwitch)
-	if err := afero.WriteFile(e.d.Fs, path, []byte(logLine(0, 500, "unix:/run/demo/v1/web.sock")+strings.Join(answers(20, 0, 500, "unix:/run/demo/v1/web.sock"), "")), 0o660); err != nil {
+}
+
+// TestSpawnFails: when the watch process cannot start, the old release
+// retires before the push returns, as without warm releases.
+func TestSpawnFails(t *testing.T) {
+	w := newWarmEnv(t)
+	w.d.Spawn = func(string, int) (int, error) { return 0, errors.New("fork: out of memory") }
+	w.mustDeploy(t, sha1)
+	_, err, out := w.deploy(t, sha2)
+	if err != nil {
 		t.Fatal(err)
 	}
-	bad, reason, err := w.Check(t.Context())
-	if want := "20 of 20 answers were 5xx (100%) in 1.9s"; !bad || reason != want || err != nil {
-		t.Fatalf("Check = %v, %q, %v; want true, %q", bad, reason, err, want)
+	if got := w.record(t, 1).Status; got != state.StatusRetired || w.rt.isRunning("gitship-demo-v1") {
+		t.Errorf("v1 is %s (running %v), want retired and stopped", got, w.rt.isRunning("gitship-demo-v1"))
+	}
+	wantLines(t, out, `!     could not start the process that retires the old release in the background: fork: out of memory; retiring it now`,
+		`-----> Retired v1 .*`)
+}
+
+// TestWarmRollbacksInARow: rollbacks back and forth between two warm
+// releases each take the other's running container over; no watch ever
+// stops the container of the release that is warm at the time.
+func TestWarmRollbacksInARow(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	before := len(w.rt.starts())
+	for i, want := range []string{"gitship-demo-v1", "gitship-demo-v2", "gitship-demo-v1", "gitship-demo-v2"} {
+		r, err, out := w.rollback(t, "")
+		if err != nil || r.Container != want {
+			t.Fatalf("rollback %d: %v, runs %s, want %s\n%s", i+1, err, r.Container, want, out)
+		}
+	}
+	if started := w.rt.starts()[before:]; len(started) != 0 {
+		t.Errorf("the rollbacks started %v", started)
+	}
+	// live v6 runs gitship-demo-v2, warm v5 gitship-demo-v1 until its window ends
+	until := w.record(t, 5).WarmUntil
+	at := w.stoppedAt()
+	w.watch(t, 6)
+	if stop, ok := at["gitship-demo-v1"]; !ok || stop.Before(until) {
+		t.Errorf("warm v5's container stopped at %v (stopped %v), before its window ended at %s", stop, ok, until)
+	}
+	if _, ok := at["gitship-demo-v2"]; ok || !w.rt.isRunning("gitship-demo-v2") {
+		t.Errorf("live v6's container was stopped: %v", w.rt.callList())
 	}
 }

@@ -36,6 +36,10 @@ type Settings struct {
 	BuildArgs map[string]string `json:"build_args,omitempty"`
 	// Drain is nil for the default; 0 means "stop the old release at once".
 	Drain *Duration `json:"drain,omitempty"`
+	// Warm is how long the previous release's web containers keep
+	// running after a switch, for an instant rollback (nil: DefaultWarm;
+	// 0: retired at once, after the drain).
+	Warm *Duration `json:"warm,omitempty"`
 	// Snapshots is how many data snapshots are kept (nil: DefaultSnapshots).
 	Snapshots *int `json:"snapshots,omitempty"`
 	// ReleaseTimeout bounds the Procfile's release command (0:
@@ -108,7 +112,12 @@ const (
 	DefaultHealthPath    = "/"
 	DefaultHealthTimeout = 60 * time.Second
 	DefaultDrain         = 30 * time.Second
-	DefaultSnapshots     = 3
+	// DefaultWarm is how long the previous release stays warm after a
+	// switch: the minute in which a bad release is usually noticed.
+	DefaultWarm = 60 * time.Second
+	// MaxWarm bounds the warm setting: a warm release costs its memory.
+	MaxWarm          = 24 * time.Hour
+	DefaultSnapshots = 3
 	// DefaultReleaseTimeout bounds a release command: a migration of a
 	// large table may take minutes, one that hangs must not hold the
 	// app's lock forever.
@@ -151,6 +160,15 @@ func (s Settings) EffectiveDrain() time.Duration {
 		return DefaultDrain
 	}
 	return time.Duration(*s.Drain)
+}
+
+// EffectiveWarm is how long the previous release stays warm after a
+// switch (0: not at all).
+func (s Settings) EffectiveWarm() time.Duration {
+	if s.Warm == nil || *s.Warm < 0 {
+		return DefaultWarm
+	}
+	return time.Duration(*s.Warm)
 }
 
 // EffectiveSnapshots is how many data snapshots are kept.

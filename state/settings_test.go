@@ -11,7 +11,7 @@ import (
 func durp(d time.Duration) *Duration { v := Duration(d); return &v }
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots", "watch", "watch_errors", "watch_min"}
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots", "warm", "watch", "watch_errors", "watch_min"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}
@@ -23,11 +23,11 @@ func TestDescribe(t *testing.T) {
 		s    Settings
 		want []string
 	}{
-		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
+		{"defaults", Settings{Branch: "main"}, []string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "warm=1m0s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
 		{"set", Settings{Branch: "dev", HealthPath: "/up", HealthTimeout: Duration(90 * time.Second), Drain: durp(5 * time.Second)},
-			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
+			[]string{"branch=dev", "health_path=/up", "health_timeout=1m30s", "drain=5s", "warm=1m0s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
 		{"domains are not settings of set", Settings{Branch: "main", Domains: []string{"a.example.com"}},
-			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
+			[]string{"branch=main", "health_path=/", "health_timeout=1m0s", "drain=30s", "warm=1m0s", "dockerfile=-", "hsts=off", "memory=-", "cpus=-", "watch=1m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,6 +111,18 @@ var specs = []Spec{
 		describe: func(s Settings) []string { return line("drain", s.EffectiveDrain().String()) },
 	},
 	{
+		Key: "warm", Value: "DURATION", Example: "5m0s",
+		Help: "how long the previous release keeps running after a switch, for an instant rollback, 0s to 24h (default " + DefaultWarm.String() + ")",
+		set: func(s *Settings, _, v string) error {
+			d, err := durationIn(v, 0, MaxWarm)
+			dd := Duration(d)
+			s.Warm = &dd
+			return err
+		},
+		unset:    func(s *Settings, _ string) { s.Warm = nil },
+		describe: func(s Settings) []string { return line("warm", s.EffectiveWarm().String()) },
+	},
+	{
 		Key: "dockerfile", Value: "PATH", Example: "deploy/Dockerfile",
 		Help: "the build file's path in the repository (default Dockerfile, then Containerfile)",
 		set: func(s *Settings, _, v string) error {

@@ -109,14 +109,14 @@ func TestSpecsCoverSettings(t *testing.T) {
 func TestSetUnknown(t *testing.T) {
 	var s Settings
 	err := s.Set("port=8080")
-	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, watch, watch_errors, watch_min, or build_arg.NAME, scale.TYPE`
+	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, warm, watch, watch_errors, watch_min, or build_arg.NAME, scale.TYPE`
 	if err == nil || err.Error() != want {
 		t.Errorf("Set port=8080 = %v, want %s", err, want)
 	}
 	if err := s.Set("build_arg.X"); err == nil || !strings.HasPrefix(err.Error(), `invalid setting "build_arg.X": use KEY=VALUE`) {
 		t.Errorf("Set of a build arg without = : %v", err)
 	}
-	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, watch, watch_errors, watch_min` {
+	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, warm, watch, watch_errors, watch_min` {
 		t.Errorf("Unset port = %v", err)
 	}
 }

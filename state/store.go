@@ -22,8 +22,12 @@ const (
 	StatusBuilding Status = "building"
 	StatusStarting Status = "starting"
 	StatusLive     Status = "live"
-	StatusRetired  Status = "retired"
-	StatusFailed   Status = "failed"
+	// StatusWarm is a release switched away from whose web containers
+	// still run, until WarmUntil: a rollback to it points nginx back at
+	// them.
+	StatusWarm    Status = "warm"
+	StatusRetired Status = "retired"
+	StatusFailed  Status = "failed"
 )
 
 // Record is one release of an app, as stored in apps/APP/releases/vN.json.
@@ -42,6 +46,8 @@ type Record struct {
 	Created   time.Time `json:"created"`
 	Finished  time.Time `json:"finished,omitempty"`
 	LiveSince time.Time `json:"live_since,omitempty"`
+	// WarmUntil is when a warm release retires (StatusWarm).
+	WarmUntil time.Time `json:"warm_until,omitzero"`
 	// Pruned is set once prune removed Image: no rollback to it.
 	Pruned bool `json:"pruned,omitempty"`
 	// RollbackOf is the release a rollback released again.

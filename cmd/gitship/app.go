@@ -83,7 +83,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
 			snapshotsCommand(), backupCommand(), restoreCommand(),
-			doctorCommand(), helpCommand(), versionCommand(), completionCommand(), completeCommand(), manCommand(),
+			doctorCommand(), helpCommand(), versionCommand(), completionCommand(), completeCommand(), manCommand(), watchCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
@@ -103,7 +103,7 @@ var categories = map[string]string{
 	"scale": "processes", "ps": "processes", "logs": "processes", "run": "processes", "cron": "processes",
 	"snapshots": "data", "backup": "data", "restore": "data",
 	"keys": "access", "ssh": "access",
-	"boot": "maintenance", "hook": "maintenance", "help": "maintenance", "version": "maintenance",
+	"boot": "maintenance", "hook": "maintenance", "watch": "maintenance", "help": "maintenance", "version": "maintenance",
 	"doctor": "maintenance", "completion": "maintenance", "man": "maintenance",
 }
 

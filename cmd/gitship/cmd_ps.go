@@ -15,7 +15,8 @@ func psCommand() *cli.Command {
 		Usage:     "list the containers of an app's live release",
 		UsageText: "gitship ps APP [--json]",
 		Description: "One line per container, web first: process type, number, state, since when it runs\n" +
-			"and how often its restart policy restarted it.",
+			"and how often its restart policy restarted it. The web containers of the release switched\n" +
+			"from last follow while they stay warm (setting warm): state \"warm (vN, until HH:MM:SS)\".",
 		Flags: []cli.Flag{jsonFlag()},
 		Action: withDeployer(1, 1, func(c *cli.Context, d *release.Deployer) error {
 			live, ps, err := d.Ps(c.Context, c.Args().First())
@@ -32,7 +33,11 @@ func psCommand() *cli.Command {
 				if !p.Since.IsZero() {
 					since = p.Since.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%d\t%s\n", p.Type, p.Number, p.State, since, p.Restarts, p.Name)
+				state := p.State
+				if !p.WarmUntil.IsZero() {
+					state += " (" + p.Release + ", until " + p.WarmUntil.Local().Format("15:04:05") + ")"
+				}
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%d\t%s\n", p.Type, p.Number, state, since, p.Restarts, p.Name)
 			}
 			return w.Flush()
 		}),

@@ -108,6 +108,8 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		Instance:    cfg.Instance(),
 		StopTimeout: 10,
 		WorkerWatch: 3 * time.Second,
+		Spawn:       spawner(cfg),
+		Audit:       auditor(cfg),
 	}
 	if cache != nil {
 		d.Cache = cache // a nil *BuildKit in the interface would not be nil

@@ -108,8 +108,9 @@ var examples = map[string][]string{
 		`command="/usr/bin/gitship ssh --key alice",restrict ssh-ed25519 AAAA... alice`,
 	},
 
-	"boot": {"gitship boot"},
-	"hook": {"# hooks/post-receive of an app's repository (gitship init writes it)", "gitship hook post-receive"},
+	"boot":  {"gitship boot"},
+	"watch": {"# what a push that made myapp v7 live starts, detached (see apps/myapp/watch.log)", "gitship watch myapp v7"},
+	"hook":  {"# hooks/post-receive of an app's repository (gitship init writes it)", "gitship hook post-receive"},
 	"hook post-receive": {
 		"# hooks/post-receive of an app's repository (gitship init writes it)",
 		"gitship hook post-receive",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -70,7 +71,28 @@ func setupInstance(e *testscript.Env, sample string) error {
 	e.Setenv("SAMPLE_BIN", sample)
 	e.Setenv("TLS_PORT", fmt.Sprint(tlsPort))
 	e.Values[instanceKey{}] = &instance{port: port, tlsPort: tlsPort, podman: "unix://" + sock, imagesLock: imagesLock(root)}
+	// Deferred last, so it runs first: a watch process still keeping a
+	// release warm ends before its Podman and nginx go.
+	e.Defer(func() { endWatches(root) })
 	return nil
+}
+
+// endWatches ends the `gitship watch` processes of the instance at root
+// that still run (their pids are in apps/*/watch.json).
+func endWatches(root string) {
+	files, _ := filepath.Glob(filepath.Join(root, "apps", "*", "watch.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var w struct {
+			PID int `json:"pid"`
+		}
+		if json.Unmarshal(b, &w) == nil && w.PID > 0 {
+			syscall.Kill(w.PID, syscall.SIGKILL) //nolint:errcheck // gone already is fine
+		}
+	}
 }
 
 type instanceKey struct{}

@@ -50,6 +50,7 @@ func TestScripts(t *testing.T) {
 			"replacefile": cmdReplaceFile,
 			"jsonfield":   cmdJSONField,
 			"jsonok":      cmdJSONOK,
+			"waitwatch":   cmdWaitWatch,
 		},
 	})
 }

@@ -578,3 +578,20 @@ func cmdJSONOK(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("stdout is JSON, but no %s:\n%s", args[0], out)
 	}
 }
+
+// cmdWaitWatch waits (up to 2 minutes) until the watch process of APP is
+// done: its watch file is gone, so what it retires is retired.
+//
+//	waitwatch APP
+func cmdWaitWatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitwatch APP")
+	}
+	path := filepath.Join(ts.Getenv("ROOT"), "apps", args[0], "watch.json")
+	ts.Check(testenv.Poll(2*time.Minute, func() error {
+		if b, err := os.ReadFile(path); err == nil {
+			return fmt.Errorf("the watch of %s still runs: %s", args[0], b)
+		}
+		return nil
+	}))
+}
