@@ -305,6 +305,20 @@ func TestDeployFirst(t *testing.T) {
 	}
 }
 
+// TestDrainProgress: a retirement that waits for nginx's old workers
+// says so while it waits.
+func TestDrainProgress(t *testing.T) {
+	e := newOsEnv(t)
+	e.mustDeploy(t, sha1)
+	e.d.healthEvery = 5 * time.Millisecond
+	e.px.drainFor = 40 * time.Millisecond
+	_, err, out := e.deploy(t, sha2)
+	if err != nil {
+		t.Fatalf("second deploy: %v\noutput:\n%s", err, out)
+	}
+	wantLines(t, out, `       waiting for nginx's old workers to finish what they serve \(drain, at most 30s\): [0-9]+s`)
+}
+
 func TestDeployRetiresPrevious(t *testing.T) {
 	e := newOsEnv(t)
 	v1 := e.mustDeploy(t, sha1)

@@ -551,7 +551,9 @@ type fakeProxy struct {
 	drains   []time.Duration
 	served   []string // "host app release"
 	// busy makes DrainWorkers say the old workers still serve.
-	busy      bool
+	busy bool
+	// drainFor is how long Drain takes.
+	drainFor  time.Duration
 	drainAsks int
 }
 
@@ -581,8 +583,12 @@ func (p *fakeProxy) Remove(ctx context.Context, app string) error {
 
 func (p *fakeProxy) Drain(ctx context.Context, timeout time.Duration) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.drains = append(p.drains, timeout)
+	wait := p.drainFor
+	p.mu.Unlock()
+	if wait > 0 {
+		time.Sleep(wait) // nginx's old workers finishing long requests
+	}
 	return nil
 }
 

@@ -39,6 +39,10 @@ type run struct {
 	// watched is what the detached process of this switch does (nil:
 	// none was started).
 	watched *watchFile
+	// logOffset is the size of the app's access log right before the
+	// switch: the watch counts the answers after it (-1: unknown, the
+	// answers are not watched).
+	logOffset int64
 }
 
 // newRun allocates the record's release number and records it as the

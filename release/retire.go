@@ -97,6 +97,10 @@ func (r *run) handOver(ctx context.Context) (*watchFile, error) {
 		}
 	}
 	w.Drain = d.Proxy.OldWorkers()
+	// watched when there is something to switch back to
+	if watch := WatchOf(r.rec); watch > 0 && r.prev != nil && r.logOffset >= 0 && d.Spawn != nil && !r.inline {
+		w.WatchUntil, w.LogOffset = now.Add(watch), r.logOffset
+	}
 	return w, nil
 }
 
@@ -113,7 +117,13 @@ func (r *run) retireNow(ctx context.Context, w *watchFile) error {
 	if w.Warm != 0 {
 		w.Retire = append(w.Retire, w.Warm)
 	}
-	if err := d.Proxy.Drain(ctx, r.rec.Settings.EffectiveDrain()); err != nil {
+	drain := r.rec.Settings.EffectiveDrain()
+	stop := r.p.Every(d.progressEvery(), func(el time.Duration) string {
+		return fmt.Sprintf("waiting for nginx's old workers to finish what they serve (drain, at most %s): %s", drain, el)
+	})
+	err := d.Proxy.Drain(ctx, drain)
+	stop()
+	if err != nil {
 		r.p.Fail("%v; stopping anyway", err)
 	}
 	d.pause(ctx, "drain")

@@ -27,6 +27,10 @@ func (r *run) route(ctx context.Context) error {
 		return fmt.Errorf("before switching nginx: %w", err)
 	}
 	done := r.p.Step("")
+	if r.logOffset, err = d.AccessLogOffset(a.Name); err != nil {
+		r.p.Fail("the answers of %s will not be watched: %v", r.rec.Name(), err)
+		r.logOffset = -1
+	}
 	changed, err := d.Proxy.Install(ctx, a.Name, conf)
 	if err != nil {
 		return err

@@ -69,11 +69,20 @@ func (r *run) sayWatched() {
 		return
 	}
 	if w.Warm != 0 {
-		r.p.Say("v%d stays warm until %s: `gitship rollback %s` switches back at once; see `gitship status %s`",
-			w.Warm, w.WarmUntil.Local().Format("15:04:05"), app, app)
+		r.p.Say("v%d stays warm until %s: `gitship rollback %s` switches back at once",
+			w.Warm, w.WarmUntil.Local().Format("15:04:05"), app)
+	}
+	if w.WatchUntil.IsZero() {
+		r.p.Say("The old release retires in the background; see `gitship status %s`", app)
 		return
 	}
-	r.p.Say("The old release retires in the background; see `gitship status %s`", app)
+	back := "the previous release"
+	if w.Warm != 0 {
+		back = fmt.Sprintf("v%d", w.Warm)
+	}
+	// the last line of the push: what happens next and where to look
+	r.p.Say("%s is watched until %s: a crash or a burst of 5xx switches back to %s by itself; see `gitship status %s`",
+		r.rec.Name(), w.WatchUntil.Local().Format("15:04:05"), back, app)
 }
 
 // WarmStatus is a release that stays warm after a switch, as `gitship
@@ -132,6 +141,8 @@ func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 type WatchStatus struct {
 	PID     int    `json:"pid"`
 	Release string `json:"release"` // the release switched to
+	// WatchedUntil ends the watch of Release (absent: not watched).
+	WatchedUntil time.Time `json:"watched_until,omitzero"`
 	// Retiring are the releases it stops once nginx's old workers drained.
 	Retiring []string `json:"retiring,omitempty"`
 	Log      string   `json:"log"`
@@ -143,7 +154,7 @@ func (d *Deployer) watchStatus(app string) *WatchStatus {
 	if !ok || w.PID <= 0 || !d.alive(w.PID) {
 		return nil
 	}
-	ws := &WatchStatus{PID: w.PID, Release: fmt.Sprintf("v%d", w.Live), Log: d.WatchLog(app)}
+	ws := &WatchStatus{PID: w.PID, Release: fmt.Sprintf("v%d", w.Live), WatchedUntil: w.WatchUntil, Log: d.WatchLog(app)}
 	for _, v := range w.Retire {
 		ws.Retiring = append(ws.Retiring, fmt.Sprintf("v%d", v))
 	}
@@ -167,6 +178,9 @@ func writeWarmStatus(w io.Writer, st *AppStatus, now time.Time) {
 		what := ""
 		if len(wt.Retiring) > 0 {
 			what = ", retiring " + strings.Join(wt.Retiring, ", ") + " once drained"
+		}
+		if !wt.WatchedUntil.IsZero() && wt.WatchedUntil.After(now) {
+			what = fmt.Sprintf(", watching it until %s", wt.WatchedUntil.Local().Format(timeFormat)) + what
 		}
 		fmt.Fprintf(w, "watch:\tpid %d, after the switch to %s%s (log %s)\n", wt.PID, wt.Release, what, wt.Log)
 	}

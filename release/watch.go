@@ -56,11 +56,16 @@ type watchFile struct {
 	// stopped writing (datagroup.go).
 	Reshare bool      `json:"reshare,omitempty"`
 	Since   time.Time `json:"since"`
+	// WatchUntil ends the watch of Live (zero: it is not watched): until
+	// then its containers and its answers in the app's access log after
+	// LogOffset are checked every tick (verdict.go).
+	WatchUntil time.Time `json:"watch_until,omitzero"`
+	LogOffset  int64     `json:"log_offset,omitempty"`
 }
 
-// empty says whether there is nothing left to do but watch.
+// empty says whether there is nothing left to do.
 func (w *watchFile) empty() bool {
-	return w.Warm == 0 && len(w.Retire) == 0 && len(w.StopNow) == 0
+	return w.Warm == 0 && len(w.Retire) == 0 && len(w.StopNow) == 0 && w.WatchUntil.IsZero()
 }
 
 func (d *Deployer) watchPath(app string) string { return filepath.Join(d.appDir(app), "watch.json") }
@@ -199,14 +204,18 @@ func (d *Deployer) Watch(ctx context.Context, app string, v int, out io.Writer) 
 	}
 	d.pause(ctx, "drain")
 	var check Check
-	var until time.Time
-	if d.NewCheck != nil {
-		if live, err := d.Store().Get(app, v); err == nil {
+	var stats func() WatchStats
+	until := w.WatchUntil
+	if d.NewCheck != nil || !until.IsZero() {
+		if live, err := d.Store().Get(app, v); err != nil {
+			p.Fail("not watched: %v", err)
+		} else if d.NewCheck != nil {
 			var window time.Duration
 			check, window = d.NewCheck(ctx, live)
 			until = w.Since.Add(window)
 		} else {
-			p.Fail("not watched: %v", err)
+			check, stats = d.accessCheck(live, w, p)
+			p.Say("Watching v%d until %s: its containers, and its answers in %s", v, until.Local().Format("15:04:05"), d.AccessLog(app))
 		}
 	}
 	for {
@@ -215,6 +224,12 @@ func (d *Deployer) Watch(ctx context.Context, app string, v int, out io.Writer) 
 		if watching {
 			if bad, reason := check(ctx); bad {
 				return d.autoRollback(ctx, app, v, reason, p)
+			}
+		} else if check != nil {
+			check = nil
+			if stats != nil {
+				s := stats()
+				p.Say("Watched v%d until %s: %d answers, %d of them 5xx; left alone", v, until.Local().Format("15:04:05"), s.Answers, s.Errors)
 			}
 		}
 		if len(w.Retire) > 0 && (!now.Before(w.DrainUntil) || d.Proxy.DrainWorkers(ctx, w.Drain, time.Time{}) == nil) {
@@ -474,4 +489,25 @@ func (d *Deployer) autoRollback(ctx context.Context, app string, v int, why stri
 		}
 	}
 	return errors.Join(err, rerr)
+}
+
+// accessCheck is the check of a watch with no NewCheck: live's containers
+// and its answers in the access log after the switch (Watch in
+// verdict.go), with the counts so far. An error (the log unreadable,
+// Podman not answering) is no verdict: it is said once, and the next tick
+// tries again.
+func (d *Deployer) accessCheck(live *state.Record, w *watchFile, p *Progress) (Check, func() WatchStats) {
+	wt := d.NewWatch(live, w.LogOffset, w.Since)
+	said := ""
+	return func(ctx context.Context) (bool, string) {
+		bad, reason, err := wt.Check(ctx)
+		if err != nil {
+			if msg := err.Error(); msg != said {
+				p.Fail("watch: %s; trying again", msg)
+				said = msg
+			}
+			return false, ""
+		}
+		return bad, reason
+	}, wt.Stats
 }

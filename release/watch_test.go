@@ -3,8 +3,10 @@ package release
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -174,7 +176,11 @@ func TestWarmAfterSwitch(t *testing.T) {
 		t.Errorf("the push drained or retired v1 itself (drains %v):\n%s", w.px.drains, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	wantLines(t, lines[len(lines)-1], "-----> v1 stays warm until [0-9:]{8}: `gitship rollback demo` switches back at once; see `gitship status demo`")
+	wantLines(t, lines[len(lines)-2], "-----> v1 stays warm until [0-9:]{8}: `gitship rollback demo` switches back at once")
+	wantLines(t, lines[len(lines)-1], "-----> v2 is watched until [0-9:]{8}: a crash or a burst of 5xx switches back to v1 by itself; see `gitship status demo`")
+	if wf, _ := w.d.readWatch("demo"); wf.WatchUntil.Sub(r.LiveSince) < state.DefaultWatch || wf.WatchUntil.Sub(r.LiveSince) > state.DefaultWatch+5*time.Second {
+		t.Errorf("watch until %s (v2 live since %s), want %s after", wf.WatchUntil, r.LiveSince, state.DefaultWatch)
+	}
 }
 
 // TestWatchRetiresWarmAfterWindow: the watch process retires the warm
@@ -216,7 +222,7 @@ func TestWatchWarmZero(t *testing.T) {
 	for _, busy := range []bool{false, true} {
 		t.Run(map[bool]string{false: "drained", true: "drain timeout"}[busy], func(t *testing.T) {
 			w := newWarmEnv(t)
-			w.editApp(t, func(a *state.App) { z := state.Duration(0); a.Warm = &z })
+			w.editApp(t, func(a *state.App) { z := state.Duration(0); a.Warm, a.Watch = &z, &z })
 			w.mustDeploy(t, sha1)
 			_, err, out := w.deploy(t, sha2)
 			if err != nil {
@@ -542,4 +548,57 @@ func TestWarmRollbacksInARow(t *testing.T) {
 	if _, ok := at["gitship-demo-v2"]; ok || !w.rt.isRunning("gitship-demo-v2") {
 		t.Errorf("live v6's container was stopped: %v", w.rt.callList())
 	}
+}
+
+// TestWatchAccessLog: with no NewCheck the watch reads the app's access
+// log from the switch on: a release whose answers are mostly 5xx is
+// switched back to the warm one by itself; one that answers well is
+// left alone once its window is over.
+func TestWatchAccessLog(t *testing.T) {
+	for _, status := range []int{500, 200} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			w := newWarmEnv(t)
+			w.mustDeploy(t, sha1)
+			// answers before the switch are not v2's, whatever they say
+			logf := w.d.AccessLog("demo")
+			if err := os.WriteFile(logf, []byte(strings.Repeat(accessLine(500, "unix:/elsewhere.sock"), 30)), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			v2 := w.mustDeploy(t, sha2)
+			wf, _ := w.d.readWatch("demo")
+			if wf.LogOffset != 30*int64(len(accessLine(500, "unix:/elsewhere.sock"))) {
+				t.Errorf("watch file %+v, want the log's offset at the switch", wf)
+			}
+			f, err := os.OpenFile(logf, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 25; i++ {
+				st := status
+				if i%5 == 0 {
+					st = 200
+				}
+				f.WriteString(accessLine(st, "unix:"+v2.Procs[0].Socket))
+			}
+			f.Close()
+			out := w.watch(t, 2)
+			if status == 500 {
+				r := w.record(t, 3)
+				if !regexp.MustCompile(`^automatic rollback to v1: 20 of 25 answers were 5xx \(80%\) in [0-9]+s$`).MatchString(r.Reason) {
+					t.Errorf("v3 reason %q\n%s", r.Reason, out)
+				}
+				wantLines(t, out, `!     demo v2 went bad: 20 of 25 answers were 5xx \(80%\) in [0-9]+s`)
+				return
+			}
+			if _, err := w.d.Store().Get("demo", 3); err == nil {
+				t.Errorf("a healthy release was rolled back:\n%s", out)
+			}
+			wantLines(t, out, `-----> Watched v2 until [0-9:]{8}: 25 answers, 0 of them 5xx; left alone`)
+		})
+	}
+}
+
+// accessLine is one line of gitship's access log format (nginx/accesslog.go).
+func accessLine(status int, upstream string) string {
+	return fmt.Sprintf("%d.000\t%d\t%s\t%d\t0.001\t127.0.0.1\tdemo.test\tGET / HTTP/1.1\t12\t-\tcurl/8.0\n", time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC).Unix(), status, upstream, status)
 }
