@@ -59,9 +59,23 @@ func (r *run) handOver(ctx context.Context) (*watchFile, error) {
 	now := d.Now()
 	w := &watchFile{Live: r.rec.Version, Since: now, Reshare: r.reshare,
 		DrainUntil: now.Add(r.rec.Settings.EffectiveDrain())}
+	// keep is the warm release that stays warm in place of the one
+	// switched from, for a config change (the same code again) of a
+	// release that was still watched: the warm release of that watch is
+	// the last one known good, and the code being released again is not
+	// (a config change released while a bad push is watched must not
+	// make the bad push the release to switch back to). A new push makes
+	// the one it replaces warm, watched to the end or not.
+	keep := 0
 	if prev := d.endWatch(ctx, r.app.Name, r.p, r.inline); prev != nil {
 		w.StopNow, w.Retire = prev.StopNow, prev.Retire
 		w.Reshare = w.Reshare || prev.Reshare
+		// (after a rollback the warm release is the one rolled back
+		// from: not a good one)
+		if r.rec.Kind == state.KindConfig && prev.Warm != 0 && now.Before(prev.WatchUntil) && r.prev != nil &&
+			prev.Live == r.prev.Version && r.prev.RollbackOf == 0 && !r.adopted {
+			keep = prev.Warm
+		}
 	}
 	list, err := st.List(r.app.Name)
 	if err != nil {
@@ -75,7 +89,11 @@ func (r *run) handOver(ctx context.Context) (*watchFile, error) {
 		if o.Version == r.rec.Version || (o.Status != state.StatusLive && o.Status != state.StatusWarm) {
 			continue
 		}
-		if warm > 0 && r.prev != nil && o.Version == r.prev.Version && o.Status == state.StatusLive {
+		if warm > 0 && keep != 0 && o.Version == keep && o.Status == state.StatusWarm {
+			o.WarmUntil = now.Add(warm)
+			w.Warm, w.WarmUntil = o.Version, o.WarmUntil
+			r.p.Say("%s was still watched: v%d stays the warm release to switch back to", r.prev.Name(), keep)
+		} else if warm > 0 && keep == 0 && r.prev != nil && o.Version == r.prev.Version && o.Status == state.StatusLive {
 			o.Status, o.WarmUntil = state.StatusWarm, now.Add(warm)
 			for _, p := range procsOf(o) {
 				if isWorker(p) {

@@ -319,6 +319,9 @@ func TestRollbackWarmGone(t *testing.T) {
 // window.
 func TestNewPushEndsWatch(t *testing.T) {
 	w := newWarmEnv(t)
+	// not watched: v2 is known good, so it becomes the warm one (see
+	// TestWarmKeptWhileWatched for a push while v2 is watched)
+	w.editApp(t, func(a *state.App) { z := state.Duration(0); a.Watch = &z })
 	w.mustDeploy(t, sha1)
 	w.mustDeploy(t, sha2)
 	// the watch of v2 runs (sleeping) until it is signalled
@@ -601,4 +604,54 @@ func TestWatchAccessLog(t *testing.T) {
 // accessLine is one line of gitship's access log format (nginx/accesslog.go).
 func accessLine(status int, upstream string) string {
 	return fmt.Sprintf("%d.000\t%d\t%s\t%d\t0.001\t127.0.0.1\tdemo.test\tGET / HTTP/1.1\t12\t-\tcurl/8.0\n", time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC).Unix(), status, upstream, status)
+}
+
+// TestWarmKeptWhileWatched: a config change released while the release
+// before it is still watched keeps the warm release of that watch, the
+// last one known good, and retires the one it replaces (the same code);
+// once the watch is over, or for a push, the one replaced stays warm.
+func TestWarmKeptWhileWatched(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		watched, config bool
+	}{{"config change, still watched", true, true}, {"config change, watch over", false, true}, {"push, still watched", true, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			watched := tt.watched && tt.config
+			w := newWarmEnv(t)
+			w.mustDeploy(t, sha1)
+			w.mustDeploy(t, sha2)
+			if !tt.watched {
+				w.clock.advance(state.DefaultWatch + time.Second)
+			}
+			var out strings.Builder
+			var err error
+			if tt.config {
+				err = w.d.SetEnv(t.Context(), "demo", []string{"GREETING=hi"}, true, &out)
+			} else {
+				_, err, _ = w.deploy(t, sha3)
+			}
+			if err != nil {
+				t.Fatalf("third release: %v\n%s", err, out.String())
+			}
+			if got := w.record(t, 3); got.Status != state.StatusLive {
+				t.Fatalf("v3 is %s, want live", got.Status)
+			}
+			warm, retired := 1, 2
+			if !watched {
+				warm, retired = 2, 1
+			}
+			if got := w.record(t, warm); got.Status != state.StatusWarm || !got.WarmUntil.After(w.clock.peek()) {
+				t.Errorf("v%d is %s until %s, want warm\n%s", warm, got.Status, got.WarmUntil, out.String())
+			}
+			if got := w.record(t, retired).Status; got != state.StatusRetired {
+				t.Errorf("v%d is %s, want retired\n%s", retired, got, out.String())
+			}
+			if wf, _ := w.d.readWatch("demo"); wf.Warm != warm || !slices.Contains(wf.Retire, retired) {
+				t.Errorf("watch file %+v, want v%d warm and v%d retiring", wf, warm, retired)
+			}
+			if watched {
+				wantLines(t, out.String(), `-----> v2 was still watched: v1 stays the warm release to switch back to`)
+			}
+		})
+	}
 }
