@@ -116,6 +116,19 @@ remove_instance_images() {
 	return 0
 }
 
+# end_watches ROOT: ends the watch processes of the instance under ROOT
+# (`gitship watch`, detached after each switch: they keep a release warm
+# and watch the new one for a minute) before the instance goes away.
+end_watches() {
+	local f pid
+	for f in "$1"/apps/*/watch.json; do
+		[ -f "$f" ] || continue
+		pid=$(grep -o '"pid": *[0-9]*' "$f" | grep -o '[0-9]*$')
+		[ -n "$pid" ] && [ "$pid" -gt 0 ] && kill "$pid" 2>/dev/null
+	done
+	return 0
+}
+
 # free_port prints a free TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
