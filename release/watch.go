@@ -339,6 +339,12 @@ func (d *Deployer) retireDrained(ctx context.Context, app string, v int, w *watc
 		}
 		d.stopRelease(ctx, p, o)
 	}
+	if ctx.Err() != nil {
+		// ended while it stopped them: the watch file still lists them,
+		// and the newer release stops what is left
+		p.Say("Watch of %s v%d ended while it retired %s: a newer release took over", app, v, names(stop))
+		return nil, nil
+	}
 	if len(stop) > 0 {
 		p.Say("Retired %s", names(stop))
 	}

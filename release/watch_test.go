@@ -655,3 +655,27 @@ func TestWarmKeptWhileWatched(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchEndedWhileRetiring: a watch ended (SIGTERM: a newer release)
+// while it stops a retired release does not claim it retired, and leaves
+// it listed for the newer release to stop.
+func TestWatchEndedWhileRetiring(t *testing.T) {
+	w := newWarmEnv(t)
+	w.editApp(t, func(a *state.App) { z := state.Duration(0); a.Warm, a.Watch = &z, &z })
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	w.rt.onStop = func(string) { cancel() }
+	var out strings.Builder
+	if err := w.d.Watch(ctx, "demo", 2, &out); err != nil {
+		t.Fatalf("Watch: %v\n%s", err, out.String())
+	}
+	wantLines(t, out.String(), `-----> Watch of demo v2 ended while it retired v1: a newer release took over`)
+	if strings.Contains(out.String(), "Retired v1") {
+		t.Errorf("the watch claims v1 retired:\n%s", out.String())
+	}
+	if wf, ok := w.d.readWatch("demo"); !ok || !slices.Equal(wf.Retire, []int{1}) {
+		t.Errorf("watch file %+v, want v1 still listed to retire", wf)
+	}
+}
