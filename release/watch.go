@@ -144,7 +144,7 @@ func (d *Deployer) endWatch(ctx context.Context, app string, p *Progress, self b
 		}
 		deadline := time.Now().Add(endWait)
 		for d.alive(w.PID) && time.Now().Before(deadline) {
-			if d.sleep(ctx, 20*time.Millisecond) != nil {
+			if d.sleep(ctx, 2*time.Millisecond) != nil {
 				break
 			}
 		}
