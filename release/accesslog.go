@@ -50,7 +50,7 @@ func (d *Deployer) ensureAccessLog(app string) (string, error) {
 
 // AccessLogOffset is where app's access log ends now: taken just before
 // nginx is pointed at a new release, it is where the watch of that
-// release starts reading (NewWatch). A missing log is at 0.
+// release starts reading (NewVerdict). A missing log is at 0.
 func (d *Deployer) AccessLogOffset(app string) (int64, error) {
 	fi, err := d.Fs.Stat(d.AccessLog(app))
 	if errors.Is(err, fs.ErrNotExist) {

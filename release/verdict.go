@@ -18,13 +18,13 @@ import (
 	"github.com/gitship/gitship/state"
 )
 
-// Inspector is what a Watch asks about containers (Runtime has it).
+// Inspector is what a Verdict asks about containers (Runtime has it).
 type Inspector interface {
 	Inspect(ctx context.Context, name string) (container.State, error)
 }
 
-// WatchConfig is what a Watch looks at.
-type WatchConfig struct {
+// VerdictConfig is what a Verdict looks at.
+type VerdictConfig struct {
 	// Fs holds the access log.
 	Fs afero.Fs
 	// Runtime inspects the release's containers.
@@ -45,12 +45,12 @@ type WatchConfig struct {
 	Release *state.Record
 }
 
-// Watch judges a release after its switch: one Check per tick reads the
+// Verdict judges a release after its switch: one Check per tick reads the
 // access log lines written since the last one and inspects the release's
 // containers. It keeps the counts and the log position between ticks, so
 // a Check reads each line once; it holds no open file and no goroutine.
-type Watch struct {
-	c         WatchConfig
+type Verdict struct {
+	c         VerdictConfig
 	upstreams map[string]bool
 	procs     []state.Proc
 	pct, min  int
@@ -63,10 +63,10 @@ type Watch struct {
 	last                     time.Time // the latest answer counted
 }
 
-// NewWatch starts watching c.Release from c.Offset of its app's access
+// NewVerdict starts watching c.Release from c.Offset of its app's access
 // log. Nothing is read until the first Check.
-func NewWatch(c WatchConfig) *Watch {
-	w := &Watch{c: c, upstreams: map[string]bool{}, procs: procsOf(c.Release), offset: c.Offset,
+func NewVerdict(c VerdictConfig) *Verdict {
+	w := &Verdict{c: c, upstreams: map[string]bool{}, procs: procsOf(c.Release), offset: c.Offset,
 		pct: c.Release.Settings.EffectiveWatchErrors(), min: c.Release.Settings.EffectiveWatchMin()}
 	for _, u := range upstreams(c.Release) {
 		w.upstreams[u] = true
@@ -74,14 +74,14 @@ func NewWatch(c WatchConfig) *Watch {
 	return w
 }
 
-// NewWatch is NewWatch for release rec of its app on this server, switched
+// NewVerdict is NewVerdict for release rec of its app on this server, switched
 // at since, from offset of the app's access log.
-func (d *Deployer) NewWatch(rec *state.Record, offset int64, since time.Time) *Watch {
-	return NewWatch(WatchConfig{Fs: d.Fs, Runtime: d.Runtime, Log: d.AccessLog(rec.App), Offset: offset, Since: since, Release: rec})
+func (d *Deployer) NewVerdict(rec *state.Record, offset int64, since time.Time) *Verdict {
+	return NewVerdict(VerdictConfig{Fs: d.Fs, Runtime: d.Runtime, Log: d.AccessLog(rec.App), Offset: offset, Since: since, Release: rec})
 }
 
-// WatchStats are a Watch's counts so far.
-type WatchStats struct {
+// VerdictStats are a Verdict's counts so far.
+type VerdictStats struct {
 	// Answers the release gave, and how many of them were 5xx.
 	Answers, Errors int
 	// Skipped are lines of the log that were not gitship's format.
@@ -89,8 +89,8 @@ type WatchStats struct {
 }
 
 // Stats returns the counts so far.
-func (w *Watch) Stats() WatchStats {
-	return WatchStats{Answers: w.answers, Errors: w.errors, Skipped: w.skipped}
+func (w *Verdict) Stats() VerdictStats {
+	return VerdictStats{Answers: w.answers, Errors: w.errors, Skipped: w.skipped}
 }
 
 // Check reads what was logged since the last Check and inspects the
@@ -100,7 +100,7 @@ func (w *Watch) Stats() WatchStats {
 // answers were 5xx (60%) in 8s". An error (the log unreadable, Podman not
 // answering) says nothing about the release: the caller may try again at
 // the next tick, the counts are kept.
-func (w *Watch) Check(ctx context.Context) (bad bool, reason string, err error) {
+func (w *Verdict) Check(ctx context.Context) (bad bool, reason string, err error) {
 	if reason, err := w.containers(ctx); err != nil || reason != "" {
 		return reason != "", reason, err
 	}
@@ -117,7 +117,7 @@ func (w *Watch) Check(ctx context.Context) (bad bool, reason string, err error) 
 // containers says what is wrong with the release's containers ("" for
 // nothing): one exited, restarted by its policy, killed for memory, or
 // gone.
-func (w *Watch) containers(ctx context.Context) (string, error) {
+func (w *Verdict) containers(ctx context.Context) (string, error) {
 	for _, p := range w.procs {
 		st, err := w.c.Runtime.Inspect(ctx, p.Name)
 		name := fmt.Sprintf("%s #%d", p.Type, p.Index)
@@ -152,7 +152,7 @@ const readChunk = 64 << 10
 // where the last read ended was truncated (copytruncate), one with another
 // inode was rotated (rename, then nginx -s reopen): both are read from
 // their start.
-func (w *Watch) read() error {
+func (w *Verdict) read() error {
 	f, err := w.c.Fs.Open(w.c.Log)
 	if errors.Is(err, fs.ErrNotExist) {
 		// moved away, nginx not reopened yet: nothing to read
@@ -195,7 +195,7 @@ const maxLine = 64 << 10
 
 // take counts the complete lines of data, keeping an unfinished one for
 // the next read.
-func (w *Watch) take(data []byte) {
+func (w *Verdict) take(data []byte) {
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -217,7 +217,7 @@ func (w *Watch) take(data []byte) {
 }
 
 // count counts one line if the release answered it.
-func (w *Watch) count(line string) {
+func (w *Verdict) count(line string) {
 	a, err := nginx.ParseAnswer(line)
 	if err != nil {
 		w.skipped++

@@ -58,7 +58,7 @@ type watchEnv struct {
 	fs  afero.Fs
 	rt  *fakeInspector
 	rec *state.Record
-	w   *Watch
+	w   *Verdict
 }
 
 func newWatchEnv(t *testing.T, edit func(*state.Settings)) *watchEnv {
@@ -82,7 +82,7 @@ func newWatchEnv(t *testing.T, edit func(*state.Settings)) *watchEnv {
 	if err := afero.WriteFile(e.fs, watchLog, []byte(before), 0o660); err != nil {
 		t.Fatal(err)
 	}
-	e.w = NewWatch(WatchConfig{Fs: e.fs, Runtime: e.rt, Log: watchLog, Offset: int64(len(before)), Since: watchSwitch, Release: e.rec})
+	e.w = NewVerdict(VerdictConfig{Fs: e.fs, Runtime: e.rt, Log: watchLog, Offset: int64(len(before)), Since: watchSwitch, Release: e.rec})
 	return e
 }
 
@@ -122,7 +122,7 @@ func (e *watchEnv) check(t *testing.T, wantBad bool, wantReason string) {
 	}
 }
 
-func (e *watchEnv) wantStats(t *testing.T, want WatchStats) {
+func (e *watchEnv) wantStats(t *testing.T, want VerdictStats) {
 	t.Helper()
 	if got := e.w.Stats(); got != want {
 		t.Errorf("Stats = %+v, want %+v", got, want)
@@ -138,7 +138,7 @@ func TestWatchThreshold(t *testing.T) {
 	e.log(t, answers(5, 2*time.Second, 200, newSock2)...)
 	e.log(t, answers(10, 3*time.Second, 502, newSock2)...)
 	e.check(t, false, "") // 10 of 20: 50% is not above 50%
-	e.wantStats(t, WatchStats{Answers: 20, Errors: 10})
+	e.wantStats(t, VerdictStats{Answers: 20, Errors: 10})
 	e.log(t, logLine(8*time.Second, 500, newSock))
 	e.check(t, true, "11 of 21 answers were 5xx (52%) in 8s")
 }
@@ -148,7 +148,7 @@ func TestWatchMinimum(t *testing.T) {
 	e := newWatchEnv(t, nil)
 	e.log(t, answers(19, 200*time.Millisecond, 500, newSock)...)
 	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 19, Errors: 19})
+	e.wantStats(t, VerdictStats{Answers: 19, Errors: 19})
 	e.log(t, logLine(12*time.Second+400*time.Millisecond, 503, newSock))
 	e.check(t, true, "20 of 20 answers were 5xx (100%) in 12s")
 }
@@ -186,10 +186,10 @@ func TestWatchIgnoresOthers(t *testing.T) {
 	e.log(t, answers(5, 0, 301, "-")...)
 	e.log(t, "not gitship's format\n")
 	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Skipped: 1})
+	e.wantStats(t, VerdictStats{Skipped: 1})
 	e.log(t, answers(20, time.Second, 200, newSock)...)
 	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 20, Skipped: 1})
+	e.wantStats(t, VerdictStats{Answers: 20, Skipped: 1})
 }
 
 // Each line is read once, across Checks; a line nginx has not finished
@@ -202,10 +202,10 @@ func TestWatchIncremental(t *testing.T) {
 	line := logLine(time.Second, 500, newSock)
 	e.log(t, line[:20])
 	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 10, Errors: 10})
+	e.wantStats(t, VerdictStats{Answers: 10, Errors: 10})
 	e.log(t, line[20:])
 	e.check(t, false, "")
-	e.wantStats(t, WatchStats{Answers: 11, Errors: 11})
+	e.wantStats(t, VerdictStats{Answers: 11, Errors: 11})
 }
 
 // A log truncated (logrotate's copytruncate) or replaced by a shorter
@@ -240,7 +240,7 @@ func TestWatchRotatedLog(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Join(answers(5, 0, 200, newSock), "")), 0o660); err != nil {
 		t.Fatal(err)
 	}
-	w := NewWatch(WatchConfig{Fs: fsys, Runtime: rt, Log: path, Since: watchSwitch, Release: rec})
+	w := NewVerdict(VerdictConfig{Fs: fsys, Runtime: rt, Log: path, Since: watchSwitch, Release: rec})
 	if bad, _, err := w.Check(t.Context()); bad || err != nil {
 		t.Fatalf("Check = %v, %v", bad, err)
 	}
@@ -322,7 +322,7 @@ func TestWatchPorts(t *testing.T) {
 	e := newWatchEnv(t, nil)
 	e.rec.Listen = state.ListenPort
 	e.rec.Procs[0].Port, e.rec.Procs[1].Port = 40001, 40002
-	e.w = NewWatch(WatchConfig{Fs: e.fs, Runtime: e.rt, Log: watchLog, Since: watchSwitch, Release: e.rec})
+	e.w = NewVerdict(VerdictConfig{Fs: e.fs, Runtime: e.rt, Log: watchLog, Since: watchSwitch, Release: e.rec})
 	e.log(t, answers(20, 0, 500, newSock)...) // the socket is no upstream of a release on ports
 	e.log(t, answers(10, 0, 500, "127.0.0.1:40001")...)
 	e.log(t, answers(10, 0, 200, "127.0.0.1:40002")...)
@@ -363,7 +363,7 @@ func TestDeployerWatch(t *testing.T) {
 	e.rt.mu.Lock()
 	e.rt.state = container.State{Status: "running", Running: true}
 	e.rt.mu.Unlock()
-	w := e.d.NewWatch(rec, off, watchSwitch)
+	w := e.d.NewVerdict(rec, off, watchSwitch)
 	if err := afero.WriteFile(e.d.Fs, path, []byte(logLine(0, 500, "unix:/run/demo/v1/web.sock")+strings.Join(answers(20, 0, 500, "unix:/run/demo/v1/web.sock"), "")), 0o660); err != nil {
 		t.Fatal(err)
 	}

@@ -204,7 +204,7 @@ func (d *Deployer) Watch(ctx context.Context, app string, v int, out io.Writer) 
 	}
 	d.pause(ctx, "drain")
 	var check Check
-	var stats func() WatchStats
+	var stats func() VerdictStats
 	until := w.WatchUntil
 	if d.NewCheck != nil || !until.IsZero() {
 		if live, err := d.Store().Get(app, v); err != nil {
@@ -502,8 +502,8 @@ func (d *Deployer) autoRollback(ctx context.Context, app string, v int, why stri
 // verdict.go), with the counts so far. An error (the log unreadable,
 // Podman not answering) is no verdict: it is said once, and the next tick
 // tries again.
-func (d *Deployer) accessCheck(live *state.Record, w *watchFile, p *Progress) (Check, func() WatchStats) {
-	wt := d.NewWatch(live, w.LogOffset, w.Since)
+func (d *Deployer) accessCheck(live *state.Record, w *watchFile, p *Progress) (Check, func() VerdictStats) {
+	wt := d.NewVerdict(live, w.LogOffset, w.Since)
 	said := ""
 	return func(ctx context.Context) (bool, string) {
 		bad, reason, err := wt.Check(ctx)
