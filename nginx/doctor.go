@@ -1,15 +1,12 @@
 package nginx
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	crossplane "github.com/nginxinc/nginx-go-crossplane"
-	"github.com/spf13/afero"
 )
 
 // Master returns the pid of nginx's master process as a reload finds it
@@ -36,15 +33,7 @@ func (m *Manager) ConfDirInclude() (string, error) {
 	if m.Conf == "" {
 		return "", errors.New("no main config to read (set [nginx] conf)")
 	}
-	payload, err := crossplane.Parse(m.Conf, &crossplane.ParseOptions{
-		SkipDirectiveContextCheck: true,
-		SkipDirectiveArgsCheck:    true,
-		Open: func(path string) (io.Reader, error) {
-			b, err := afero.ReadFile(m.Fs, path)
-			return bytes.NewReader(b), err
-		},
-		Glob: func(pattern string) ([]string, error) { return afero.Glob(m.Fs, pattern) },
-	})
+	payload, err := m.parseMain(false)
 	if err != nil {
 		return "", fmt.Errorf("parse %s: %w", m.Conf, err)
 	}

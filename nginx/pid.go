@@ -69,12 +69,12 @@ func (m *Manager) findPidPath(ctx context.Context) (string, error) {
 	return filepath.Join(prefix, p), nil
 }
 
-// pidDirective returns the argument of the main config's pid directive
-// ("" without one). Includes are followed: a main-context include may
-// hold it.
-func (m *Manager) pidDirective() (string, error) {
-	payload, err := crossplane.Parse(m.Conf, &crossplane.ParseOptions{
-		CombineConfigs:            true,
+// parseMain parses the main config and the files it includes, read
+// through m.Fs, without judging directives' contexts or arguments (nginx
+// -t does that): combined into one config, or one entry per file.
+func (m *Manager) parseMain(combine bool) (*crossplane.Payload, error) {
+	return crossplane.Parse(m.Conf, &crossplane.ParseOptions{
+		CombineConfigs:            combine,
 		SkipDirectiveContextCheck: true,
 		SkipDirectiveArgsCheck:    true,
 		Open: func(path string) (io.Reader, error) {
@@ -83,6 +83,13 @@ func (m *Manager) pidDirective() (string, error) {
 		},
 		Glob: func(pattern string) ([]string, error) { return afero.Glob(m.Fs, pattern) },
 	})
+}
+
+// pidDirective returns the argument of the main config's pid directive
+// ("" without one). Includes are followed: a main-context include may
+// hold it.
+func (m *Manager) pidDirective() (string, error) {
+	payload, err := m.parseMain(true)
 	if err != nil {
 		return "", fmt.Errorf("read the pid directive of %s: %w", m.Conf, err)
 	}
