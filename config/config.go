@@ -239,6 +239,10 @@ func (c *Config) Validate() error {
 // ReposDir is where the bare repositories live.
 func (c *Config) ReposDir() string { return filepath.Join(c.Root, "repos") }
 
+// AuditLog is the log of what ssh keys ran and what gitship did on its
+// own (an automatic rollback).
+func (c *Config) AuditLog() string { return filepath.Join(c.Root, "audit.log") }
+
 // AppsDir is where each app's state and data live.
 func (c *Config) AppsDir() string { return filepath.Join(c.Root, "apps") }
 

@@ -32,7 +32,7 @@ func sshCommand() *cli.Command {
 // shell) and decides; this only wires the key, the app lookup and the run.
 func serveSSH(c *cli.Context, cfg *config.Config, keyName, command string) error {
 	fs := afero.NewOsFs()
-	auditPath := filepath.Join(cfg.Root, "audit.log")
+	auditPath := cfg.AuditLog()
 	audit := func(result string) {
 		if err := access.Audit(fs, auditPath, keyName, command, result, time.Now()); err != nil {
 			fmt.Fprintf(c.App.ErrWriter, "gitship: audit log: %v\n", err)

@@ -72,7 +72,7 @@ func spawner(cfg *config.Config) func(app string, v int) (int, error) {
 // auditor writes what gitship does on its own (an automatic rollback) to
 // the audit log that `gitship ssh` keeps, as key "gitship".
 func auditor(cfg *config.Config) func(command, result string) error {
-	path := filepath.Join(cfg.Root, "audit.log")
+	path := cfg.AuditLog()
 	return func(command, result string) error {
 		return access.Audit(afero.NewOsFs(), path, "gitship", command, result, time.Now())
 	}
