@@ -86,7 +86,7 @@ func (r *run) handOver(ctx context.Context) (*watchFile, error) {
 		warm = 0
 	}
 	for _, o := range list {
-		if o.Version == r.rec.Version || (o.Status != state.StatusLive && o.Status != state.StatusWarm) {
+		if o.Version == r.rec.Version || !o.Running() {
 			continue
 		}
 		if warm > 0 && keep != 0 && o.Version == keep && o.Status == state.StatusWarm {
@@ -186,7 +186,7 @@ func (d *Deployer) stopRelease(ctx context.Context, p *Progress, o *state.Record
 		return
 	}
 	for _, r := range list {
-		if r.Version == o.Version || (r.Status != state.StatusLive && r.Status != state.StatusWarm) {
+		if r.Version == o.Version || !r.Running() {
 			continue
 		}
 		for _, c := range procsOf(r) {

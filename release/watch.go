@@ -324,7 +324,7 @@ func (d *Deployer) retireDrained(ctx context.Context, app string, v int, w *watc
 				p.Fail("%v", err)
 				continue
 			}
-			if o.Status != state.StatusLive && o.Status != state.StatusWarm {
+			if !o.Running() {
 				stop = append(stop, o)
 			}
 		}

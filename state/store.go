@@ -124,6 +124,10 @@ const (
 	KindRestore = "restore"
 )
 
+// Running says whether the release's containers are meant to run: it is
+// live, or warm (switched away from, kept for an instant rollback).
+func (r *Record) Running() bool { return r.Status == StatusLive || r.Status == StatusWarm }
+
 // Name is the release's name, e.g. "v7".
 func (r *Record) Name() string { return "v" + strconv.Itoa(r.Version) }
 
