@@ -1,13 +1,6 @@
 package certbot
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitship/gitship/internal/testenv"
 )
 
 // writeLive lays out certificate name the way certbot does under
@@ -23,11 +18,11 @@ import (
 // second certificate (an "intermediate") that Lookup must ignore. It is
 // also the fake certbot's way of issuing, so it takes no *testing.T.
 func writeLive(configDir, name string, domains []string, serial int64, notAfter time.Time) error {
-	leaf, err := selfSigned(domains[0], domains, serial, notAfter)
+	leaf, leafKey, err := testenv.SelfSigned(domains[0], domains, serial, notAfter)
 	if err != nil {
 		return err
 	}
-	other, err := selfSigned("Fake Intermediate", nil, serial+1, notAfter)
+	other, _, err := testenv.SelfSigned("Fake Intermediate", nil, serial+1, notAfter)
 	if err != nil {
 		return err
 	}
@@ -38,7 +33,7 @@ func writeLive(configDir, name string, domains []string, serial int64, notAfter 
 			return err
 		}
 	}
-	files := map[string][]byte{"fullchain": append(leaf.cert, other.cert...), "privkey": leaf.key}
+	files := map[string][]byte{"fullchain": append(leaf, other...), "privkey": leafKey}
 	for base, b := range files {
 		n := 1
 		for ; ; n++ {
@@ -62,37 +57,6 @@ func writeLive(configDir, name string, domains []string, serial int64, notAfter 
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-type pemPair struct{ cert, key []byte }
-
-// selfSigned makes a PEM certificate and key for cn with the DNS names.
-func selfSigned(cn string, dns []string, serial int64, notAfter time.Time) (pemPair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return pemPair{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: cn},
-		DNSNames:     dns,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return pemPair{}, err
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return pemPair{}, err
-	}
-	return pemPair{
-		cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		key:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}),
-	}, nil
-}
 
 func TestLookup(t *testing.T) {
 	dir := t.TempDir()

@@ -1,36 +1,20 @@
 package doctor
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gitship/gitship/certbot"
+	"github.com/gitship/gitship/internal/testenv"
 )
 
 // writeCert puts a self-signed certificate for name, valid until
 // notAfter, where certbot keeps it: DIR/live/NAME/{fullchain,privkey}.pem.
 func writeCert(t *testing.T, dir, name string, notAfter time.Time) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: notAfter.Add(-90 * 24 * time.Hour), NotAfter: notAfter}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
+	cert, key, err := testenv.SelfSigned(name, []string{name}, 1, notAfter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +22,8 @@ func writeCert(t *testing.T, dir, name string, notAfter time.Time) {
 	if err := os.MkdirAll(live, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for file, block := range map[string]*pem.Block{"fullchain.pem": {Type: "CERTIFICATE", Bytes: der}, "privkey.pem": {Type: "EC PRIVATE KEY", Bytes: kb}} {
-		if err := os.WriteFile(filepath.Join(live, file), pem.EncodeToMemory(block), 0o600); err != nil {
+	for file, b := range map[string][]byte{"fullchain.pem": cert, "privkey.pem": key} {
+		if err := os.WriteFile(filepath.Join(live, file), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
