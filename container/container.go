@@ -269,22 +269,33 @@ func (c *Client) Inspect(ctx context.Context, name string) (State, error) {
 // already stopped container is not an error; one of another instance is
 // ErrForeign and is left alone.
 func (c *Client) Stop(ctx context.Context, name string, timeout uint) error {
-	cctx, err := c.conn(ctx)
-	if err != nil {
+	cctx, id, err := c.ownedConn(ctx, "stop", name)
+	if err != nil || id == "" {
 		return err
-	}
-	id, err := c.owned(cctx, name)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("stop %s: %w", name, err)
 	}
 	err = containers.Stop(cctx, id, new(containers.StopOptions).WithTimeout(timeout).WithIgnore(true))
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("stop %s: %w", name, podmanapi.Error(c.Socket, err))
 	}
 	return nil
+}
+
+// ownedConn connects and resolves name (owned) for the operation op
+// ("stop"): the ID, or "" without an error when there is no such
+// container, which op then has nothing to do with.
+func (c *Client) ownedConn(ctx context.Context, op, name string) (context.Context, string, error) {
+	cctx, err := c.conn(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := c.owned(cctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return cctx, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s %s: %w", op, name, err)
+	}
+	return cctx, id, nil
 }
 
 // owned returns the ID of the container name when it is this instance's,
@@ -319,16 +330,9 @@ func (c *Client) owned(cctx context.Context, name string) (string, error) {
 // A container that its restart policy is restarting at that moment can
 // refuse ("container state improper"): that is retried for a few seconds.
 func (c *Client) Remove(ctx context.Context, name string) error {
-	cctx, err := c.conn(ctx)
-	if err != nil {
+	cctx, id, err := c.ownedConn(ctx, "remove", name)
+	if err != nil || id == "" {
 		return err
-	}
-	id, err := c.owned(cctx, name)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	opts := new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithTimeout(0)
 	delay := 50 * time.Millisecond

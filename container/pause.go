@@ -46,16 +46,9 @@ func (c *Client) Pause(ctx context.Context, name string) error {
 // Unpause thaws a container Pause froze. One that is not paused (any
 // more), or gone, is not an error: Unpause runs after whatever failed.
 func (c *Client) Unpause(ctx context.Context, name string) error {
-	cctx, err := c.conn(ctx)
-	if err != nil {
+	cctx, id, err := c.ownedConn(ctx, "unpause", name)
+	if err != nil || id == "" {
 		return err
-	}
-	id, err := c.owned(cctx, name)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("unpause %s: %w", name, err)
 	}
 	if err := containers.Unpause(cctx, id, nil); err != nil {
 		if isNotFound(err) || strings.Contains(err.Error(), "not paused") {
