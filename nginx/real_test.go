@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/afero"
 
@@ -142,5 +145,62 @@ func TestRealNginx(t *testing.T) {
 	entries, err := os.ReadDir(m.ConfDir)
 	if err != nil || len(entries) != 0 {
 		t.Errorf("conf dir after Remove: %v %v, want empty", entries, err)
+	}
+}
+
+// TestRealNginxInstallSettles: once Install returns, every new connection
+// gets the new config. nginx's master starts new workers on a reload and
+// tells the old one to stop accepting only 100 ms later; Install waits for
+// that (workers.go), or a request right after a switch could still reach
+// the release switched from.
+func TestRealNginxInstallSettles(t *testing.T) {
+	m := privateNginx(t)
+	ctx := context.Background()
+	const host = "settle.test"
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	install := func(release string) {
+		t.Helper()
+		conf, err := nginx.Render(nginx.Site{App: "settle", Release: release, Domains: []string{host},
+			Socket: filepath.Join(m.Prefix, "settle.sock"), Listen: listen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Install(ctx, "settle", conf); err != nil {
+			t.Fatalf("Install %s: %v", release, err)
+		}
+	}
+	install("v1")
+	startNginx(t, m)
+	m.Reload = []string{m.Binary, "-p", m.Prefix, "-c", m.Conf, "-s", "reload"}
+	if err := nginx.WaitServed(ctx, listen, host, "settle", "v1", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	marker := func() string {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+nginx.MarkerPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET marker: %v", err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	for i := 2; i <= 4; i++ {
+		release := fmt.Sprintf("v%d", i)
+		install(release)
+		for k := 0; k < 20; k++ {
+			if got, want := marker(), nginx.MarkerBody("settle", release); got != want {
+				t.Fatalf("request %d after Install of %s: %q, want %q (an old worker still accepts)", k, release, got, want)
+			}
+		}
 	}
 }
