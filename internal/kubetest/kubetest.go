@@ -11,8 +11,10 @@
 //     no container runs, no probe is made), so Deployments become
 //     Available and roll out.
 //   - Pods of Jobs run and end Succeeded, except a pod with a container
-//     whose command is exactly ["false"] or ["/bin/false"]: it ends Failed
-//     (exit code 1). A Job fails on the first such pod only with
+//     whose command followed by its args is exactly ["false"],
+//     ["/bin/false"], ["/bin/sh", "-c", "false"] or ["sh", "-c", "false"]
+//     (a Procfile's `release: false`, however it is rendered): it ends
+//     Failed (exit code 1). A Job fails on the first such pod only with
 //     backoffLimit 0; otherwise the Job controller retries with its
 //     back-off, for minutes.
 //   - A rollout fails without the app's help when its pods ask for more
@@ -231,7 +233,9 @@ func Start(ctx context.Context, dir string) (_ *Cluster, err error) {
 	_, err = c.start("kube-controller-manager", filepath.Join(Bin(), "kube-controller-manager"),
 		"--kubeconfig", c.Kubeconfig, "--leader-elect=false", "--secure-port=0",
 		"--service-account-private-key-file", f.saKey, "--root-ca-file", f.caCert,
-		"--cluster-name", "gitship-test", "--profiling=false")
+		"--cluster-name", "gitship-test", "--profiling=false",
+		// a claim that missed its volume is retried in a second, not 15
+		"--pvclaimbinder-sync-period", "1s")
 	if err != nil {
 		return nil, err
 	}

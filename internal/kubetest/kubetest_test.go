@@ -142,19 +142,25 @@ func TestCluster(t *testing.T) {
 	t.Run("Jobs", func(t *testing.T) {
 		t.Parallel()
 		ns := ns(t, "jobs")
-		for _, j := range []struct {
-			name    string
-			command []string
-			want    batchv1.JobConditionType
+		jobs := []struct {
+			name          string
+			command, args []string
+			want          batchv1.JobConditionType
 		}{
-			{"ok", []string{"true"}, batchv1.JobComplete},
-			{"fails", []string{"false"}, batchv1.JobFailed},
-			{"failsbin", []string{"/bin/false"}, batchv1.JobFailed},
-			{"shell", []string{"/bin/sh", "-c", "false"}, batchv1.JobComplete}, // only the exact commands fail
-		} {
-			if _, err := batch.Jobs(ns).Create(ctx, job(j.name, j.command), metav1.CreateOptions{}); err != nil {
+			{"ok", []string{"true"}, nil, batchv1.JobComplete},
+			{"fails", []string{"false"}, nil, batchv1.JobFailed},
+			{"failsbin", []string{"/bin/false"}, nil, batchv1.JobFailed},
+			{"shell", []string{"/bin/sh", "-c", "false"}, nil, batchv1.JobFailed},
+			{"shellargs", []string{"sh"}, []string{"-c", "false"}, batchv1.JobFailed},
+			{"shelltrue", []string{"/bin/sh", "-c", "true"}, nil, batchv1.JobComplete},
+			{"other", []string{"false", "x"}, nil, batchv1.JobComplete}, // only the exact commands fail
+		}
+		for _, j := range jobs {
+			if _, err := batch.Jobs(ns).Create(ctx, job(j.name, j.command, j.args), metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		for _, j := range jobs {
 			poll(t, fmt.Sprintf("job %s %s", j.name, j.want), func() error {
 				got, err := batch.Jobs(ns).Get(ctx, j.name, metav1.GetOptions{})
 				if err != nil {
@@ -168,7 +174,7 @@ func TestCluster(t *testing.T) {
 						return nil
 					}
 					if cond.Type == batchv1.JobComplete || cond.Type == batchv1.JobFailed {
-						t.Fatalf("job %s %v %s, want %s", j.name, j.command, cond.Type, j.want)
+						t.Fatalf("job %s %v %v %s, want %s", j.name, j.command, j.args, cond.Type, j.want)
 					}
 				}
 				return fmt.Errorf("job %s: conditions %v", j.name, got.Status.Conditions)
@@ -254,7 +260,7 @@ func deployment(name string, replicas int32, memory string) *appsv1.Deployment {
 	}
 }
 
-func job(name string, command []string) *batchv1.Job {
+func job(name string, command, args []string) *batchv1.Job {
 	var zero int32
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -262,7 +268,7 @@ func job(name string, command []string) *batchv1.Job {
 			BackoffLimit: &zero,
 			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				RestartPolicy: corev1.RestartPolicyNever,
-				Containers:    []corev1.Container{{Name: "release", Image: "registry.invalid/app:v1", Command: command}},
+				Containers:    []corev1.Container{{Name: "release", Image: "registry.invalid/app:v1", Command: command, Args: args}},
 			}},
 		},
 	}

@@ -3,9 +3,10 @@ package kubetest
 // stages is kwok's configuration: its pod stages. Given any pod stage,
 // kwok uses no default pod stage, so these are kwok v0.7.0's "fast" pod
 // stages (kustomize/stage/pod/fast: pod-ready, pod-complete, pod-delete)
-// plus pod-fail: a pod owned by a Job with a container whose command is
-// exactly ["false"] or ["/bin/false"] ends Failed (exit code 1) instead of
-// Succeeded. pod-complete leaves those to pod-fail. Node stages are kwok's
+// plus pod-fail: a pod owned by a Job with a container whose command
+// followed by its args is exactly ["false"], ["/bin/false"],
+// ["/bin/sh", "-c", "false"] or ["sh", "-c", "false"] ends Failed (exit
+// code 1) instead of Succeeded. pod-complete leaves those to pod-fail. Node stages are kwok's
 // defaults (node-initialize, heartbeat with a lease).
 const stages = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -98,7 +99,7 @@ spec:
       operator: 'In'
       values:
       - 'Job'
-    - key: '.spec.containers[] | .command == ["false"] or .command == ["/bin/false"]'
+    - key: '.spec.containers[] | (.command // []) + (.args // []) | . == ["false"] or . == ["/bin/false"] or . == ["/bin/sh", "-c", "false"] or . == ["sh", "-c", "false"]'
       operator: 'NotIn'
       values:
       - 'true'
@@ -143,7 +144,7 @@ spec:
       operator: 'In'
       values:
       - 'Job'
-    - key: '.spec.containers[] | .command == ["false"] or .command == ["/bin/false"]'
+    - key: '.spec.containers[] | (.command // []) + (.args // []) | . == ["false"] or . == ["/bin/false"] or . == ["/bin/sh", "-c", "false"] or . == ["sh", "-c", "false"]'
       operator: 'In'
       values:
       - 'true'
