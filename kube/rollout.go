@@ -40,12 +40,16 @@ func (c *Client) now() time.Time {
 }
 
 // every calls f every poll until it says done, returns an error, or ctx
-// ends; it reports whether f said done.
+// ends; it reports whether f said done. An error of a call that ctx's end
+// cut short is no error: the caller says what did not finish in time.
 func (c *Client) every(ctx context.Context, f func() (bool, error)) (bool, error) {
 	t := time.NewTicker(c.poll())
 	defer t.Stop()
 	for {
 		done, err := f()
+		if err != nil && ctx.Err() != nil {
+			return false, nil // a request cut short by the deadline: not done
+		}
 		if done || err != nil {
 			return done, err
 		}
