@@ -161,6 +161,7 @@ var (
 	dnsLabel  = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$`)
 	digestRef = regexp.MustCompile(`^[^@\s]+@sha256:[0-9a-f]{64}$`)
 	envKey    = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	typeLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 )
 
 // TypeName is the object name part of a Procfile process type: Kubernetes
@@ -289,6 +290,10 @@ func check(r Release) error {
 	seen := map[string]string{}
 	for _, typ := range r.types() {
 		n := TypeName(typ)
+		if !typeLabel.MatchString(n) {
+			return usererr.New(fmt.Sprintf("Procfile type %s of %s cannot be a Kubernetes name (%s)", typ, r.App, n),
+				"start and end the type with a letter or digit")
+		}
 		if other, ok := seen[n]; ok {
 			return usererr.New(fmt.Sprintf("Procfile types %s and %s of %s have one Kubernetes name, %s-%s", other, typ, r.App, r.App, n),
 				"rename one of them")

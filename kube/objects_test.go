@@ -170,6 +170,7 @@ func TestRenderRefuses(t *testing.T) {
 		{"tag not digest", func(r *Release, _ *Config) { r.Image = "registry.example.com/team/shop:v7" }, "not a reference by digest", false},
 		{"web scaled to 0", func(r *Release, _ *Config) { r.Scale = map[string]int{"web": 0} }, "at least one web pod", false},
 		{"types of one name", func(r *Release, _ *Config) { r.Processes["clock-2"] = []string{"x"} }, "Procfile types Clock_2 and clock-2 of shop have one Kubernetes name, shop-clock-2", true},
+		{"type not a name", func(r *Release, _ *Config) { r.Processes["_tick"] = []string{"x"} }, "Procfile type _tick of shop cannot be a Kubernetes name (-tick)", true},
 		{"env key", func(r *Release, _ *Config) { r.Env["A B"] = "x" }, `environment key "A B"`, true},
 		{"data size", func(_ *Release, c *Config) { c.DataSize = "1GB" }, `kube data_size "1GB"`, false},
 	}
