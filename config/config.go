@@ -41,6 +41,7 @@ type Config struct {
 	Certbot  Certbot  `toml:"certbot"`
 	SSH      SSH      `toml:"ssh"`
 	Backup   Backup   `toml:"backup"`
+	Kube     Kube     `toml:"kube"`
 
 	// Path is the file this config was loaded from ("" for defaults only).
 	Path string `toml:"-"`
@@ -111,6 +112,34 @@ type Backup struct {
 	Keep int `toml:"keep"`
 }
 
+// Kube says where apps whose target is kube (`gitship set APP
+// target=kube`) run: the cluster, the registry their images go to, and
+// the classes their objects ask for. Its values are checked for their
+// form here; the kube package renders and applies them.
+type Kube struct {
+	// Kubeconfig is the kubeconfig file naming the cluster and the
+	// credentials ("": $KUBECONFIG, then ~/.kube/config of the user
+	// gitship runs as).
+	Kubeconfig string `toml:"kubeconfig"`
+	// Registry is the repository prefix images are pushed under
+	// (registry.example.com/team: the app's image is
+	// registry.example.com/team/APP); "" until kube apps are set up.
+	Registry string `toml:"registry"`
+	// RegistryInsecure pushes over plain HTTP (a registry on loopback).
+	RegistryInsecure bool `toml:"registry_insecure"`
+	// IngressClass is the Ingress's ingressClassName ("": the cluster's
+	// default class).
+	IngressClass string `toml:"ingress_class"`
+	// StorageClass is the data claim's storageClassName ("": the
+	// cluster's default class).
+	StorageClass string `toml:"storage_class"`
+	// DataSize is the data claim's size, a Kubernetes quantity ("1Gi").
+	DataSize string `toml:"data_size"`
+	// ClusterIssuer is the cert-manager ClusterIssuer that gets the
+	// Ingress its certificates ("": no TLS section).
+	ClusterIssuer string `toml:"cluster_issuer"`
+}
+
 // MaxBackups is the most nightly backups kept per app ([backup] keep).
 const MaxBackups = 1000
 
@@ -151,6 +180,7 @@ func Default() Config {
 			Remote:         "git@HOST",
 		},
 		Backup: Backup{Keep: 7},
+		Kube:   Kube{DataSize: "1Gi"},
 	}
 }
 
@@ -233,7 +263,7 @@ func (c *Config) Validate() error {
 	if !strings.HasPrefix(c.Podman.Socket, "unix://") && !strings.HasPrefix(c.Podman.Socket, "tcp://") {
 		return fmt.Errorf("podman.socket must start with unix:// or tcp://, got %q", c.Podman.Socket)
 	}
-	return nil
+	return c.Kube.validate()
 }
 
 // ReposDir is where the bare repositories live.

@@ -77,6 +77,35 @@ func TestLoad(t *testing.T) {
 		{name: "backup unknown key", file: "[backup]\nkeeps = 3\n", wantErr: "unknown key backup.keeps"},
 		{name: "backup relative dir", file: "[backup]\ndir = \"b\"\n", wantErr: `backup.dir must be an absolute path, got "b"`},
 		{name: "backup keep 0", file: "[backup]\nkeep = 0\n", wantErr: "backup.keep must be 1 to 1000, got 0"},
+		{
+			name: "kube defaults",
+			check: func(t *testing.T, c *Config) {
+				if c.Kube != (Kube{DataSize: "1Gi"}) {
+					t.Errorf("kube = %+v, want only data_size 1Gi", c.Kube)
+				}
+			},
+		},
+		{
+			name: "kube set",
+			file: "[kube]\nkubeconfig = \"/etc/gitship/kubeconfig\"\nregistry = \"127.0.0.1:5000/team\"\nregistry_insecure = true\n" +
+				"ingress_class = \"nginx\"\nstorage_class = \"fast.ssd\"\ndata_size = \"500Mi\"\ncluster_issuer = \"letsencrypt\"\n",
+			check: func(t *testing.T, c *Config) {
+				want := Kube{Kubeconfig: "/etc/gitship/kubeconfig", Registry: "127.0.0.1:5000/team", RegistryInsecure: true,
+					IngressClass: "nginx", StorageClass: "fast.ssd", DataSize: "500Mi", ClusterIssuer: "letsencrypt"}
+				if c.Kube != want {
+					t.Errorf("kube = %+v, want %+v", c.Kube, want)
+				}
+			},
+		},
+		{name: "kube unknown key", file: "[kube]\nnamespace = \"x\"\n", wantErr: "unknown key kube.namespace"},
+		{name: "kube relative kubeconfig", file: "[kube]\nkubeconfig = \"kc\"\n", wantErr: `kube.kubeconfig must be an absolute path, got "kc"`},
+		{name: "kube registry scheme", file: "[kube]\nregistry = \"https://r.example.com/t\"\n", wantErr: `kube.registry: "https://r.example.com/t" has a scheme`},
+		{name: "kube registry no host", file: "[kube]\nregistry = \"team/app\"\n", wantErr: "does not start with a registry host"},
+		{name: "kube registry upper path", file: "[kube]\nregistry = \"r.example.com/Team\"\n", wantErr: `invalid path component "Team"`},
+		{name: "kube registry tag", file: "[kube]\nregistry = \"r.example.com/team:v1\"\n", wantErr: `invalid path component "team:v1"`},
+		{name: "kube data size unit", file: "[kube]\ndata_size = \"1GB\"\n", wantErr: `kube.data_size must be a Kubernetes quantity above 0, e.g. 1Gi or 500Mi, got "1GB"`},
+		{name: "kube data size zero", file: "[kube]\ndata_size = \"0Gi\"\n", wantErr: "kube.data_size must be a Kubernetes quantity above 0"},
+		{name: "kube bad class", file: "[kube]\ningress_class = \"Nginx_1\"\n", wantErr: `kube.ingress_class must be a Kubernetes object name`},
 		{name: "bad socket", file: "[podman]\nsocket = \"/run/p.sock\"\n", wantErr: "podman.socket must start with unix://"},
 	}
 	for _, tt := range tests {
@@ -117,5 +146,18 @@ func TestImagesLock(t *testing.T) {
 	c.Podman.Storage, c.Root = "", "/srv/gs"
 	if got, want := c.ImagesLock(), "/srv/gs/images.lock"; got != want {
 		t.Errorf("ImagesLock without storage = %s, want %s", got, want)
+	}
+}
+
+func TestValidRegistry(t *testing.T) {
+	for _, ok := range []string{"registry.example.com/team", "127.0.0.1:5000", "localhost", "localhost:5000/a/b-c", "r:5000", "[::1]:5000/x", "ghcr.io/org/sub_dir"} {
+		if err := ValidRegistry(ok); err != nil {
+			t.Errorf("ValidRegistry(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "team", "r.example.com/", "r.example.com//x", "-r.example.com", "r.example.com/a@sha256:00", "r.example.com:port/x", "r.example.com/-x"} {
+		if err := ValidRegistry(bad); err == nil {
+			t.Errorf("ValidRegistry(%q) = nil, want an error", bad)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/afero"
 )
 
-const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, warm, watch, watch_errors, watch_min"
+const settingKeyList = "branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, target, warm, watch, watch_errors, watch_min"
 
 func TestSet(t *testing.T) {
 	tests := []struct {

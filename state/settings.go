@@ -57,6 +57,23 @@ type Settings struct {
 	// WatchMin is how many answers a watched release must have given
 	// before WatchErrors is judged (nil: DefaultWatchMin).
 	WatchMin *int `json:"watch_min,omitempty"`
+	// Target is where the app runs: "" (TargetPodman, this host) or
+	// TargetKube (the server config's [kube] cluster).
+	Target string `json:"target,omitempty"`
+}
+
+// Where an app runs (Settings.Target).
+const (
+	TargetPodman = "podman" // this host, through Podman and nginx
+	TargetKube   = "kube"   // the cluster of the server config's [kube]
+)
+
+// EffectiveTarget is where the app runs: TargetPodman unless set.
+func (s Settings) EffectiveTarget() string {
+	if s.Target == "" {
+		return TargetPodman
+	}
+	return s.Target
 }
 
 // DefaultCount is how many containers a process type runs unless Scale

@@ -11,7 +11,7 @@ import (
 func durp(d time.Duration) *Duration { v := Duration(d); return &v }
 
 func TestSettingKeys(t *testing.T) {
-	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots", "warm", "watch", "watch_errors", "watch_min"}
+	want := []string{"branch", "cpus", "dockerfile", "drain", "health_path", "health_timeout", "hsts", "keep", "memory", "release_timeout", "snapshots", "target", "warm", "watch", "watch_errors", "watch_min"}
 	if got := SettingKeys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingKeys() = %v, want %v", got, want)
 	}

@@ -272,6 +272,29 @@ var specs = []Spec{
 		},
 	},
 	{
+		Key: "target", Value: "podman|kube", Example: "kube",
+		Help: "where the app runs: podman (this host) or kube (the cluster of the server config's [kube]) (default podman)",
+		set: func(s *Settings, _, v string) error {
+			switch v {
+			case TargetPodman:
+				s.Target = "" // the default: app.json stays as it was
+			case TargetKube:
+				s.Target = v
+			default:
+				return fmt.Errorf("invalid target %q: podman (this host) or kube (the [kube] cluster)", v)
+			}
+			return nil
+		},
+		unset: func(s *Settings, _ string) { s.Target = "" },
+		// shown once set, as release_timeout: most apps run on this host
+		describe: func(s Settings) []string {
+			if s.Target == "" {
+				return nil
+			}
+			return line("target", s.EffectiveTarget())
+		},
+	},
+	{
 		// build_arg.NODE_ENV=production is `--build-arg NODE_ENV=production`.
 		Key: "build_arg.NAME", Prefix: "build_arg.", Value: "VALUE", Example: "production",
 		Help: "a build argument, passed as --build-arg NAME=VALUE",

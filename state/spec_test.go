@@ -109,14 +109,14 @@ func TestSpecsCoverSettings(t *testing.T) {
 func TestSetUnknown(t *testing.T) {
 	var s Settings
 	err := s.Set("port=8080")
-	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, warm, watch, watch_errors, watch_min, or build_arg.NAME, scale.TYPE`
+	want := `invalid setting "port=8080": use KEY=VALUE with KEY one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, target, warm, watch, watch_errors, watch_min, or build_arg.NAME, scale.TYPE`
 	if err == nil || err.Error() != want {
 		t.Errorf("Set port=8080 = %v, want %s", err, want)
 	}
 	if err := s.Set("build_arg.X"); err == nil || !strings.HasPrefix(err.Error(), `invalid setting "build_arg.X": use KEY=VALUE`) {
 		t.Errorf("Set of a build arg without = : %v", err)
 	}
-	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, warm, watch, watch_errors, watch_min` {
+	if err := s.Unset("port"); err == nil || err.Error() != `invalid setting "port": one of branch, cpus, dockerfile, drain, health_path, health_timeout, hsts, keep, memory, release_timeout, snapshots, target, warm, watch, watch_errors, watch_min` {
 		t.Errorf("Unset port = %v", err)
 	}
 }
@@ -145,5 +145,45 @@ func TestScaleCount(t *testing.T) {
 	}
 	if s.Count("worker") != 0 {
 		t.Errorf("a refused scale changed the count to %d", s.Count("worker"))
+	}
+}
+
+// TestTarget: an app runs on this host until set to kube; podman is the
+// default and stores nothing, anything else is refused with one line.
+func TestTarget(t *testing.T) {
+	var s Settings
+	if got := s.EffectiveTarget(); got != TargetPodman {
+		t.Errorf("EffectiveTarget of a new app = %q, want podman", got)
+	}
+	if d := s.Describe(); len(without(d, "target")) != len(d) {
+		t.Errorf("Describe of a new app = %q, want no target line (shown once set)", d)
+	}
+	if err := s.Set("target=kube"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.EffectiveTarget() != TargetKube || !strings.Contains(string(data), `"target":"kube"`) || !slices.Contains(s.Describe(), "target=kube") {
+		t.Errorf("after target=kube: EffectiveTarget %q, app.json %s", s.EffectiveTarget(), data)
+	}
+	if err := s.Set("target=podman"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Target != "" || s.EffectiveTarget() != TargetPodman {
+		t.Errorf("after target=podman: Target %q, EffectiveTarget %q, want \"\", podman", s.Target, s.EffectiveTarget())
+	}
+	for _, v := range []string{"k8s", "Kube", "", "podman "} {
+		err := s.Set("target=" + v)
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "podman (this host) or kube") {
+			t.Errorf("Set target=%s = %v, want a one-line error naming podman and kube", v, err)
+		}
+	}
+	if err := s.Set("target=kube"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unset("target"); err != nil || s.EffectiveTarget() != TargetPodman {
+		t.Errorf("Unset target = %v, EffectiveTarget %q", err, s.EffectiveTarget())
 	}
 }
