@@ -74,7 +74,9 @@ func conflictLine(out []byte) string {
 	return ""
 }
 
-// reload runs the Reload argv, or the default one.
+// reload runs the Reload argv, or the default one, and returns once
+// nginx's master was told: its old workers may take new connections for
+// another 100 ms (Settle waits for that).
 func (m *Manager) reload(ctx context.Context) error {
 	old, watchErr := m.workers(ctx)
 	if m.BeforeReload != nil {
@@ -86,7 +88,7 @@ func (m *Manager) reload(ctx context.Context) error {
 		m.lastOld = old
 		m.unwatched = watchErr
 		m.mu.Unlock()
-		return m.waitOld(ctx, old, 10*time.Second)
+		return nil
 	}
 	if msg := oneLine(out); msg != "" {
 		return fmt.Errorf("reload nginx: %w: %s", err, msg)
@@ -187,4 +189,19 @@ func oneLine(out []byte) string {
 
 // ReloadConfig makes nginx read its configuration (and certificates)
 // again.
-func (m *Manager) ReloadConfig(ctx context.Context) error { return m.reload(ctx) }
+func (m *Manager) ReloadConfig(ctx context.Context) error {
+	if err := m.reload(ctx); err != nil {
+		return err
+	}
+	return m.Settle(ctx)
+}
+
+// Settle returns once none of the workers that ran before the last reload
+// takes new connections (at most 10 s): from then on every new connection
+// gets the new config. nginx's master tells the old workers to stop
+// accepting 100 ms after it started the new ones; until then a connection
+// may still reach the old config (a 404 for an app served for the first
+// time, the release switched from).
+func (m *Manager) Settle(ctx context.Context) error {
+	return m.waitOld(ctx, m.OldWorkers(), 10*time.Second)
+}

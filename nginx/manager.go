@@ -68,7 +68,10 @@ type previous struct {
 // root, but operators should be able to read it without sudo.
 const defaultPerm fs.FileMode = 0o644
 
-// Install puts content in place as ConfDir/APP.conf and reloads nginx.
+// Install puts content in place as ConfDir/APP.conf and reloads nginx. It
+// returns once nginx was told, before its old workers stopped taking new
+// connections: Settle waits for that, so the caller can do other work in
+// those 100 ms.
 //
 // Unchanged bytes are a no-op (changed=false, no nginx call). Otherwise the
 // file is swapped in atomically through a temp file the include glob cannot
@@ -135,6 +138,9 @@ func (m *Manager) Remove(ctx context.Context, app string) error {
 		return m.undo(app, target, prev, opError("remove", name, err))
 	}
 	if err := m.reload(ctx); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	if err := m.Settle(ctx); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	return nil

@@ -54,6 +54,9 @@ func TestRealNginxAccessLog(t *testing.T) {
 		if _, err := m.Install(ctx, "logged", conf); err != nil {
 			t.Fatalf("Install %s: %v", release, err)
 		}
+		if err := m.Settle(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	install("v1", old.addr())
 	startNginx(t, m)

@@ -148,12 +148,12 @@ func TestRealNginx(t *testing.T) {
 	}
 }
 
-// TestRealNginxInstallSettles: once Install returns, every new connection
-// gets the new config. nginx's master starts new workers on a reload and
-// tells the old one to stop accepting only 100 ms later; Install waits for
-// that (workers.go), or a request right after a switch could still reach
-// the release switched from.
-func TestRealNginxInstallSettles(t *testing.T) {
+// TestRealNginxSettle: once Settle returns after an Install, every new
+// connection gets the new config. nginx's master starts new workers on a
+// reload and tells the old one to stop accepting only 100 ms later; Settle
+// waits for that (workers.go), or a request right after a switch could
+// still reach the release switched from.
+func TestRealNginxSettle(t *testing.T) {
 	m := privateNginx(t)
 	ctx := context.Background()
 	const host = "settle.test"
@@ -197,6 +197,9 @@ func TestRealNginxInstallSettles(t *testing.T) {
 	for i := 2; i <= 4; i++ {
 		release := fmt.Sprintf("v%d", i)
 		install(release)
+		if err := m.Settle(ctx); err != nil {
+			t.Fatalf("Settle after %s: %v", release, err)
+		}
 		for k := 0; k < 20; k++ {
 			if got, want := marker(), nginx.MarkerBody("settle", release); got != want {
 				t.Fatalf("request %d after Install of %s: %q, want %q (an old worker still accepts)", k, release, got, want)

@@ -129,6 +129,9 @@ func (d *Deployer) reroute(ctx context.Context, app string, live *state.Record, 
 		return err
 	}
 	if changed {
+		if err := d.Proxy.Settle(ctx); err != nil {
+			return err
+		}
 		p.Say("Serving %s over HTTPS at %s", app, URLTLS(live.Settings.Served(app, d.Config.Domain)[0], d.Config.Nginx.ListenTLS))
 	}
 	return nil

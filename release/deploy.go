@@ -66,6 +66,9 @@ type Runtime interface {
 type Proxy interface {
 	Install(ctx context.Context, app string, content []byte) (changed bool, err error)
 	Remove(ctx context.Context, app string) error
+	// Settle returns once the web server's workers from before the last
+	// Install take no new connections: every new one gets the new config.
+	Settle(ctx context.Context) error
 	// Served returns once the web server answers for host with release of
 	// app: the reload has taken effect.
 	Served(ctx context.Context, listen, host, app, release string) error

@@ -348,6 +348,11 @@ func TestDeployRetiresPrevious(t *testing.T) {
 	if e.exists(t, filepath.Dir(v1.Socket)) {
 		t.Errorf("socket dir of v1 %s left behind", filepath.Dir(v1.Socket))
 	}
+	// Each switch waited, after its install, until nginx's old workers
+	// took no new connections, before it said live.
+	if want := []int{1, 2}; !slices.Equal(e.px.settled, want) {
+		t.Errorf("Settle after installs %v, want %v (once per switch)", e.px.settled, want)
+	}
 	if !e.exists(t, r.Socket) {
 		t.Errorf("socket of v2 %s is gone", r.Socket)
 	}

@@ -555,6 +555,16 @@ type fakeProxy struct {
 	// drainFor is how long Drain takes.
 	drainFor  time.Duration
 	drainAsks int
+	// settled counts Settle calls; settleAt is the number of installs
+	// seen by each.
+	settled []int
+}
+
+func (p *fakeProxy) Settle(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.settled = append(p.settled, len(p.installs))
+	return nil
 }
 
 func (p *fakeProxy) Install(ctx context.Context, app string, content []byte) (bool, error) {

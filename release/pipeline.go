@@ -19,6 +19,10 @@ type run struct {
 	routed bool
 	// unconfirmed is set when nginx did not confirm the switch.
 	unconfirmed bool
+	// settle is set when nginx was reloaded for the switch: before the
+	// release is said live, none of its old workers may take a new
+	// connection (to the release switched from).
+	settle bool
 	// reshare is set when the data dir was made group-writable for a new
 	// user: once the old release is stopped, what it wrote since is too.
 	reshare bool
@@ -88,6 +92,11 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 	// starting: start.go, health.go, route.go; a rollback to a warm
 	// release takes its running web containers over instead: warm.go
 	if r.warm == nil || !r.adopt(ctx) {
+		if r.warm != nil {
+			if err := r.d.imageLeft(ctx, r.app.Name, r.warm); err != nil {
+				return err
+			}
+		}
 		if err := r.start(ctx); err != nil {
 			return err
 		}
@@ -126,6 +135,11 @@ func (r *run) finish(ctx context.Context) error {
 	if !r.unconfirmed {
 		if err := r.retireOlder(ctx); err != nil {
 			r.p.Fail("could not list older releases to retire: %v", err)
+		}
+	}
+	if r.settle {
+		if err := d.Proxy.Settle(ctx); err != nil {
+			r.p.Fail("%v", err)
 		}
 	}
 	r.p.Say("%s %s is live at %s (%.1fs)", r.app.Name, rec.Name(),

@@ -122,6 +122,11 @@ func (d *Deployer) rollback(ctx context.Context, s *session, a *state.App, p *Pr
 		p.Say("Data: snapshot %s, taken before release v%d", snap, tgt.Version+1)
 	}
 	sayChanges(p, a, tgt, opt.KeepEnv)
+	if tgt.Status == state.StatusWarm && run.warm == nil {
+		if err := d.imageLeft(ctx, app, tgt); err != nil {
+			return r, run.fail(ctx, errors.Join(err, d.unswapData(ctx, app, undo, p)))
+		}
+	}
 	if err := run.pipeline(ctx, false); err != nil {
 		ferr := run.fail(ctx, err)
 		if snap == "" {
@@ -198,15 +203,27 @@ func (d *Deployer) rollbackTarget(ctx context.Context, app, target string) (*sta
 	if err != nil {
 		return nil, err
 	}
+	// A warm release's containers run its image, which Podman does not
+	// remove under them: the rollback asks only when it has to start the
+	// image after all (startImage), not on the path of a switch back.
+	if tgt.Status == state.StatusWarm {
+		return tgt, nil
+	}
+	return tgt, d.imageLeft(ctx, app, tgt)
+}
+
+// imageLeft says why a rollback of app to tgt cannot start tgt's image,
+// naming the releases it could go to instead (nil: the image is there).
+func (d *Deployer) imageLeft(ctx context.Context, app string, tgt *state.Record) error {
 	ok, err := d.Runtime.ImageExists(ctx, tgt.StartImage())
 	if err != nil {
-		return nil, fmt.Errorf("rollback %s: %w", app, err)
+		return fmt.Errorf("rollback %s: %w", app, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("cannot roll back %s to %s: its image %s was pruned; %s",
-			app, tgt.Name(), tgt.Image, d.rollbackable(ctx, app, cands, tgt))
+		return fmt.Errorf("cannot roll back %s to %s: its image %s was pruned; %s",
+			app, tgt.Name(), tgt.Image, d.rollbackable(ctx, app, tgt))
 	}
-	return tgt, nil
+	return nil
 }
 
 func pickTarget(app, target string, list []*state.Record, live *state.Record, cands []*state.Record) (*state.Record, error) {
@@ -239,10 +256,14 @@ func pickTarget(app, target string, list []*state.Record, live *state.Record, ca
 }
 
 // rollbackable names the releases whose images still exist.
-func (d *Deployer) rollbackable(ctx context.Context, app string, cands []*state.Record, not *state.Record) string {
+func (d *Deployer) rollbackable(ctx context.Context, app string, not *state.Record) string {
+	list, err := d.Store().List(app)
+	if err != nil {
+		return "see `gitship releases " + app + "`"
+	}
 	var ok []string
-	for _, r := range cands {
-		if r == not {
+	for _, r := range list {
+		if r.LiveSince.IsZero() || r.Status == state.StatusLive || r.Image == "" || r.Version == not.Version {
 			continue
 		}
 		if exists, err := d.Runtime.ImageExists(ctx, r.StartImage()); err == nil && exists {

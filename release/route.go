@@ -42,6 +42,9 @@ func (r *run) route(ctx context.Context) error {
 	// remove its container (nginx would serve 502s). Until nginx confirms,
 	// the old release keeps running too.
 	r.routed = true
+	// nginx's old workers take new connections for another 100 ms: finish
+	// does its work meanwhile and waits for them before it says live.
+	r.settle = changed
 	if err := d.Proxy.Served(ctx, d.Config.Nginx.Listen, r.host(), a.Name, r.rec.Name()); err != nil {
 		r.p.Fail("nginx has the new config but did not confirm it: %v", err)
 		r.p.Fail("%s keeps running until the next deploy; check `gitship nginx check`", r.prev.NameOr("no previous release"))

@@ -679,3 +679,31 @@ func TestWatchEndedWhileRetiring(t *testing.T) {
 		t.Errorf("watch file %+v, want v1 still listed to retire", wf)
 	}
 }
+
+// TestRollbackWarmGonePruned: the warm release's container died and its
+// image was pruned meanwhile: the rollback, which looks for the image only
+// once it cannot take the warm containers over, fails saying so, as for
+// any pruned image, starts nothing and leaves v2 live.
+func TestRollbackWarmGonePruned(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	if err := w.rt.Remove(t.Context(), "gitship-demo-v1"); err != nil {
+		t.Fatal(err)
+	}
+	w.rt.mu.Lock()
+	w.rt.pruned = map[string]bool{ImageTag("demo", sha1): true}
+	w.rt.mu.Unlock()
+	starts := len(w.rt.starts())
+	_, err, out := w.rollback(t, "v1")
+	want := "cannot roll back demo to v1: its image localhost/gitship/demo:0123456789ab was pruned; no release of demo can be rolled back to"
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("rollback = %v\nwant ...%s\noutput:\n%s", err, want, out)
+	}
+	if len(w.rt.starts()) != starts {
+		t.Errorf("a container was started for a pruned image: %v", w.rt.callList())
+	}
+	if got := w.live(t); got != "v2" {
+		t.Errorf("live release %s, want v2", got)
+	}
+}
