@@ -169,6 +169,11 @@ type Deployer struct {
 	// or a nil Check: nothing is watched; the process only drains,
 	// keeps the old release warm and retires it.
 	NewCheck func(ctx context.Context, live *state.Record) (Check, time.Duration)
+	// Kube connects to the cluster of the [kube] table, for apps with
+	// target=kube (nil: none can be released). Pusher sends their images
+	// to its registry.
+	Kube   func() (Cluster, error)
+	Pusher Pusher
 	// Audit writes one line to the audit log (what was done, its result);
 	// nil: none.
 	Audit func(command, result string) error

@@ -88,7 +88,7 @@ func (d *Deployer) Reconfigure(ctx context.Context, app, what string, out io.Wri
 		return state.SaveApp(d.Fs, d.Config.AppsDir(), a)
 	}
 	r := &state.Record{App: app, Kind: state.KindConfig, Commit: live.Commit, Image: live.Image, ImageID: live.ImageID,
-		Created: d.Now(), Settings: a.Settings, Env: a.Env, Processes: live.Processes, Cron: live.Cron}
+		Created: d.Now(), Settings: a.Settings, Env: a.Env, Processes: live.Processes, Cron: live.Cron, Pushed: live.Pushed}
 	run, err := d.newRun(p, a, r, s)
 	if err != nil {
 		return err

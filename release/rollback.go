@@ -88,7 +88,7 @@ func (d *Deployer) rollback(ctx context.Context, s *session, a *state.App, p *Pr
 	}
 	r := &state.Record{App: app, Kind: state.KindRollback, RollbackOf: tgt.Version, Commit: tgt.Commit,
 		Image: tgt.Image, ImageID: tgt.ImageID, Created: d.Now(), Settings: tgt.Settings, Env: env,
-		Processes: tgt.Processes, Cron: tgt.Cron}
+		Processes: tgt.Processes, Cron: tgt.Cron, Pushed: tgt.Pushed}
 	if opt.auto != "" {
 		r.Reason = fmt.Sprintf("automatic rollback to %s: %s", tgt.Name(), opt.auto)
 	}

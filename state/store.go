@@ -82,6 +82,10 @@ type Record struct {
 	// Cron are the jobs of the commit's app.json: a rollback brings the
 	// release's schedule back with it.
 	Cron []CronJob `json:"cron,omitempty"`
+	// Pushed is the release's image by digest in the [kube] registry
+	// (REGISTRY/APP@sha256:...), for an app with target=kube: what its
+	// Deployments run, and what a rollback to it applies again.
+	Pushed string `json:"pushed,omitempty"`
 }
 
 // What a web process listens on (Record.Listen).

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gitship/gitship/build"
@@ -17,6 +18,7 @@ import (
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/internal/usererr"
+	"github.com/gitship/gitship/kube"
 	"github.com/gitship/gitship/nginx"
 	"github.com/gitship/gitship/release"
 	"github.com/spf13/afero"
@@ -102,6 +104,8 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 			WorkDir: cfg.Certbot.WorkDir, LogsDir: cfg.Certbot.LogsDir,
 			Env: certbotEnv(),
 		},
+		Pusher:      ctr,
+		Kube:        clusterOf(cfg),
 		Locker:      release.FileLock{},
 		Now:         time.Now,
 		NginxGID:    gid,
@@ -231,4 +235,23 @@ func certbotEnv() []string {
 		return []string{"REQUESTS_CA_BUNDLE=" + v}
 	}
 	return nil
+}
+
+// clusterOf connects to the cluster of cfg's [kube] table the first time
+// an app with target=kube needs it.
+func clusterOf(cfg *config.Config) func() (release.Cluster, error) {
+	var (
+		once sync.Once
+		c    *kube.Client
+		err  error
+	)
+	return func() (release.Cluster, error) {
+		once.Do(func() {
+			c, err = kube.New(release.KubeConfig(cfg.Kube))
+		})
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 }

@@ -51,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"jsonfield":   cmdJSONField,
 			"jsonok":      cmdJSONOK,
 			"waitwatch":   cmdWaitWatch,
+			"kubecluster": cmdKubeCluster,
 		},
 	})
 }
