@@ -23,11 +23,15 @@ type LogStreamer interface {
 
 // Logs writes the output of app's container: the live release's, or
 // release ("v3") if given; the last n lines (n < 0: all), then with
-// follow all that comes until ctx ends.
+// follow all that comes until ctx ends. For a release with target=kube,
+// its pods' output (kubeLogs).
 func (d *Deployer) Logs(ctx context.Context, app, release string, n int, follow bool, w io.Writer) error {
 	rec, err := d.pick(app, release)
 	if err != nil {
 		return err
+	}
+	if isKube(rec) {
+		return d.kubeLogs(ctx, rec, release != "", n, follow, w)
 	}
 	if rec.Container == "" {
 		return fmt.Errorf("%s %s never had a container", app, rec.Name())

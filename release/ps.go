@@ -23,13 +23,25 @@ type ProcState struct {
 	// served, for an instant rollback.
 	Release   string    `json:"release"`
 	WarmUntil time.Time `json:"warm_until,omitzero"`
+	// For a pod of a release with target=kube (Name is the pod's):
+	// how many of its containers are ready ("1/1") and its node.
+	Ready string `json:"ready,omitempty"`
+	Node  string `json:"node,omitempty"`
 }
 
-// Ps lists every container of app's live release, web first.
+// Ps lists every container of app's live release, web first; for a
+// release with target=kube, its pods.
 func (d *Deployer) Ps(ctx context.Context, app string) (*state.Record, []ProcState, error) {
 	live, err := d.liveOf(app)
 	if err != nil {
 		return nil, nil, err
+	}
+	if isKube(live) {
+		ps, err := d.kubePs(ctx, live)
+		if err != nil {
+			return nil, nil, err
+		}
+		return live, ps, nil
 	}
 	procs := live.Procs
 	if !hasWeb(procs) && live.Container != "" {

@@ -33,6 +33,9 @@ type ReleaseInfo struct {
 	// DurationSeconds is how long the deploy took (0 while it runs).
 	DurationSeconds float64 `json:"duration_seconds"`
 	Reason          string  `json:"reason,omitempty"`
+	// Pushed is the image by digest in the [kube] registry (a release
+	// of an app with target=kube).
+	Pushed string `json:"pushed,omitempty"`
 }
 
 // Releases lists app's releases, newest first.
@@ -48,7 +51,7 @@ func (d *Deployer) Releases(app string) ([]ReleaseInfo, error) {
 	for i := len(list) - 1; i >= 0; i-- {
 		r := list[i]
 		out = append(out, ReleaseInfo{Release: r.Name(), Version: r.Version, Status: string(r.Status), Kind: r.Kind,
-			RollbackOf: r.RollbackOf, Commit: r.Commit, Image: r.Image, Pruned: r.Pruned, Created: r.Created,
+			RollbackOf: r.RollbackOf, Commit: r.Commit, Image: r.Image, Pushed: r.Pushed, Pruned: r.Pruned, Created: r.Created,
 			Finished: r.Finished, DurationSeconds: r.Duration().Seconds(), Reason: r.Reason})
 	}
 	return out, nil
@@ -67,13 +70,17 @@ func (d *Deployer) WriteReleases(w io.Writer, app string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RELEASE\tSTATUS\tKIND\tCOMMIT\tIMAGE\tCREATED\tDURATION\tREASON")
 	for _, r := range list {
+		image := r.Image
+		if r.Pushed != "" {
+			image = r.Pushed // what the cluster runs
+		}
 		dur := "-"
 		if r.DurationSeconds > 0 {
 			dur = fmt.Sprintf("%.1fs", r.DurationSeconds)
 		}
 		what := (&state.Record{Kind: r.Kind, RollbackOf: r.RollbackOf}).What()
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Release, r.Status, what,
-			hook.Short(r.Commit), dash(r.Image)+prunedMark(&state.Record{Pruned: r.Pruned}), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
+			hook.Short(r.Commit), dash(image)+prunedMark(&state.Record{Pruned: r.Pruned}), r.Created.Local().Format(timeFormat), dur, dash(r.Reason))
 	}
 	return tw.Flush()
 }
@@ -85,8 +92,11 @@ type AppInfo struct {
 	Name    string `json:"name"`
 	Release string `json:"release,omitempty"`
 	Commit  string `json:"commit,omitempty"`
+	// Target is where the live release runs (the app's setting when none
+	// is live): "podman" (this host) or "kube".
+	Target string `json:"target"`
 	// Container is the state of the live release's container: "running",
-	// "gone", ...
+	// "gone", ...; for target=kube its Deployments' "kube: 2/2 available".
 	Container string    `json:"container,omitempty"`
 	LiveSince time.Time `json:"live_since,omitzero"`
 	URL       string    `json:"url"`
@@ -102,6 +112,7 @@ func (d *Deployer) Apps(ctx context.Context) ([]AppInfo, error) {
 	}
 	out := make([]AppInfo, 0, len(names))
 	var gone []string
+	var kubeErr error // the first read of the cluster that failed
 	for _, n := range names {
 		a, err := state.LoadApp(d.Fs, d.Config.AppsDir(), n)
 		if err != nil {
@@ -111,8 +122,21 @@ func (d *Deployer) Apps(ctx context.Context) ([]AppInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		info := AppInfo{Name: n, URL: URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen)}
-		if live != nil {
+		info := AppInfo{Name: n, URL: URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen),
+			Target: a.Settings.EffectiveTarget()}
+		if isKube(live) {
+			info.Target = state.TargetKube
+			info.Release, info.Commit, info.LiveSince = live.Name(), live.Commit, live.LiveSince
+			ks, err := d.kubeStatus(ctx, live)
+			info.Container = "kube: " + ks.summary()
+			if err != nil {
+				info.Container = "kube: unknown"
+				if kubeErr == nil {
+					kubeErr = err
+				}
+			}
+		} else if live != nil {
+			info.Target = state.TargetPodman
 			cs, err := d.containerState(ctx, live, live.Container)
 			if err != nil {
 				gone = append(gone, n+" "+live.Name())
@@ -123,7 +147,7 @@ func (d *Deployer) Apps(ctx context.Context) ([]AppInfo, error) {
 	}
 	switch len(gone) {
 	case 0:
-		return out, nil
+		return out, kubeErr
 	case 1:
 		return out, usererr.New(fmt.Sprintf("the container of %s is gone", gone[0]), "`gitship boot` starts it again")
 	}
@@ -185,6 +209,13 @@ type AppStatus struct {
 	// Watch is the detached process that finishes the last switch
 	// (nil: none runs).
 	Watch *WatchStatus `json:"watch,omitempty"`
+	// Target is where the live release runs (the app's setting when none
+	// is live): "podman" (this host) or "kube". Kube is what the cluster
+	// runs of a release with target=kube (KubeError when the cluster
+	// could not be read).
+	Target    string      `json:"target"`
+	Kube      *KubeStatus `json:"kube,omitempty"`
+	KubeError string      `json:"kube_error,omitempty"`
 }
 
 // ContainerStatus is one container of the live release in AppStatus.
@@ -209,11 +240,21 @@ func (d *Deployer) Status(ctx context.Context, app string) (*AppStatus, error) {
 	}
 	domains := a.ServedDomains(d.Config.Domain)
 	st := &AppStatus{App: a.Name, Domains: domains, URL: URL(domains[0], d.Config.Nginx.Listen),
-		Certificate: d.certExpiry(a.Name, domains), Settings: a.Settings.Describe()}
+		Certificate: d.certExpiry(a.Name, domains), Settings: a.Settings.Describe(), Target: a.Settings.EffectiveTarget()}
 	if live == nil {
 		return st, nil
 	}
 	st.Release, st.Kind, st.Commit, st.LiveSince = live.Name(), live.Kind, live.Commit, live.LiveSince
+	if isKube(live) {
+		// on the cluster: its Deployments and Ingress, through the API
+		st.Target, st.Image, st.Listens = state.TargetKube, live.Pushed, fmt.Sprintf("port %d", WebPort)
+		st.Kube, err = d.kubeStatus(ctx, live)
+		if err != nil {
+			st.KubeError = oneLine(err.Error())
+		}
+		return st, err
+	}
+	st.Target = state.TargetPodman
 	st.Image, st.Listens, st.Socket = live.Image, listens(live), live.Socket
 	var gone error
 	for _, p := range procsOf(live) {
@@ -257,6 +298,13 @@ func (d *Deployer) WriteStatus(ctx context.Context, w io.Writer, app string) err
 	}
 	fmt.Fprintf(tw, "release:\t%s (%s, %s)\n", st.Release, st.Kind, hook.Short(st.Commit))
 	fmt.Fprintf(tw, "live since:\t%s (%s)\n", st.LiveSince.Local().Format(timeFormat), since(st.LiveSince, d.Now()))
+	if st.Kube != nil {
+		writeKubeStatus(tw, st)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		return gone
+	}
 	fmt.Fprintf(tw, "image:\t%s\n", st.Image)
 	fmt.Fprintf(tw, "listens:\t%s\n", st.Listens)
 	for _, c := range st.Containers {
