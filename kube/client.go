@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -286,13 +287,23 @@ func (c *Client) Logs(ctx context.Context, app, pod string, tail int, follow boo
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512)) // best effort: the status says enough
-		return fmt.Errorf("kube: logs of %s/%s: %s: %s", app, pod, resp.Status, oneLine(string(body)))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096)) // best effort: the status says enough
+		return fmt.Errorf("kube: logs of %s/%s: %s: %s", app, pod, resp.Status, statusMessage(body))
 	}
 	if _, err := io.Copy(w, resp.Body); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("kube: logs of %s/%s: %w", app, pod, err)
 	}
 	return nil
+}
+
+// statusMessage is the message of the API's Status in body, or body's
+// first line when it is not one.
+func statusMessage(body []byte) string {
+	var st metav1.Status
+	if json.Unmarshal(body, &st) == nil && st.Message != "" {
+		return oneLine(st.Message)
+	}
+	return oneLine(string(body))
 }
 
 func path(o Object) string {

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"io"
 	"slices"
 	"testing"
 )
@@ -27,5 +28,17 @@ func TestIngresses(t *testing.T) {
 	}
 	if !slices.Equal(hosts, r.Domains) {
 		t.Errorf("hosts = %v, want %v", hosts, r.Domains)
+	}
+}
+
+// A refused log read is one line with the API's message, not its JSON.
+func TestLogsErrorIsTheMessage(t *testing.T) {
+	f := newFakeAPI(t)
+	c := f.client(t)
+	f.fail["GET pods"] = apiError{code: 404}
+	err := c.Logs(context.Background(), "shop", "shop-web-1", 10, false, io.Discard)
+	want := "kube: logs of shop/shop-web-1: 404 Not Found: forbidden by the test"
+	if err == nil || err.Error() != want {
+		t.Errorf("Logs error = %v, want %q", err, want)
 	}
 }

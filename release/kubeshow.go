@@ -271,7 +271,8 @@ func (d *Deployer) kubeLogs(ctx context.Context, rec *state.Record, named bool, 
 			pw.flush()
 		}
 		if err != nil && ctx.Err() == nil {
-			return &usererr.Error{Msg: fmt.Sprintf("no logs of pod %s of %s: %s", pod, rec.App, oneLine(err.Error())), Err: err}
+			// "kube: logs of APP/POD: 404 Not Found: MESSAGE"
+			return &usererr.Error{Msg: oneLine(err.Error()), Err: err}
 		}
 		return nil
 	}

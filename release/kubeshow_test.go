@@ -312,7 +312,7 @@ func TestKubeLogs(t *testing.T) {
 	out.Reset()
 	if err := e.d.Logs(ctx, "demo", "v2", 10, false, &out); err == nil {
 		t.Errorf("--release v2 read the worker pod, which has no logs here: want its error")
-	} else if err.Error() != "no logs of pod demo-worker-6a9b-ccccc of demo: kube: logs of demo/demo-worker-6a9b-ccccc: 500 Internal Server Error: no logs available from the node" {
+	} else if err.Error() != "kube: logs of demo/demo-worker-6a9b-ccccc: 500 Internal Server Error: no logs available from the node" {
 		t.Errorf("error = %v", err)
 	}
 	if !strings.Contains(out.String(), "[demo-release-v2-abcde] migrated\n") || strings.Contains(out.String(), "old one") {
