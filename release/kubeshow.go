@@ -136,7 +136,8 @@ func writeKubeStatus(w io.Writer, st *AppStatus) {
 	}
 	fmt.Fprintf(w, "target:\tkube (namespace %s)\n", ks.Namespace)
 	if st.KubeError != "" {
-		fmt.Fprintf(w, "deployments:\tunknown (%s)\n", st.KubeError)
+		// the error follows on its own line (and in --json's kube_error)
+		fmt.Fprintf(w, "deployments:\tunknown (the cluster could not be read)\n")
 		return
 	}
 	if len(ks.Deployments) == 0 {

@@ -233,7 +233,7 @@ func TestKubeShowUnreachable(t *testing.T) {
 			if err == nil || !errors.As(err, &ue) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("status error = %v, want one user line", err)
 			}
-			if !strings.Contains(out.String(), "target:      kube (namespace demo)\n") || !strings.Contains(out.String(), "deployments: unknown (") {
+			if !strings.Contains(out.String(), "target:      kube (namespace demo)\n") || !strings.Contains(out.String(), "deployments: unknown (the cluster could not be read)\n") {
 				t.Errorf("status output:\n%s", out.String())
 			}
 			t.Logf("status: %v", err)
