@@ -47,8 +47,10 @@ func (c *Client) every(ctx context.Context, f func() (bool, error)) (bool, error
 	defer t.Stop()
 	for {
 		done, err := f()
-		if err != nil && ctx.Err() != nil {
-			return false, nil // a request cut short by the deadline: not done
+		if err != nil && (ctx.Err() != nil || nearDeadline(ctx, c.poll())) {
+			// a request cut short by the deadline, or refused by the
+			// client's rate limiter because it would end after it: not done
+			return false, nil
 		}
 		if done || err != nil {
 			return done, err
@@ -59,6 +61,12 @@ func (c *Client) every(ctx context.Context, f func() (bool, error)) (bool, error
 		case <-t.C:
 		}
 	}
+}
+
+// nearDeadline says whether ctx ends within d.
+func nearDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
 }
 
 // RunJob applies job (a release's ReleaseJob) and waits up to timeout for
@@ -182,7 +190,9 @@ func rolledOut(d appsv1.Deployment) (avail, want int, done bool) {
 		want = int(*d.Spec.Replicas)
 	}
 	s := d.Status
-	avail = int(min(s.UpdatedReplicas, s.AvailableReplicas))
+	// Pods of the earlier template still run during the rollout (no
+	// unavailable pods allowed) and count as available: take them off.
+	avail = int(max(0, min(s.UpdatedReplicas, s.AvailableReplicas-(s.Replicas-s.UpdatedReplicas))))
 	if s.ObservedGeneration < d.Generation {
 		avail = 0 // the counts are of the previous template
 	}

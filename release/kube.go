@@ -333,3 +333,28 @@ func (d *Deployer) unroute(ctx context.Context, app string) error {
 	defer unlock()
 	return d.Proxy.Remove(ctx, app)
 }
+
+// ExportKube prints release version of app ("vN"; "": the live one) as
+// the Kubernetes objects a push of it applies, multi-document YAML, for
+// people who apply it themselves. The release must have been pushed to
+// the [kube] registry (it ran with target=kube): the objects name its
+// image by digest.
+func (d *Deployer) ExportKube(ctx context.Context, app, version string) ([]byte, error) {
+	rec, err := d.pick(app, version)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Pushed == "" {
+		return nil, usererr.New(fmt.Sprintf("%s %s was never pushed to a registry: it ran on this host", app, rec.Name()),
+			fmt.Sprintf("`gitship set %s target=kube` releases it to the cluster (and the registry) first", app))
+	}
+	sh, err := d.Runtime.HasShell(ctx, rec.StartImage())
+	if err != nil {
+		return nil, fmt.Errorf("export %s %s: %w", app, rec.Name(), err)
+	}
+	objs, err := d.kubeRender(rec, sh)
+	if err != nil {
+		return nil, err
+	}
+	return kube.YAML(objs.All())
+}

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 
+	"github.com/gitship/gitship/kube"
 	"github.com/gitship/gitship/state"
 )
 
@@ -19,7 +20,26 @@ func (d *Deployer) Set(ctx context.Context, app string, pairs []string) (*state.
 			return nil, err
 		}
 	}
+	if a.Settings.EffectiveTarget() == state.TargetKube {
+		if err := d.kubeReady(app); err != nil {
+			return nil, err
+		}
+	}
 	return a, state.SaveApp(d.Fs, d.Config.AppsDir(), a)
+}
+
+// kubeReady refuses target=kube for app up front when it cannot work:
+// no [kube] table, or a live release that answered on the unix socket
+// only (a socket does not reach a pod).
+func (d *Deployer) kubeReady(app string) error {
+	if d.Config.Kube.Registry == "" {
+		return errNoKube
+	}
+	live, err := d.Store().Live(app)
+	if err != nil || live == nil {
+		return err
+	}
+	return kube.CheckListen(app, live.Listen)
 }
 
 // Unset puts app's settings named by keys back to their defaults.

@@ -82,7 +82,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			initCommand(), hookCommand(), deployCommand(), rollbackCommand(),
 			releasesCommand(), appsCommand(), statusCommand(), setCommand(), unsetCommand(),
 			configCommand(), scaleCommand(), psCommand(), logsCommand(), destroyCommand(), bootCommand(), domainsCommand(), certsCommand(), cronCommand(), runCommand(), pruneCommand(), nginxCommand(), keysCommand(), sshCommand(),
-			snapshotsCommand(), backupCommand(), restoreCommand(),
+			snapshotsCommand(), backupCommand(), restoreCommand(), exportCommand(),
 			doctorCommand(), helpCommand(), versionCommand(), completionCommand(), completeCommand(), manCommand(), watchCommand(),
 		},
 	}
@@ -97,7 +97,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 // categories groups the commands in `gitship --help`.
 var categories = map[string]string{
 	"init": "apps", "apps": "apps", "status": "apps", "destroy": "apps",
-	"deploy": "releases", "rollback": "releases", "releases": "releases", "prune": "releases",
+	"deploy": "releases", "rollback": "releases", "releases": "releases", "prune": "releases", "export": "releases",
 	"set": "config", "unset": "config", "config": "config",
 	"domains": "domains and TLS", "certs": "domains and TLS", "nginx": "domains and TLS",
 	"scale": "processes", "ps": "processes", "logs": "processes", "run": "processes", "cron": "processes",

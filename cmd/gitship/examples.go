@@ -35,6 +35,11 @@ var examples = map[string][]string{
 		"gitship deploy myapp",
 		"gitship deploy myapp 3f2c1a9",
 	},
+	"export": {
+		"# the live release of an app with target=kube, for kubectl apply",
+		"gitship export myapp --kube > myapp.yaml",
+		"gitship export myapp v6 --kube",
+	},
 	"rollback": {
 		"# back to the release live before this one",
 		"gitship rollback myapp",
