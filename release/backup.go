@@ -27,6 +27,9 @@ import (
 // links come out as separate files. It takes app's deploy lock (a
 // release running is not waited for: the backup is refused naming it).
 func (d *Deployer) Backup(ctx context.Context, app string, w io.Writer, p *Progress) error {
+	if err := d.onHostOnly(app, "`gitship backup` (its /data is the cluster's claim)"); err != nil {
+		return err
+	}
 	unlock, _, err := d.lockApp(ctx, app, "gitship backup "+app)
 	if err != nil {
 		return err

@@ -36,6 +36,10 @@ func (d *Deployer) BackupAll(ctx context.Context, p *Progress) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if live, err := d.Store().Live(app); err == nil && isKube(live) {
+			p.Say("%s: runs on Kubernetes, its /data is the cluster's claim: not backed up here", app)
+			continue
+		}
 		if _, err := os.Stat(d.dataDir(app)); errors.Is(err, os.ErrNotExist) {
 			p.Say("%s: no data dir yet, nothing to back up", app)
 			continue

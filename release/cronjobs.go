@@ -246,6 +246,9 @@ func (d *Deployer) job(ctx context.Context, app, id string) (*state.Record, stat
 // log); its start, end and exit status to ID.json. It returns the job's
 // exit status.
 func (d *Deployer) RunJob(ctx context.Context, app, id string, out, errOut io.Writer) (int, error) {
+	if err := d.onHostOnly(app, "`gitship cron run` (its jobs are CronJobs)"); err != nil {
+		return -1, err
+	}
 	rec, job, err := d.job(ctx, app, id)
 	if err != nil {
 		return -1, err

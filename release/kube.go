@@ -324,6 +324,17 @@ func (r *run) kubeFinish(ctx context.Context) error {
 	return nil
 }
 
+// onHostOnly refuses what works on this host's data and containers only
+// (what: "gitship run") for an app whose live release runs on Kubernetes.
+func (d *Deployer) onHostOnly(app, what string) error {
+	live, err := d.Store().Live(app)
+	if err != nil || !isKube(live) {
+		return err
+	}
+	return usererr.New(fmt.Sprintf("%s runs on Kubernetes (target=kube): %s works on this host's apps only", app, what),
+		fmt.Sprintf("use the cluster's own tools, e.g. `kubectl -n %s exec deploy/%s-web -- ...`", app, app))
+}
+
 // unroute takes app's server block out of nginx, under the nginx lock.
 func (d *Deployer) unroute(ctx context.Context, app string) error {
 	unlock, err := d.lockNginx(ctx)

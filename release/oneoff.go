@@ -44,6 +44,9 @@ func (d *Deployer) Run(ctx context.Context, app string, opt RunOptions) (int, er
 	if len(opt.Args) == 0 {
 		return -1, usererr.Usagef("no command: gitship run %s -- CMD [ARGS...]", app)
 	}
+	if err := d.onHostOnly(app, "`gitship run`"); err != nil {
+		return -1, err
+	}
 	rec, err := d.runRelease(ctx, app, opt.Release)
 	if err != nil {
 		return -1, err

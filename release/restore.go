@@ -39,6 +39,9 @@ type RestoreFrom struct {
 // there. A release that fails its checks swaps the data back.
 func (d *Deployer) Restore(ctx context.Context, app string, from RestoreFrom, out io.Writer) (*state.Record, error) {
 	p := &Progress{W: out, Now: d.Now}
+	if err := d.onHostOnly(app, "`gitship restore` (its /data is the cluster's claim)"); err != nil {
+		return nil, err
+	}
 	s, a, err := d.beginApp(ctx, app, state.KindRestore, p, nil)
 	if err != nil {
 		return nil, err
