@@ -62,9 +62,11 @@ func (c *applyCluster) Prune(ctx context.Context, app string, keep []kube.Object
 	return nil, nil
 }
 
-func (c *applyCluster) Deployments(context.Context, string) ([]appsv1.Deployment, error) { return nil, nil }
+func (c *applyCluster) Deployments(context.Context, string) ([]appsv1.Deployment, error) {
+	return nil, nil
+}
 func (c *applyCluster) Pods(context.Context, string) ([]corev1.Pod, error)               { return nil, nil }
-func (c *applyCluster) Logs(context.Context, string, string, int, bool, io.Writer) error  { return nil }
+func (c *applyCluster) Logs(context.Context, string, string, int, bool, io.Writer) error { return nil }
 
 // fakePusher answers a digest reference for every push.
 type fakePusher struct{ refs []string }
