@@ -120,6 +120,10 @@ type Doctor struct {
 	NginxUser func(name string) (uid int, gids []int, err error)
 	// Dial connects to a socket ("unix", path or "tcp", addr) and closes it.
 	Dial func(ctx context.Context, network, addr string) error
+	// Kube asks the API server of the [kube] table for its version;
+	// Registry checks that its registry answers (kube.PingRegistry).
+	Kube     func(ctx context.Context) (string, error)
+	Registry func(ctx context.Context, registry string, insecure bool) error
 	// Me is the identity gitship runs as, for "can gitship write here".
 	Me Identity
 	// Self is the gitship binary the cron file should run.
@@ -163,6 +167,7 @@ func (d *Doctor) Run(ctx context.Context, first Check) *Report {
 	r.add(d.buildkit(ctx))
 	r.add(d.nginx(ctx)...)
 	r.add(d.certbot())
+	r.add(d.kube(ctx))
 	apps, appsCheck := d.liveReleases()
 	r.add(d.certs(apps)...)
 	r.add(d.cronFile(), d.cronDaemon())

@@ -337,3 +337,39 @@ func (o ownedFs) Stat(name string) (fs.FileInfo, error) {
 type ownedInfo struct{ fs.FileInfo }
 
 func (ownedInfo) Sys() any { return &syscall.Stat_t{Uid: 0, Gid: 33} }
+
+// TestKube: with no [kube] registry the check says no app can go there;
+// with one, the API server and the registry must answer.
+func TestKube(t *testing.T) {
+	tests := []struct {
+		name     string
+		registry string
+		kubeErr  error
+		regErr   error
+		want     Status
+		detail   string
+	}{
+		{"not configured", "", nil, nil, OK, "no [kube] registry"},
+		{"healthy", "127.0.0.1:5000/team", nil, nil, OK, "the API server answers (v1.33.13); the registry 127.0.0.1:5000/team answers"},
+		{"API down", "127.0.0.1:5000/team", errors.New("kube: the API server at https://127.0.0.1:6443: connection refused"), nil, Fail, "connection refused"},
+		{"registry down", "127.0.0.1:5000/team", nil, errors.New("registry 127.0.0.1:5000: connection refused"), Fail, "registry 127.0.0.1:5000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := healthy(t)
+			d.Config.Kube.Registry = tt.registry
+			d.Kube = func(context.Context) (string, error) { return "v1.33.13", tt.kubeErr }
+			d.Registry = func(context.Context, string, bool) error { return tt.regErr }
+			c := find(run(d), "kube")
+			if c == nil {
+				t.Fatal("no kube check")
+			}
+			if c.Status != tt.want || !strings.Contains(c.Detail, tt.detail) {
+				t.Errorf("kube: %s %q, want %s containing %q", c.Status, c.Detail, tt.want, tt.detail)
+			}
+			if tt.want == Fail && c.Fix == "" {
+				t.Error("a failed kube check says no fix")
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os/exec"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/doctor"
+	"github.com/gitship/gitship/kube"
 	"github.com/gitship/gitship/nginx"
 	"github.com/gitship/gitship/release"
 	"github.com/spf13/afero"
@@ -77,5 +79,13 @@ func newDoctor(cfg *config.Config) *doctor.Doctor {
 		Self:      self,
 		Now:       time.Now,
 		BuildDate: built,
+		Kube: func(ctx context.Context) (string, error) {
+			c, err := kube.New(release.KubeConfig(cfg.Kube))
+			if err != nil {
+				return "", err
+			}
+			return c.ServerVersion(ctx)
+		},
+		Registry: kube.PingRegistry,
 	}
 }

@@ -202,12 +202,15 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 		// a stranger that gitship must not touch): theirs go too.
 		for _, l := range []string{label, label + "/elsewhere"} {
 			// The store is shared with the scripts running in parallel: a
-			// removal can fail while another one works; try until none is left.
-			for try := 0; try < 5; try++ {
+			// removal can fail while another one works, and a worker
+			// killed by it may be restarting (its restart policy) when
+			// the next one comes: try until none is left, for up to 10 s.
+			for try := 0; try < 40; try++ {
 				if podman(url, "ps", "-a", "-q", "--filter", l) == "" {
 					break
 				}
 				podman(url, "rm", "-f", "-t", "0", "--filter", l)
+				time.Sleep(250 * time.Millisecond)
 			}
 		}
 		if left := podman(url, "ps", "-a", "--format", "{{.Names}}", "--filter", label); left != "" {
