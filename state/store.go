@@ -182,9 +182,6 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]*cached // by path
-	// decodes counts the JSON decodes of records (the tests' view of the
-	// cache).
-	decodes int
 	// now is the clock files' ctimes are compared with (nil: time.Now;
 	// the tests move it forward to settle files).
 	now func() time.Time
