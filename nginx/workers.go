@@ -103,6 +103,11 @@ func (m *Manager) accepting(pid int) bool {
 	return !bytes.Contains(b, []byte("shutting down"))
 }
 
+// settlePoll is how often waitOld looks at an old worker's title: a
+// switch returns at most this long after nginx told its old workers, and
+// a look is one read of /proc/PID/cmdline.
+const settlePoll = 2 * time.Millisecond
+
 // waitOld waits until none of old accepts connections, at most timeout.
 func (m *Manager) waitOld(ctx context.Context, old []int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -114,7 +119,7 @@ func (m *Manager) waitOld(ctx context.Context, old []int, timeout time.Duration)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(settlePoll):
 			}
 		}
 	}
