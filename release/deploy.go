@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -185,10 +186,17 @@ type Deployer struct {
 	Signal func(pid int, sig syscall.Signal) error
 	// WatchTick is how often the watch process looks (0: watchTick).
 	WatchTick time.Duration
+
+	storeOnce sync.Once
+	store     *state.Store
 }
 
-// Store returns the release store of d's configuration.
-func (d *Deployer) Store() *state.Store { return &state.Store{Fs: d.Fs, AppsDir: d.Config.AppsDir()} }
+// Store returns the release store of d's configuration: one for d's
+// life, so that a record is decoded once per process (state.Store).
+func (d *Deployer) Store() *state.Store {
+	d.storeOnce.Do(func() { d.store = &state.Store{Fs: d.Fs, AppsDir: d.Config.AppsDir()} })
+	return d.store
+}
 
 // Paths of an app's state.
 func (d *Deployer) repoPath(app string) string {

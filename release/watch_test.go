@@ -553,6 +553,29 @@ func TestWarmRollbacksInARow(t *testing.T) {
 	}
 }
 
+// TestWarmRollbackDecodesOnce: a rollback lists the app's releases many
+// times (recover, the target, the new release, the hand-over); each
+// record is decoded once per process, however long the history.
+func TestWarmRollbackDecodesOnce(t *testing.T) {
+	w := newWarmEnv(t)
+	w.mustDeploy(t, sha1)
+	w.mustDeploy(t, sha2)
+	for range 8 {
+		if _, err, out := w.rollback(t, ""); err != nil {
+			t.Fatalf("rollback: %v\n%s", err, out)
+		}
+	}
+	// a new process: a Deployer that read nothing yet
+	w.d.store, w.d.storeOnce = nil, sync.Once{}
+	before := state.Decodes()
+	if _, err, out := w.rollback(t, ""); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, out)
+	}
+	if got := state.Decodes() - before; got > 10 {
+		t.Errorf("a rollback of an app with 10 releases decoded %d records, want each at most once", got)
+	}
+}
+
 // TestWatchAccessLog: with no NewCheck the watch reads the app's access
 // log from the switch on: a release whose answers are mostly 5xx is
 // switched back to the warm one by itself; one that answers well is

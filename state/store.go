@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/afero"
@@ -173,9 +174,21 @@ func (r *Record) Duration() time.Duration {
 }
 
 // Store keeps the release records of every app.
+//
+// A Store remembers the records it decoded (a command lists an app's
+// releases many times, and an app's history only grows): List and Get
+// decode a file again only when its bytes changed, and read it again
+// only when it may have been replaced since (cache.go). A Store must not
+// be copied once used.
 type Store struct {
 	Fs      afero.Fs
 	AppsDir string
+
+	mu    sync.Mutex
+	cache map[string]*cached // by path
+	// now is the clock files' ctimes are compared with (nil: time.Now;
+	// the tests move it forward to settle files).
+	now func() time.Time
 }
 
 func (s *Store) dir(app string) string { return filepath.Join(s.AppsDir, app, "releases") }
@@ -190,13 +203,21 @@ func (s *Store) Save(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode release %s %s: %w", r.App, r.Name(), err)
 	}
+	data = append(data, '\n')
+	path := s.path(r.App, r.Version)
 	// 0600: a record bundles the release's environment (secrets).
-	return WriteAtomic(s.Fs, s.path(r.App, r.Version), append(data, '\n'), 0o600)
+	if err := WriteAtomic(s.Fs, path, data, 0o600); err != nil {
+		s.forget(path)
+		return err
+	}
+	s.remember(path, data, r)
+	return nil
 }
 
 // List returns every valid record of app, oldest first. Files that are not
 // records (temp files of an interrupted write) are ignored; a record that
-// does not decode is an error naming it.
+// does not decode is an error naming it. The records are the caller's to
+// change.
 func (s *Store) List(app string) ([]*Record, error) {
 	entries, err := afero.ReadDir(s.Fs, s.dir(app))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -211,7 +232,7 @@ func (s *Store) List(app string) ([]*Record, error) {
 		if !ok {
 			continue
 		}
-		r, err := s.Get(app, v)
+		r, err := s.load(app, v, e)
 		if err != nil {
 			return nil, err
 		}
@@ -223,15 +244,7 @@ func (s *Store) List(app string) ([]*Record, error) {
 
 // Get reads release v of app.
 func (s *Store) Get(app string, v int) (*Record, error) {
-	data, err := afero.ReadFile(s.Fs, s.path(app, v))
-	if err != nil {
-		return nil, fmt.Errorf("read release %s v%d: %w", app, v, err)
-	}
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read release %s v%d: %w", app, v, err)
-	}
-	return &r, nil
+	return s.load(app, v, nil)
 }
 
 // Live returns the live release of app, or nil when none is live.
