@@ -80,10 +80,7 @@ func (r *run) kubePipeline(ctx context.Context, withBuild bool) error {
 		}
 	}
 	if withBuild {
-		if err := r.guardDisk(ctx); err != nil {
-			return err
-		}
-		if err := r.buildShared(ctx); err != nil {
+		if err := r.building(ctx); err != nil {
 			return err
 		}
 	} else if err := r.starting(); err != nil {

@@ -78,11 +78,7 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 		return r.kubePipeline(ctx, withBuild) // kube.go
 	}
 	if withBuild {
-		// building: diskguard.go, build.go
-		if err := r.guardDisk(ctx); err != nil {
-			return err
-		}
-		if err := r.buildShared(ctx); err != nil {
+		if err := r.building(ctx); err != nil {
 			return err
 		}
 		// the Procfile's release command, a build's only: releasephase.go
@@ -117,6 +113,14 @@ func (r *run) pipeline(ctx context.Context, withBuild bool) error {
 	}
 	// live, and the older releases retired: retire.go
 	return r.finish(ctx)
+}
+
+// building checks the disk and builds the image: diskguard.go, build.go.
+func (r *run) building(ctx context.Context) error {
+	if err := r.guardDisk(ctx); err != nil {
+		return err
+	}
+	return r.buildShared(ctx)
 }
 
 // starting records that the release has its image and starts now: from

@@ -48,7 +48,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,7 +128,7 @@ type Cluster struct {
 	REST *rest.Config
 
 	dir      string
-	procs    []*proc
+	procs    []*testenv.Proc
 	registry *http.Server
 	stopOnce sync.Once
 }
@@ -194,7 +193,7 @@ func Start(ctx context.Context, dir string) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := wait(ctx, "etcd", []*proc{etcd}, func() error { return etcdHealthy(ctx, etcdURL) }); err != nil {
+	if err := wait(ctx, "etcd", []*testenv.Proc{etcd}, func() error { return etcdHealthy(ctx, etcdURL) }); err != nil {
 		return nil, err
 	}
 
@@ -287,18 +286,7 @@ func (c *Cluster) Stop() {
 
 func (c *Cluster) stop() {
 	c.stopOnce.Do(func() {
-		for _, p := range c.procs {
-			p.signal(syscall.SIGTERM)
-		}
-		deadline := time.After(5 * time.Second)
-		for _, p := range c.procs {
-			select {
-			case <-p.done:
-			case <-deadline:
-				p.signal(syscall.SIGKILL)
-				<-p.done
-			}
-		}
+		testenv.StopProcs(c.procs...)
 		if c.registry != nil {
 			c.registry.Close()
 		}
@@ -406,10 +394,10 @@ func etcdHealthy(ctx context.Context, url string) error {
 
 // wait polls try, backing off from 10 ms to 200 ms, until it succeeds,
 // ctx ends or one of procs exits (the end of its log in the error).
-func wait(ctx context.Context, what string, procs []*proc, try func() error) error {
+func wait(ctx context.Context, what string, procs []*testenv.Proc, try func() error) error {
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
 		for _, p := range procs {
-			if err := p.exited(); err != nil {
+			if err := p.Exited(); err != nil {
 				return fmt.Errorf("start kubernetes: waiting for %s: %w", what, err)
 			}
 		}

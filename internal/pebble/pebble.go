@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gitship/gitship/internal/testenv"
@@ -79,22 +78,22 @@ func Start(dir string, httpPort int, deferFn func(func())) (*Env, error) {
 	}
 
 	dnsAddr := fmt.Sprintf("127.0.0.1:%d", dns)
-	chall, err := startProc(dir, "pebble-challtestsrv", nil,
+	chall, err := testenv.StartProc(dir, "pebble-challtestsrv", "pebble-challtestsrv", nil,
 		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", dnsAddr,
 		"-http01", "", "-https01", "", "-tlsalpn01", "", "-management", fmt.Sprintf("127.0.0.1:%d", dnsMgmt))
 	if err != nil {
 		return nil, err
 	}
-	deferFn(chall.stop)
+	deferFn(chall.Stop)
 	// No artificial validation delays, no rejected nonces, no reused
 	// authorizations: fast, and the same every run.
-	peb, err := startProc(dir, "pebble",
+	peb, err := testenv.StartProc(dir, "pebble", "pebble",
 		[]string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_VA_ALWAYS_VALID=0", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0"},
 		"-config", cfgPath, "-dnsserver", dnsAddr)
 	if err != nil {
 		return nil, err
 	}
-	deferFn(peb.stop)
+	deferFn(peb.Stop)
 
 	client, err := newClient(certPath)
 	if err != nil {
@@ -110,10 +109,10 @@ func Start(dir string, httpPort int, deferFn func(func())) (*Env, error) {
 	}
 	var root []byte
 	err = testenv.Poll(30*time.Second, func() error {
-		if err := chall.exited(); err != nil {
+		if err := chall.Exited(); err != nil {
 			return err
 		}
-		if err := peb.exited(); err != nil {
+		if err := peb.Exited(); err != nil {
 			return err
 		}
 		if err := resolves(dnsAddr); err != nil {
@@ -205,71 +204,6 @@ func resolves(addr string) error {
 		return fmt.Errorf("DNS %s answers %v for ready.example.test, want 127.0.0.1", addr, ips)
 	}
 	return nil
-}
-
-// proc is a background process, its output in a log file.
-type proc struct {
-	name string
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // set when done closes
-}
-
-// startProc starts name with args and extra environment, its output in
-// dir/NAME.log.
-func startProc(dir, name string, env []string, args ...string) (*proc, error) {
-	logPath := filepath.Join(dir, name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// exited is an error holding the end of the log if the process is gone.
-func (p *proc) exited() error {
-	select {
-	case <-p.done:
-		b, err := os.ReadFile(p.log)
-		if err != nil {
-			return fmt.Errorf("%s exited (%v)", p.name, p.err)
-		}
-		if len(b) > 2000 {
-			b = b[len(b)-2000:]
-		}
-		return fmt.Errorf("%s exited (%v): %s", p.name, p.err, b)
-	default:
-		return nil
-	}
-}
-
-// stop ends the process: SIGTERM, then SIGKILL after 5 s.
-func (p *proc) stop() {
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err == nil {
-		select {
-		case <-p.done:
-			return
-		case <-time.After(5 * time.Second):
-		}
-	}
-	// SIGTERM failed (the process is gone) or was ignored. Kill's only
-	// error is "already exited", which <-p.done confirms either way.
-	_ = p.cmd.Process.Kill()
-	<-p.done
 }
 
 // writeServerCert writes a self-signed certificate for localhost and
