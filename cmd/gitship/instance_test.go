@@ -205,16 +205,18 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 			// removal can fail while another one works, and a worker
 			// killed by it may be restarting (its restart policy) when
 			// the next one comes: try until none is left, for up to 10 s.
+			// A listing that fails (the same races) is no proof that none
+			// is left.
 			for try := 0; try < 40; try++ {
-				if podman(url, "ps", "-a", "-q", "--filter", l) == "" {
+				if ids, err := podmanErr(url, "ps", "-a", "-q", "--filter", l); err == nil && ids == "" {
 					break
 				}
 				podman(url, "rm", "-f", "-t", "0", "--filter", l)
 				time.Sleep(250 * time.Millisecond)
 			}
 		}
-		if left := podman(url, "ps", "-a", "--format", "{{.Names}}", "--filter", label); left != "" {
-			fmt.Fprintf(os.Stderr, "warning: containers of %s left behind: %s\n", root, left)
+		if left, err := podmanErr(url, "ps", "-a", "--format", "{{.Names}}", "--filter", label); left != "" || err != nil {
+			fmt.Fprintf(os.Stderr, "warning: containers of %s left behind: %s (%v)\n", root, left, err)
 		}
 		// Never `rmi -f`: forcing removes the containers that use an
 		// image, and a cached layer shared with another script's build in
@@ -247,8 +249,14 @@ func startPodman(e *testscript.Env, sock, root, lock string) error {
 
 // podman runs the podman CLI against the instance's service (cleanup only).
 func podman(url string, args ...string) string {
-	out, _ := exec.Command("podman", append([]string{"--url", url}, args...)...).Output()
-	return strings.TrimSpace(string(out))
+	out, _ := podmanErr(url, args...)
+	return out
+}
+
+// podmanErr is podman that also says whether the command failed.
+func podmanErr(url string, args ...string) (string, error) {
+	out, err := exec.Command("podman", append([]string{"--url", url}, args...)...).Output()
+	return strings.TrimSpace(string(out)), err
 }
 
 func ping(sock string) error {
