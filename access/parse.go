@@ -44,6 +44,7 @@ var (
 		"set": nil, "unset": nil, "init": nil, "destroy": nil, "scale": nil, "ps": nil,
 		"run":     nil, // run APP [--release vN] -- CMD ARGS: the command runs in the app's container
 		"backup":  nil, // to stdout only: see parseGitship
+		"export":  nil, // export APP [vN] --kube: to stdout
 		"config":  {"set", "get", "unset", "list"},
 		"domains": {"add", "remove", "list"},
 		"certs":   {"issue", "renew"},
@@ -216,7 +217,7 @@ func parseGitship(args []string) (Request, error) {
 	}
 	subs, ok := remote[args[0]]
 	if !ok {
-		return Request{}, refusef("unknown command %q: remote commands are deploy, rollback, releases, status, apps, logs, run, config, set, unset, domains, certs, backup", args[0])
+		return Request{}, refusef("unknown command %q: remote commands are deploy, rollback, releases, status, apps, logs, run, config, set, unset, domains, certs, backup, export", args[0])
 	}
 	req := Request{Args: args}
 	if noApp[args[0]] {

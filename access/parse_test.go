@@ -27,6 +27,7 @@ func TestParseAccepts(t *testing.T) {
 		{"git-upload-pack\tmyapp.git", Request{Git: "git-upload-pack", App: "myapp"}},
 		{`gitship rollback myapp v3`, Request{App: "myapp", Args: []string{"rollback", "myapp", "v3"}}},
 		{`rollback myapp`, Request{App: "myapp", Args: []string{"rollback", "myapp"}}},
+		{`gitship export myapp v3 --kube`, Request{App: "myapp", Args: []string{"export", "myapp", "v3", "--kube"}}},
 		{`  gitship   deploy  myapp  `, Request{App: "myapp", Args: []string{"deploy", "myapp"}}},
 		{`gitship deploy myapp feature/x`, Request{App: "myapp", Args: []string{"deploy", "myapp", "feature/x"}}},
 		{`gitship releases myapp`, Request{App: "myapp", Args: []string{"releases", "myapp"}}},
