@@ -26,9 +26,6 @@ func (m *Manager) workers(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if kids, ok := m.children(master); ok {
-		return kids, nil
-	}
 	entries, err := os.ReadDir(m.procDir())
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
@@ -44,28 +41,6 @@ func (m *Manager) workers(ctx context.Context) ([]int, error) {
 		}
 	}
 	return out, nil
-}
-
-// children reads the children of pid from the kernel's list
-// (/proc/PID/task/PID/children: the master is single-threaded), which
-// saves reading the stat of every process on the host (tens of ms on a
-// busy one, on the path of every switch); false when the kernel keeps no
-// such list (CONFIG_PROC_CHILDREN), and workers scans /proc.
-func (m *Manager) children(pid int) ([]int, bool) {
-	p := strconv.Itoa(pid)
-	b, err := os.ReadFile(filepath.Join(m.procDir(), p, "task", p, "children"))
-	if err != nil {
-		return nil, false
-	}
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		kid, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, false
-		}
-		out = append(out, kid)
-	}
-	return out, true
 }
 
 func (m *Manager) procDir() string {

@@ -62,37 +62,6 @@ func TestWorkersAndWaitOld(t *testing.T) {
 	}
 }
 
-// With the kernel's list of the master's children, workers reads it
-// instead of every process's stat.
-func TestWorkersFromChildrenList(t *testing.T) {
-	proc := fakeProc(t, "100", "100 (nginx) S 1 100", "nginx: master process\x00")
-	writeProc(t, proc, "101", "101 (nginx) S 100 100", "nginx: worker process\x00")
-	writeProc(t, proc, "103", "103 (nginx) S 100 100", "nginx: worker process\x00")
-	if err := os.MkdirAll(filepath.Join(proc, "100", "task", "100"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(proc, "100", "task", "100", "children"), []byte("101 103 "), 0o444); err != nil {
-		t.Fatal(err)
-	}
-	pidFile := filepath.Join(t.TempDir(), "nginx.pid")
-	if err := os.WriteFile(pidFile, []byte("100\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m := &Manager{PidFile: pidFile, ProcDir: proc}
-	// the scan would find 101 and 103 too: prove the list is read by
-	// dropping 101's stat
-	if err := os.Remove(filepath.Join(proc, "101", "stat")); err != nil {
-		t.Fatal(err)
-	}
-	got, err := m.workers(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, []int{101, 103}) {
-		t.Fatalf("workers = %v, want [101 103] from the children list", got)
-	}
-}
-
 func TestWorkersWithoutPidFile(t *testing.T) {
 	m := &Manager{PidFile: filepath.Join(t.TempDir(), "missing.pid")}
 	w, err := m.workers(context.Background())
