@@ -589,7 +589,10 @@ func cmdJSONOK(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdWaitWatch waits (up to 2 minutes) until the watch process of APP is
-// done: its watch file is gone, so what it retires is retired.
+// done: its watch file is gone and no `gitship watch APP` of this
+// instance runs any more. The file alone is not enough: a watch that
+// rolls back by itself ends its watch file before it retires the bad
+// release, and nginx's old workers may still reach that release then.
 //
 //	waitwatch APP
 func cmdWaitWatch(ts *testscript.TestScript, neg bool, args []string) {
@@ -597,10 +600,36 @@ func cmdWaitWatch(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: waitwatch APP")
 	}
 	path := filepath.Join(ts.Getenv("ROOT"), "apps", args[0], "watch.json")
+	config := "GITSHIP_CONFIG=" + ts.Getenv("GITSHIP_CONFIG")
 	ts.Check(testenv.Poll(2*time.Minute, func() error {
 		if b, err := os.ReadFile(path); err == nil {
 			return fmt.Errorf("the watch of %s still runs: %s", args[0], b)
 		}
+		if pid := watchProcess(args[0], config); pid != 0 {
+			return fmt.Errorf("the watch of %s (pid %d) still runs", args[0], pid)
+		}
 		return nil
 	}))
+}
+
+// watchProcess is the pid of a running `gitship watch APP ...` whose
+// environment holds config (this instance's GITSHIP_CONFIG=...), or 0.
+func watchProcess(app, config string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmd, []byte("\x00watch\x00"+app+"\x00")) {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(append(env, 0), []byte(config+"\x00")) {
+			continue
+		}
+		return pid
+	}
+	return 0
 }
