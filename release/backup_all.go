@@ -36,7 +36,7 @@ func (d *Deployer) BackupAll(ctx context.Context, p *Progress) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if live, err := d.Store().Live(app); err == nil && isKube(live) {
+		if live, err := d.Store().Live(app); err == nil && IsKube(live) {
 			p.Say("%s: runs on Kubernetes, its /data is the cluster's claim: not backed up here", app)
 			continue
 		}

@@ -72,7 +72,7 @@ func (d *Deployer) CronJobs() ([]AppJob, error) {
 		if err != nil {
 			return nil, err
 		}
-		if live == nil || isKube(live) { // a kube app's jobs are CronJobs
+		if live == nil || IsKube(live) { // a kube app's jobs are CronJobs
 			continue
 		}
 		for _, j := range live.Cron {

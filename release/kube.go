@@ -43,8 +43,8 @@ type Pusher interface {
 var errNoKube = usererr.New("target=kube needs the [kube] table of the server config (registry and kubeconfig)",
 	"add [kube] with registry = \"HOST/PATH\" and kubeconfig = \"/path\" to the server config, or `gitship unset APP target`")
 
-// isKube says whether rec runs on Kubernetes.
-func isKube(rec *state.Record) bool {
+// IsKube says whether rec runs on Kubernetes (target=kube).
+func IsKube(rec *state.Record) bool {
 	return rec != nil && rec.Settings.EffectiveTarget() == state.TargetKube
 }
 
@@ -91,7 +91,7 @@ func (r *run) kubePipeline(ctx context.Context, withBuild bool) error {
 			return err
 		}
 	}
-	objs, err := r.kubeObjects(ctx, r.rec)
+	objs, err := r.kubeObjects(ctx)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (r *run) kubePipeline(ctx context.Context, withBuild bool) error {
 		}
 	}
 	if err := r.rollOut(ctx, k, objs); err != nil {
-		return r.kubeUndo(ctx, k, err)
+		return r.kubeUndo(ctx, k, objs, err)
 	}
 	removed, err := k.Prune(ctx, r.app.Name, objs.All())
 	if err != nil {
@@ -138,15 +138,24 @@ func (r *run) push(ctx context.Context) error {
 	return nil
 }
 
-// kubeObjects renders rec as the cluster gets it: its commands as argv
-// (with /bin/sh -c when its image has a shell), its limits, domains and
-// image by digest.
-func (r *run) kubeObjects(ctx context.Context, rec *state.Record) (*kube.Objects, error) {
+// kubeObjects renders the release as the cluster gets it: its commands
+// as argv (with /bin/sh -c when its image has a shell), its limits,
+// domains and image by digest.
+func (r *run) kubeObjects(ctx context.Context) (*kube.Objects, error) {
 	sh, err := r.hasShell(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.d.kubeRender(rec, sh)
+	return r.d.kubeRender(r.rec, sh)
+}
+
+// kubeRenderOf renders rec, asking Podman whether its image has a shell.
+func (d *Deployer) kubeRenderOf(ctx context.Context, rec *state.Record) (*kube.Objects, error) {
+	sh, err := d.Runtime.HasShell(ctx, rec.StartImage())
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", rec.App, rec.Name(), err)
+	}
+	return d.kubeRender(rec, sh)
 }
 
 // kubeRender renders rec, whose image has a shell or not.
@@ -244,25 +253,21 @@ func (r *run) rollOut(ctx context.Context, k Cluster, objs *kube.Objects) error 
 // kubeUndo applies the previous release's objects again after a rollout
 // that did not become available (or takes the new Deployments away when
 // there was none on the cluster), and returns cause.
-func (r *run) kubeUndo(ctx context.Context, k Cluster, cause error) error {
+func (r *run) kubeUndo(ctx context.Context, k Cluster, failed *kube.Objects, cause error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	prev := r.prev
-	if !isKube(prev) || prev.Pushed == "" {
+	if !IsKube(prev) || prev.Pushed == "" {
 		// nothing of the app ran on the cluster before: only its
-		// namespace, claim and Secret stay
-		objs, err := r.kubeObjects(cctx, r.rec)
-		if err == nil {
-			_, err = k.Prune(cctx, r.app.Name, []kube.Object{objs.Namespace, objs.Claim})
-		}
-		if err != nil {
+		// namespace and claim stay
+		if _, err := k.Prune(cctx, r.app.Name, []kube.Object{failed.Namespace, failed.Claim}); err != nil {
 			r.p.Fail("could not take %s's objects off the cluster: %v", r.rec.Name(), err)
 		} else {
 			r.p.Fail("Took %s's Deployments off the cluster", r.rec.Name())
 		}
 		return cause
 	}
-	objs, err := r.kubeObjects(cctx, prev)
+	objs, err := r.d.kubeRenderOf(cctx, prev)
 	if err == nil {
 		err = k.Apply(cctx, append(objs.Before(), objs.Rollout()...))
 	}
@@ -325,7 +330,7 @@ func (r *run) kubeFinish(ctx context.Context) error {
 // (what: "gitship run") for an app whose live release runs on Kubernetes.
 func (d *Deployer) onHostOnly(app, what string) error {
 	live, err := d.Store().Live(app)
-	if err != nil || !isKube(live) {
+	if err != nil || !IsKube(live) {
 		return err
 	}
 	return usererr.New(fmt.Sprintf("%s runs on Kubernetes (target=kube): %s works on this host's apps only", app, what),
@@ -356,11 +361,7 @@ func (d *Deployer) ExportKube(ctx context.Context, app, version string) ([]byte,
 		return nil, usererr.New(fmt.Sprintf("%s %s was never pushed to a registry: it ran on this host", app, rec.Name()),
 			fmt.Sprintf("`gitship set %s target=kube` releases it to the cluster (and the registry) first", app))
 	}
-	sh, err := d.Runtime.HasShell(ctx, rec.StartImage())
-	if err != nil {
-		return nil, fmt.Errorf("export %s %s: %w", app, rec.Name(), err)
-	}
-	objs, err := d.kubeRender(rec, sh)
+	objs, err := d.kubeRenderOf(ctx, rec)
 	if err != nil {
 		return nil, err
 	}

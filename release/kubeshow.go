@@ -53,9 +53,6 @@ type DeploymentStatus struct {
 	Image     string `json:"image"` // by digest
 }
 
-// IsKube says whether rec runs on Kubernetes (target=kube).
-func IsKube(rec *state.Record) bool { return isKube(rec) }
-
 // kubeUnreachable is a failed read of the cluster for app, as one line.
 func kubeUnreachable(app string, err error) error {
 	var ue *usererr.Error

@@ -30,7 +30,7 @@ func (d *Deployer) Logs(ctx context.Context, app, release string, n int, follow 
 	if err != nil {
 		return err
 	}
-	if isKube(rec) {
+	if IsKube(rec) {
 		return d.kubeLogs(ctx, rec, release != "", n, follow, w)
 	}
 	if rec.Container == "" {

@@ -74,7 +74,7 @@ func (d *Deployer) newRun(p *Progress, a *state.App, r *state.Record, s *session
 // or a config change starts at "starting". A step that fails returns its
 // error, and the caller hands it to fail (fail.go).
 func (r *run) pipeline(ctx context.Context, withBuild bool) error {
-	if isKube(r.rec) {
+	if IsKube(r.rec) {
 		return r.kubePipeline(ctx, withBuild) // kube.go
 	}
 	if withBuild {

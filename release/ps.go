@@ -36,7 +36,7 @@ func (d *Deployer) Ps(ctx context.Context, app string) (*state.Record, []ProcSta
 	if err != nil {
 		return nil, nil, err
 	}
-	if isKube(live) {
+	if IsKube(live) {
 		ps, err := d.kubePs(ctx, live)
 		if err != nil {
 			return nil, nil, err

@@ -124,7 +124,7 @@ func (d *Deployer) Apps(ctx context.Context) ([]AppInfo, error) {
 		}
 		info := AppInfo{Name: n, URL: URL(a.ServedDomains(d.Config.Domain)[0], d.Config.Nginx.Listen),
 			Target: a.Settings.EffectiveTarget()}
-		if isKube(live) {
+		if IsKube(live) {
 			info.Target = state.TargetKube
 			info.Release, info.Commit, info.LiveSince = live.Name(), live.Commit, live.LiveSince
 			ks, err := d.kubeStatus(ctx, live)
@@ -245,7 +245,7 @@ func (d *Deployer) Status(ctx context.Context, app string) (*AppStatus, error) {
 		return st, nil
 	}
 	st.Release, st.Kind, st.Commit, st.LiveSince = live.Name(), live.Kind, live.Commit, live.LiveSince
-	if isKube(live) {
+	if IsKube(live) {
 		// on the cluster: its Deployments and Ingress, through the API
 		st.Target, st.Image, st.Listens = state.TargetKube, live.Pushed, fmt.Sprintf("port %d", WebPort)
 		st.Kube, err = d.kubeStatus(ctx, live)
