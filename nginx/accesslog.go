@@ -15,8 +15,9 @@ import (
 // separated by tabs: nginx's escape=default writes a tab inside a value
 // as \x09, so a tab always separates fields. The first three are what
 // gitship reads (the watch after a switch, release/watch.go): when, what
-// nginx answered, and which upstream server (socket or port, thus which
-// release) gave the answer. The rest make the file an ordinary access
+// nginx answered, and which upstream server gave the answer (a port: which
+// release; a socket link: the release it named when the request began,
+// $request_time being the fifth). The rest make the file an ordinary access
 // log, since the app's own server blocks log here and no longer to
 // nginx's main access log.
 var accessFields = []string{
@@ -61,6 +62,10 @@ type Answer struct {
 	// "127.0.0.1:PORT"): the last one nginx tried. "" when no upstream
 	// was asked (a redirect to HTTPS, an ACME challenge).
 	Upstream string
+	// Started is when nginx began to read the request: Time less
+	// $request_time (Time when the line has no request time). A request
+	// started after a switch was sent upstream after it.
+	Started time.Time
 }
 
 // ParseAnswer reads one line of an access log, without its newline.
@@ -78,7 +83,15 @@ func ParseAnswer(line string) (Answer, error) {
 		return Answer{}, fmt.Errorf("access log line %q: bad status %q", line, f[1])
 	}
 	ms := int64(math.Round(sec * 1000))
-	return Answer{Time: time.UnixMilli(ms), Status: status, Upstream: lastUpstream(f[2])}, nil
+	a := Answer{Time: time.UnixMilli(ms), Status: status, Upstream: lastUpstream(f[2]), Started: time.UnixMilli(ms)}
+	if len(f) > 4 {
+		took, err := strconv.ParseFloat(f[4], 64)
+		if err != nil || took < 0 || math.IsInf(took, 0) {
+			return Answer{}, fmt.Errorf("access log line %q: bad request time %q", line, f[4])
+		}
+		a.Started = time.UnixMilli(ms - int64(math.Round(took*1000)))
+	}
+	return a, nil
 }
 
 // lastUpstream is the server that answered, of $upstream_addr: servers

@@ -80,6 +80,15 @@ const defaultPerm fs.FileMode = 0o644
 // reloading. A failed reload returns changed=true: the file is valid and in
 // place, only nginx has not picked it up yet.
 func (m *Manager) Install(ctx context.Context, app string, content []byte) (changed bool, err error) {
+	return m.InstallSwitch(ctx, app, content, nil)
+}
+
+// InstallSwitch is Install with sw called once nginx accepted content and
+// before it is told: the moment a switch made outside the file (a symlink
+// the upstreams name) takes effect. With unchanged bytes sw is all that
+// happens. When sw fails, the previous file is put back and nginx is not
+// reloaded.
+func (m *Manager) InstallSwitch(ctx context.Context, app string, content []byte, sw func() error) (changed bool, err error) {
 	if err := validApp(app); err != nil {
 		return false, fmt.Errorf("install %s: %w", app, err)
 	}
@@ -89,6 +98,11 @@ func (m *Manager) Install(ctx context.Context, app string, content []byte) (chan
 		return false, fmt.Errorf("install %s: %w", name, err)
 	}
 	if prev != nil && bytes.Equal(prev.data, content) {
+		if sw != nil {
+			if err := sw(); err != nil {
+				return false, err
+			}
+		}
 		return false, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -106,6 +120,11 @@ func (m *Manager) Install(ctx context.Context, app string, content []byte) (chan
 	}
 	if err := m.test(ctx, name); err != nil {
 		return false, m.undo(app, target, prev, opError("install", name, err))
+	}
+	if sw != nil {
+		if err := sw(); err != nil {
+			return false, m.undo(app, target, prev, err)
+		}
 	}
 	if err := m.reload(ctx); err != nil {
 		return true, fmt.Errorf("install %s: %w", name, err)

@@ -384,3 +384,55 @@ func TestCheckTidiesLogFormat(t *testing.T) {
 		t.Errorf("Check:\n got %v\nwant %s", err, want)
 	}
 }
+
+// InstallSwitch calls the switch after nginx -t accepted the file and
+// before the reload; with unchanged bytes the switch is all it does.
+func TestInstallSwitch(t *testing.T) {
+	m, f := newManager(t)
+	var at [][][]string
+	sw := func() error {
+		at = append(at, slices.Clone(f.calls))
+		return nil
+	}
+	changed, err := m.InstallSwitch(context.Background(), "myapp", []byte("new\n"), sw)
+	if err != nil || !changed {
+		t.Fatalf("InstallSwitch: changed=%v err=%v, want true, nil", changed, err)
+	}
+	checkCalls(t, f, testArgv, reloadArgv)
+	if len(at) != 1 || !slices.EqualFunc(at[0], [][]string{testArgv}, slices.Equal[[]string]) {
+		t.Errorf("switch called after %q, want once, after nginx -t only", at)
+	}
+	f.calls, at = nil, nil
+	changed, err = m.InstallSwitch(context.Background(), "myapp", []byte("new\n"), sw)
+	if err != nil || changed {
+		t.Fatalf("InstallSwitch unchanged: changed=%v err=%v, want false, nil", changed, err)
+	}
+	checkCalls(t, f)
+	if len(at) != 1 {
+		t.Errorf("switch called %d times for unchanged bytes, want 1", len(at))
+	}
+}
+
+// A switch that fails puts the previous file back and does not reload;
+// one refused by nginx -t is never called.
+func TestInstallSwitchFails(t *testing.T) {
+	m, f := newManager(t)
+	writeConf(t, m, "myapp.conf", "old\n")
+	boom := errors.New("boom")
+	changed, err := m.InstallSwitch(context.Background(), "myapp", []byte("new\n"), func() error { return boom })
+	if !errors.Is(err, boom) || changed {
+		t.Fatalf("InstallSwitch: changed=%v err=%v, want false and boom", changed, err)
+	}
+	checkCalls(t, f, testArgv)
+	if got, _ := readConf(t, m, "myapp.conf"); got != "old\n" {
+		t.Errorf("file after a failed switch: %q, want the old content", got)
+	}
+	f.calls, f.testOut = nil, rejected
+	called := false
+	if _, err := m.InstallSwitch(context.Background(), "myapp", []byte("foo bar;\n"), func() error { called = true; return nil }); err == nil {
+		t.Fatal("InstallSwitch of a rejected file: no error")
+	}
+	if called {
+		t.Error("switch called for a file nginx -t rejected")
+	}
+}

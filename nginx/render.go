@@ -2,6 +2,9 @@ package nginx
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +20,13 @@ const defaultMaxBodySize = "100m"
 
 // Site is what one app's server block needs.
 type Site struct {
-	App     string   // app name, e.g. "myapp" (used for the upstream name "gitship_myapp")
-	Release string   // e.g. "v3", written in a leading comment line of the file
+	App string // app name, e.g. "myapp" (used for the upstream name "gitship_myapp")
+	// Release names what the file serves, e.g. "v3", in its leading
+	// comment line and in what MarkerPath answers. Empty, both carry a
+	// digest of the rest of the site instead (Tag): a file whose
+	// upstreams are paths that do not change between releases (a symlink
+	// swapped to switch) is then the same bytes for every release.
+	Release string
 	Domains []string // server_name values (already validated by the caller; at least one)
 	// Upstreams are the release's web processes, balanced round robin by
 	// nginx: each either "unix:/absolute/path.sock" or a loopback
@@ -148,7 +156,7 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // crossplane prints a comment whose line equals the previous statement's
 // line on that same line, and built directives all have line 0.
 func (s Site) directives() crossplane.Directives {
-	comment := fmt.Sprintf(" gitship: %s %s — generated, do not edit", s.App, s.Release)
+	comment := fmt.Sprintf(" gitship: %s %s — generated, do not edit", s.App, s.Tag())
 	upstream := "gitship_" + s.App
 	out := crossplane.Directives{{Directive: "#", Line: 1, Comment: &comment}}
 	if s.AccessLog != "" {
@@ -262,8 +270,26 @@ func (s Site) marker() *crossplane.Directive {
 		simple("deny", "all"),
 		simple("access_log", "off"),
 		simple("default_type", "text/plain"),
-		simple("return", "200", MarkerBody(s.App, s.Release)),
+		simple("return", "200", MarkerBody(s.App, s.Tag())),
 	)
+}
+
+// Tag is what the file says it serves: Release, or when that is empty
+// "config-" and the first 12 hex digits of the SHA-256 of the site's
+// JSON (every field but Release): a change of anything the file holds
+// changes it, so WaitServed still tells a reloaded config from the one
+// before.
+func (s Site) Tag() string {
+	if s.Release != "" {
+		return s.Release
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		// a Site is strings, slices of them and a *TLS of strings
+		panic(fmt.Sprintf("nginx: encode site: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return "config-" + hex.EncodeToString(sum[:6])
 }
 
 // MarkerBody is what MarkerPath answers for release of app.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -261,4 +262,40 @@ func hasDirective(ds crossplane.Directives, name string) bool {
 		}
 	}
 	return false
+}
+
+// Without a Release the file carries a digest of the site: the same for
+// two releases whose site is the same (upstreams that are symlinks), and
+// another one when anything else changes, so WaitServed can tell them.
+func TestRenderTagDigest(t *testing.T) {
+	site := nginx.Site{App: "myapp", Domains: []string{"myapp.example.com"}, Listen: "80",
+		Upstreams: []string{"unix:/run/gitship/myapp/live/web.sock"}}
+	a, err := nginx.Render(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nginx.Render(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("two renders of one site differ:\n%s\n%s", a, b)
+	}
+	tag := site.Tag()
+	if !regexp.MustCompile(`^config-[0-9a-f]{12}$`).MatchString(tag) {
+		t.Fatalf("Tag() = %q, want config- and 12 hex digits", tag)
+	}
+	if !bytes.Contains(a, []byte(`return 200 "`+nginx.MarkerBody("myapp", tag)+`";`)) || !bytes.Contains(a, []byte("# gitship: myapp "+tag+" ")) {
+		t.Errorf("the file does not carry %s:\n%s", tag, a)
+	}
+	other := site
+	other.Domains = []string{"myapp.example.com", "www.myapp.example.com"}
+	if other.Tag() == tag {
+		t.Errorf("another domain list has the same tag %s", tag)
+	}
+	named := site
+	named.Release = "v3"
+	if named.Tag() != "v3" {
+		t.Errorf("Tag() with a release = %q, want v3", named.Tag())
+	}
 }

@@ -115,7 +115,7 @@ func (d *Deployer) issue(ctx context.Context, a *state.App, p *Progress) error {
 // reroute renders the live release's server block again (TLS came or
 // went) and installs it.
 func (d *Deployer) reroute(ctx context.Context, app string, live *state.Record, p *Progress) error {
-	conf, err := d.site(app, live)
+	_, conf, err := d.site(app, live)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,10 @@ func (d *Deployer) reroute(ctx context.Context, app string, live *state.Record, 
 		return err
 	}
 	defer unlock()
-	changed, err := d.Proxy.Install(ctx, app, conf)
+	changed, err := d.Proxy.InstallSwitch(ctx, app, conf, func() error {
+		_, err := d.pointLink(live)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -66,13 +66,17 @@ type Runtime interface {
 // Proxy installs an app's server block and reloads the web server.
 type Proxy interface {
 	Install(ctx context.Context, app string, content []byte) (changed bool, err error)
+	// InstallSwitch is Install with sw called once the web server
+	// accepted content, before it is reloaded: where a switch outside the
+	// file (the live link) happens. Unchanged content only calls sw.
+	InstallSwitch(ctx context.Context, app string, content []byte, sw func() error) (changed bool, err error)
 	Remove(ctx context.Context, app string) error
 	// Settle returns once the web server's workers from before the last
 	// Install take no new connections: every new one gets the new config.
 	Settle(ctx context.Context) error
-	// Served returns once the web server answers for host with release of
-	// app: the reload has taken effect.
-	Served(ctx context.Context, listen, host, app, release string) error
+	// Served returns once the web server answers for host with the tag
+	// of app's file (nginx.Site.Tag): the reload has taken effect.
+	Served(ctx context.Context, listen, host, app, tag string) error
 	// Drain returns once the connections the web server held before its
 	// last reload are finished, or after timeout (an error then).
 	Drain(ctx context.Context, timeout time.Duration) error

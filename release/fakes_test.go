@@ -558,6 +558,10 @@ type fakeProxy struct {
 	// settled counts Settle calls; settleAt is the number of installs
 	// seen by each.
 	settled []int
+	// files are the apps' files as installed; switchReloads counts the
+	// installs that changed one.
+	files         map[string]string
+	switchReloads int
 }
 
 func (p *fakeProxy) Settle(context.Context) error {
@@ -568,12 +572,32 @@ func (p *fakeProxy) Settle(context.Context) error {
 }
 
 func (p *fakeProxy) Install(ctx context.Context, app string, content []byte) (bool, error) {
+	return p.InstallSwitch(ctx, app, content, nil)
+}
+
+// InstallSwitch records every ask in installs; like nginx.Manager, it
+// calls sw, and says changed only when content differs from what app
+// had (a reload, counted in switchReloads).
+func (p *fakeProxy) InstallSwitch(ctx context.Context, app string, content []byte, sw func() error) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.installErr != nil {
 		return false, p.installErr
 	}
 	p.installs = append(p.installs, string(content))
+	if sw != nil {
+		if err := sw(); err != nil {
+			return false, err
+		}
+	}
+	if p.files == nil {
+		p.files = map[string]string{}
+	}
+	if p.files[app] == string(content) {
+		return false, nil
+	}
+	p.files[app] = string(content)
+	p.switchReloads++
 	return true, nil
 }
 

@@ -23,6 +23,11 @@ type run struct {
 	// release is said live, none of its old workers may take a new
 	// connection (to the release switched from).
 	settle bool
+	// drainReload is set when the switch did not reload nginx (the live
+	// link, link.go): whoever retires the previous release reloads first,
+	// so that the connections it still serves are old workers' to wait
+	// for.
+	drainReload bool
 	// reshare is set when the data dir was made group-writable for a new
 	// user: once the old release is stopped, what it wrote since is too.
 	reshare bool

@@ -151,8 +151,9 @@ func TestDeployWebScale(t *testing.T) {
 	}
 	conf := e.lastConf(t)
 	for _, p := range want {
-		if !strings.Contains(conf, "server unix:"+p.Socket+" max_fails=0;") {
-			t.Errorf("nginx config lacks %s:\n%s", p.Socket, conf)
+		rel, _ := filepath.Rel(sock, p.Socket)
+		if via := filepath.Join(e.d.liveLink("demo"), rel); !strings.Contains(conf, "server unix:"+via+" max_fails=0;") {
+			t.Errorf("nginx config lacks %s:\n%s", via, conf)
 		}
 	}
 	e.mustDeploy(t, sha2)

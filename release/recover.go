@@ -94,16 +94,23 @@ func (d *Deployer) restoreNginx(ctx context.Context, app string, live *state.Rec
 		}
 		return nil
 	}
-	conf, err := d.site(app, live)
+	_, conf, err := d.site(app, live)
 	if err != nil {
 		return err
 	}
-	changed, err := d.Proxy.Install(ctx, app, conf)
+	relinked := false
+	changed, err := d.Proxy.InstallSwitch(ctx, app, conf, func() error {
+		var lerr error
+		relinked, lerr = d.pointLink(live)
+		return lerr
+	})
 	if err != nil {
 		return fmt.Errorf("restore nginx for %s: %w", app, err)
 	}
-	if changed {
+	if changed || relinked {
 		p.Say("Pointed nginx back at %s", live.Name())
+	}
+	if changed {
 		if err := d.Proxy.Drain(ctx, live.Settings.EffectiveDrain()); err != nil {
 			p.Fail("%v", err)
 		}
@@ -160,7 +167,7 @@ func (d *Deployer) removeLeftovers(app string, keep []*state.Record, p *Progress
 		}
 	}
 	for _, e := range entries {
-		if kept[filepath.Join(dir, e.Name())] {
+		if kept[filepath.Join(dir, e.Name())] || e.Name() == liveLinkName {
 			continue
 		}
 		if err := d.Fs.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

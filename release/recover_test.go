@@ -124,8 +124,9 @@ func TestRecover(t *testing.T) {
 				3: "interrupted while building: the deploy process died",
 				4: "interrupted while starting: the deploy process died",
 			},
-			running:   []string{"gitship-demo-v2"},
-			sockDirs:  []string{"v2"},
+			running: []string{"gitship-demo-v2"},
+			// the live link, pointed at v2 with nginx
+			sockDirs:  []string{"live", "v2"},
 			buildDirs: []string{"build-demo-api.1", "build-other.789"},
 			lines: []string{
 				`-----> Marked v3 of demo failed: interrupted while building`,
@@ -204,7 +205,7 @@ func TestRecover(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				conf, err := e.d.site("demo", live)
+				_, conf, err := e.d.site("demo", live)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -370,5 +371,40 @@ func TestTidy(t *testing.T) {
 	}
 	if !lockFree(t, e.d) {
 		t.Error("Tidy left the deploy lock held")
+	}
+}
+
+// A deploy killed after it pointed the live link at its release, before
+// recording it live: the next command points the link back at the live
+// release (the file nginx has is the same) and removes the other one.
+func TestRecoverRelinks(t *testing.T) {
+	e := newOsEnv(t)
+	e.mustDeploy(t, sha1)
+	v2 := &state.Record{App: "demo", Version: 2, Kind: state.KindPush, Commit: sha2, Status: state.StatusStarting,
+		Image: ImageTag("demo", sha2), Container: ContainerName("demo", 2, ""),
+		Socket: filepath.Join(e.d.socketDir("demo", 2), "web.sock"), Settings: state.Settings{Branch: "main"}}
+	if err := e.store.Save(v2); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(e.d.socketDir("demo", 2), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := e.d.pointLink(v2); err != nil || !changed {
+		t.Fatalf("pointLink(v2) = %v, %v", changed, err)
+	}
+	reloads := e.px.switchReloads
+	var out strings.Builder
+	if err := e.d.recover(t.Context(), "demo", &Progress{W: &out, Now: e.d.Now}); err != nil {
+		t.Fatalf("recover: %v\n%s", err, out.String())
+	}
+	if got := e.link(t); got != "v1" {
+		t.Errorf("live link names %q after recover, want v1", got)
+	}
+	if e.px.switchReloads != reloads {
+		t.Errorf("recover changed nginx's file (%d reloads), want the link alone", e.px.switchReloads-reloads)
+	}
+	wantLines(t, out.String(), `-----> Marked v2 of demo failed: interrupted while starting`, `-----> Pointed nginx back at v1`)
+	if e.exists(t, e.d.socketDir("demo", 2)) {
+		t.Error("v2's socket dir is left")
 	}
 }

@@ -70,6 +70,7 @@ func (r *run) handOver(ctx context.Context) (*watchFile, error) {
 	if prev := d.endWatch(ctx, r.app.Name, r.p, r.inline); prev != nil {
 		w.StopNow, w.Retire = prev.StopNow, prev.Retire
 		w.Reshare = w.Reshare || prev.Reshare
+		w.Reload = prev.Reload
 		// (after a rollback the warm release is the one rolled back
 		// from: not a good one)
 		if r.rec.Kind == state.KindConfig && prev.Warm != 0 && now.Before(prev.WatchUntil) && r.prev != nil &&
@@ -114,7 +115,11 @@ func (r *run) handOver(ctx context.Context) (*watchFile, error) {
 			r.p.Fail("could not record %s as %s: %v", o.Name(), o.Status, err)
 		}
 	}
+	// The workers from before this switch's reload serve all that the
+	// releases switched from still answer; with no reload, they are the
+	// current ones, and a reload before the retirement makes them old.
 	w.Drain = d.Proxy.OldWorkers()
+	w.Reload = !r.settle && (r.drainReload || w.Reload)
 	// watched when there is something to switch back to
 	if watch := WatchOf(r.rec); watch > 0 && r.prev != nil && r.logOffset >= 0 && d.Spawn != nil && !r.inline {
 		w.WatchUntil, w.LogOffset = now.Add(watch), r.logOffset
@@ -136,6 +141,11 @@ func (r *run) retireNow(ctx context.Context, w *watchFile) error {
 		w.Retire = append(w.Retire, w.Warm)
 	}
 	drain := r.rec.Settings.EffectiveDrain()
+	if w.Reload {
+		if err := r.reloadToDrain(ctx); err != nil {
+			r.p.Fail("could not reload nginx to drain what the previous release serves: %v", err)
+		}
+	}
 	stop := r.p.Every(d.progressEvery(), func(el time.Duration) string {
 		return fmt.Sprintf("waiting for nginx's old workers to finish what they serve (drain, at most %s): %s", drain, el)
 	})
@@ -172,6 +182,18 @@ func (r *run) retireNow(ctx context.Context, w *watchFile) error {
 		done(fmt.Sprintf("Retired %s (images kept for rollback)", names(old)))
 	}
 	return nil
+}
+
+// reloadToDrain reloads nginx after a switch that did not (the live
+// link), under the nginx lock: what the releases switched from still serve
+// is then in old workers, which Drain waits for.
+func (r *run) reloadToDrain(ctx context.Context) error {
+	unlock, err := r.d.lockNginx(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return r.d.Proxy.ReloadConfig(ctx)
 }
 
 // stopRelease stops and removes every container of a release and its

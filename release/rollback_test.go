@@ -363,6 +363,7 @@ func TestRollbackAfterUnconfirmedSwitch(t *testing.T) {
 	e := newOsEnv(t)
 	e.mustDeploy(t, sha1)
 	e.px.servedErr = errors.New("nginx did not confirm")
+	e.setDomains(t, "demo.example.com", "www.demo.example.com") // a new file: a reload to confirm
 	e.mustDeploy(t, sha2)
 	e.px.servedErr = nil
 	if e.status(t, 1) != state.StatusLive || e.status(t, 2) != state.StatusLive {

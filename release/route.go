@@ -5,16 +5,20 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"strconv"
 
 	"github.com/gitship/gitship/nginx"
 	"github.com/gitship/gitship/state"
 )
 
-// route points nginx at the new release, under the nginx lock.
+// route points nginx at the new release, under the nginx lock. A release
+// that answers on its sockets is switched by pointing the app's live
+// link at it (link.go): when its server block is the file nginx already
+// has, that rename is the whole switch, and the reload that lets the
+// previous release drain waits for the process that retires it
+// (drainReload).
 func (r *run) route(ctx context.Context) error {
 	d, a := r.d, r.app
-	conf, err := d.site(a.Name, r.rec)
+	site, conf, err := d.site(a.Name, r.rec)
 	if err != nil {
 		return err
 	}
@@ -31,26 +35,48 @@ func (r *run) route(ctx context.Context) error {
 		r.p.Fail("the answers of %s will not be watched: %v", r.rec.Name(), err)
 		r.logOffset = -1
 	}
-	changed, err := d.Proxy.Install(ctx, a.Name, conf)
+	relinked := false
+	changed, err := d.Proxy.InstallSwitch(ctx, a.Name, conf, func() error {
+		d.pause(ctx, "switch")
+		var lerr error
+		relinked, lerr = d.pointLink(r.rec)
+		return lerr
+	})
 	if err != nil {
+		if relinked && changed && linked(r.prev) {
+			// nginx was not told, but its workers follow the link: back
+			// to the release they served
+			if _, lerr := d.pointLink(r.prev); lerr != nil {
+				return fmt.Errorf("%w; and the live link still names %s: %w", err, r.rec.Name(), lerr)
+			}
+		}
 		return err
 	}
 	if err := d.Proxy.Unwatched(); changed && err != nil {
 		r.p.Fail("nginx could not be watched, so the old workers' drain is not confirmed: %v", err)
 	}
-	// From here nginx's config names the new release: a failure must not
-	// remove its container (nginx would serve 502s). Until nginx confirms,
-	// the old release keeps running too.
+	// From here nginx (or the link it follows) names the new release: a
+	// failure must not remove its container (nginx would serve 502s).
+	// Until nginx confirms, the old release keeps running too.
 	r.routed = true
 	// nginx's old workers take new connections for another 100 ms: finish
 	// does its work meanwhile and waits for them before it says live.
 	r.settle = changed
-	if err := d.Proxy.Served(ctx, d.Config.Nginx.Listen, r.host(), a.Name, r.rec.Name()); err != nil {
-		r.p.Fail("nginx has the new config but did not confirm it: %v", err)
-		r.p.Fail("%s keeps running until the next deploy; check `gitship nginx check`", r.prev.NameOr("no previous release"))
-		r.unconfirmed = true
+	// With no reload, the connections the previous release is still
+	// serving are in nginx's current workers: a reload before it retires
+	// makes them old workers to wait for.
+	r.drainReload = !changed
+	how := ""
+	if changed {
+		if err := d.Proxy.Served(ctx, d.Config.Nginx.Listen, r.host(), a.Name, site.Tag()); err != nil {
+			r.p.Fail("nginx has the new config but did not confirm it: %v", err)
+			r.p.Fail("%s keeps running until the next deploy; check `gitship nginx check`", r.prev.NameOr("no previous release"))
+			r.unconfirmed = true
+		}
+	} else if relinked {
+		how = " (its sockets' link: no reload)"
 	}
-	done(fmt.Sprintf("Pointed nginx at %s", r.rec.Name()))
+	done(fmt.Sprintf("Pointed nginx at %s%s", r.rec.Name(), how))
 	return nil
 }
 
@@ -84,45 +110,34 @@ func (d *Deployer) RenderLive(app string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.site(app, live)
+	_, conf, err := d.site(app, live)
+	return conf, err
 }
 
-// upstreams are what nginx proxies rec's requests to: each web
-// container's socket, or its published port when the release answered on
-// $PORT.
-func upstreams(rec *state.Record) []string {
-	var out []string
-	for _, p := range webProcsOf(rec) {
-		if rec.Listen == state.ListenPort && p.Port != 0 {
-			out = append(out, net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port)))
-		} else {
-			out = append(out, "unix:"+p.Socket)
-		}
-	}
-	return out
-}
-
-// site renders the server block of release rec of app: its own domains
-// and socket (a rollback restores both), logging to the app's access log
-// (created here when missing: nginx -t opens it).
-func (d *Deployer) site(app string, rec *state.Record) ([]byte, error) {
+// site is the server block of release rec of app, and the file
+// rendered from it: its own domains and upstreams (a rollback restores
+// both), logging to the app's access log (created here when missing:
+// nginx -t opens it). It names no release (nginx.Site.Tag): the file of
+// a release that answers on its sockets through the live link is the
+// same as the one before it when nothing else changed.
+func (d *Deployer) site(app string, rec *state.Record) (nginx.Site, []byte, error) {
 	accessLog, err := d.ensureAccessLog(app)
 	if err != nil {
-		return nil, err
+		return nginx.Site{}, nil, err
 	}
 	site := nginx.Site{
-		App: app, Release: rec.Name(), Domains: rec.Settings.Served(app, d.Config.Domain),
-		Upstreams: upstreams(rec), Listen: d.Config.Nginx.Listen, Webroot: d.Config.Certbot.Webroot,
+		App: app, Domains: rec.Settings.Served(app, d.Config.Domain),
+		Upstreams: d.upstreams(rec), Listen: d.Config.Nginx.Listen, Webroot: d.Config.Certbot.Webroot,
 		AccessLog: accessLog,
 	}
 	tls, err := d.tls(app, rec.Settings)
 	if err != nil {
-		return nil, err
+		return nginx.Site{}, nil, err
 	}
 	site.TLS = tls
 	conf, err := nginx.Render(site)
 	if err != nil {
-		return nil, fmt.Errorf("render nginx config of %s: %w", app, err)
+		return nginx.Site{}, nil, fmt.Errorf("render nginx config of %s: %w", app, err)
 	}
-	return conf, nil
+	return site, conf, nil
 }

@@ -38,6 +38,13 @@ type VerdictConfig struct {
 	// Since is when nginx was pointed at the release: the reasons count
 	// from it.
 	Since time.Time
+	// Upstreams are what nginx names for the release's web processes
+	// (Deployer.upstreams); nil: its own sockets or ports.
+	Upstreams []string
+	// Linked says the upstreams are the app's live link (link.go), the
+	// same paths for the release switched from: an answer is the
+	// release's when nginx began the request at Since or later.
+	Linked bool
 	// Release is the switched release: its web processes' sockets or
 	// ports tell its answers from those of the previous release, still
 	// draining; its containers are inspected; its settings give the
@@ -68,7 +75,11 @@ type Verdict struct {
 func NewVerdict(c VerdictConfig) *Verdict {
 	w := &Verdict{c: c, upstreams: map[string]bool{}, procs: procsOf(c.Release), offset: c.Offset,
 		pct: c.Release.Settings.EffectiveWatchErrors(), min: c.Release.Settings.EffectiveWatchMin()}
-	for _, u := range upstreams(c.Release) {
+	ups := c.Upstreams
+	if ups == nil {
+		ups = recordUpstreams(c.Release)
+	}
+	for _, u := range ups {
 		w.upstreams[u] = true
 	}
 	return w
@@ -77,7 +88,8 @@ func NewVerdict(c VerdictConfig) *Verdict {
 // NewVerdict is NewVerdict for release rec of its app on this server, switched
 // at since, from offset of the app's access log.
 func (d *Deployer) NewVerdict(rec *state.Record, offset int64, since time.Time) *Verdict {
-	return NewVerdict(VerdictConfig{Fs: d.Fs, Runtime: d.Runtime, Log: d.AccessLog(rec.App), Offset: offset, Since: since, Release: rec})
+	return NewVerdict(VerdictConfig{Fs: d.Fs, Runtime: d.Runtime, Log: d.AccessLog(rec.App), Offset: offset, Since: since, Release: rec,
+		Upstreams: d.upstreams(rec), Linked: linked(rec)})
 }
 
 // VerdictStats are a Verdict's counts so far.
@@ -225,6 +237,9 @@ func (w *Verdict) count(line string) {
 	}
 	if !w.upstreams[a.Upstream] {
 		return // the previous release, still draining, or no upstream
+	}
+	if w.c.Linked && a.Started.Before(w.c.Since) {
+		return // begun before the link named the release: either one
 	}
 	w.answers++
 	if a.Status >= 500 && a.Status <= 599 {

@@ -335,9 +335,14 @@ func TestWatchPorts(t *testing.T) {
 func TestDeployerWatch(t *testing.T) {
 	e := newMemEnv(t)
 	rec := &state.Record{App: "demo", Version: 1, Procs: []state.Proc{{Type: "web", Index: 1, Name: "gitship-demo-v1", Socket: "/run/demo/v1/web.sock"}}}
-	conf, err := e.d.site("demo", rec)
+	_, conf, err := e.d.site("demo", rec)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// nginx names the socket through the app's live link
+	link := "unix:/run/gitship/demo/live/web.sock"
+	if want := "server " + link + " max_fails=0;"; !strings.Contains(string(conf), want) {
+		t.Errorf("rendered config has no %q:\n%s", want, conf)
 	}
 	path := e.d.AccessLog("demo")
 	if want := "access_log " + path + " gitship_demo;"; !strings.Contains(string(conf), want) {
@@ -354,7 +359,7 @@ func TestDeployerWatch(t *testing.T) {
 	if err != nil || off == 0 {
 		t.Fatalf("AccessLogOffset = %d, %v", off, err)
 	}
-	if _, err := e.d.site("demo", rec); err != nil {
+	if _, _, err := e.d.site("demo", rec); err != nil {
 		t.Fatal(err)
 	}
 	if after, _ := e.d.AccessLogOffset("demo"); after != off {
@@ -364,11 +369,47 @@ func TestDeployerWatch(t *testing.T) {
 	e.rt.state = container.State{Status: "running", Running: true}
 	e.rt.mu.Unlock()
 	w := e.d.NewVerdict(rec, off, watchSwitch)
-	if err := afero.WriteFile(e.d.Fs, path, []byte(logLine(0, 500, "unix:/run/demo/v1/web.sock")+strings.Join(answers(20, 0, 500, "unix:/run/demo/v1/web.sock"), "")), 0o660); err != nil {
+	// the first line after the offset began 1 ms before the switch: it
+	// may be the previous release's
+	if err := afero.WriteFile(e.d.Fs, path, []byte(logLine(0, 500, "unix:/run/demo/v1/web.sock")+logLine(0, 500, link)+
+		strings.Join(answers(20, 100*time.Millisecond, 500, link), "")), 0o660); err != nil {
 		t.Fatal(err)
 	}
 	bad, reason, err := w.Check(t.Context())
-	if want := "20 of 20 answers were 5xx (100%) in 1.9s"; !bad || reason != want || err != nil {
+	if want := "20 of 20 answers were 5xx (100%) in 2s"; !bad || reason != want || err != nil {
 		t.Fatalf("Check = %v, %q, %v; want true, %q", bad, reason, err, want)
 	}
+}
+
+// With the live link, nginx logs the same upstream for the release
+// switched from and the one switched to: an answer counts when nginx
+// began the request after the switch, whenever it ended.
+func TestVerdictLinkedByStart(t *testing.T) {
+	e := newWatchEnv(t, nil)
+	link := []string{"unix:/run/gitship/demo/live/web.sock", "unix:/run/gitship/demo/live/web-2/web.sock"}
+	e.w = NewVerdict(VerdictConfig{Fs: e.fs, Runtime: e.rt, Log: watchLog, Since: watchSwitch, Release: e.rec,
+		Upstreams: link, Linked: true})
+	// begun 4 s before the switch, answered after it: the old release's
+	slow := func(after time.Duration) string {
+		ms := watchSwitch.Add(after).UnixMilli()
+		return fmt.Sprintf("%d.%03d\t500\t%s\t500\t5.000\t127.0.0.1\tdemo.test\tGET /slow HTTP/1.1\t0\t-\t-\n", ms/1000, ms%1000, link[0])
+	}
+	var lines []string
+	for i := range 30 {
+		lines = append(lines, slow(time.Second+time.Duration(i)*time.Millisecond))
+	}
+	e.log(t, lines...)
+	e.log(t, answers(20, 10*time.Millisecond, 200, link[1])...)
+	e.check(t, false, "")
+	if s := e.w.Stats(); s.Answers != 20 || s.Errors != 0 {
+		t.Errorf("stats %+v, want 20 answers and no 5xx: the slow ones began before the switch", s)
+	}
+	e.log(t, answers(21, 3*time.Second, 500, link[0])...)
+	e.check(t, true, "21 of 41 answers were 5xx (51%) in 5s")
+	// the release's own socket paths are not what nginx logs any more
+	e2 := newWatchEnv(t, nil)
+	e2.w = NewVerdict(VerdictConfig{Fs: e2.fs, Runtime: e2.rt, Log: watchLog, Since: watchSwitch, Release: e2.rec,
+		Upstreams: link, Linked: true})
+	e2.log(t, answers(30, time.Second, 500, "unix:"+e2.rec.Procs[0].Socket)...)
+	e2.check(t, false, "")
 }

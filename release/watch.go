@@ -50,7 +50,11 @@ type watchFile struct {
 	// two sets of workers would take the same jobs.
 	StopNow []string `json:"stop_now,omitempty"`
 	// Drain are nginx's workers from before the switch.
-	Drain      []int     `json:"drain,omitempty"`
+	Drain []int `json:"drain,omitempty"`
+	// Reload says the switch did not reload nginx (the live link): the
+	// watch reloads it first, and Drain are the workers from before that
+	// reload, which serve what the releases it retires still answer.
+	Reload     bool      `json:"reload,omitempty"`
 	DrainUntil time.Time `json:"drain_until,omitzero"`
 	// Reshare repeats the data dir's group share once the old release
 	// stopped writing (datagroup.go).
@@ -202,6 +206,11 @@ func (d *Deployer) Watch(ctx context.Context, app string, v int, out io.Writer) 
 		}
 		p.Say("Stopped the workers of the previous release: %s", joinNames(w.StopNow))
 	}
+	if w.Reload {
+		if w, err = d.drainReload(ctx, app, v, p); err != nil || w == nil {
+			return err
+		}
+	}
 	d.pause(ctx, "drain")
 	var check Check
 	var stats func() VerdictStats
@@ -306,6 +315,35 @@ func (d *Deployer) watchStep(ctx context.Context, app string, v int, p *Progress
 			return nil, nil
 		}
 	}
+}
+
+// drainReload reloads nginx for a switch that did not (Reload): the
+// connections the releases switched from still serve are then in old
+// workers, whose exit the retirement waits for (Drain). Under the nginx
+// lock for the reload, then the app's lock to record it.
+func (d *Deployer) drainReload(ctx context.Context, app string, v int, p *Progress) (*watchFile, error) {
+	unlock, err := d.lockNginx(ctx)
+	if ctx.Err() != nil {
+		return nil, nil // ended while it waited: the newer release reloads
+	}
+	var old []int
+	if err == nil {
+		err = d.Proxy.ReloadConfig(context.WithoutCancel(ctx))
+		old = d.Proxy.OldWorkers()
+		unlock()
+	}
+	if err != nil {
+		p.Fail("could not reload nginx to drain what the previous release serves: %v", err)
+	} else if uerr := d.Proxy.Unwatched(); uerr != nil {
+		p.Fail("nginx could not be watched, so the old workers' drain is not confirmed: %v", uerr)
+	}
+	return d.watchStep(ctx, app, v, p, func(ctx context.Context, app string, w *watchFile, p *Progress) error {
+		w.Reload = false
+		if err == nil {
+			w.Drain = old
+		}
+		return d.writeWatch(app, w)
+	})
 }
 
 // retireDrained stops the releases the watch retires once nginx's old

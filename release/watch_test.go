@@ -266,8 +266,11 @@ func TestRollbackWhileWarm(t *testing.T) {
 	if r.Version != 3 || r.RollbackOf != 1 || r.Status != state.StatusLive || r.Container != v1.Container || r.Socket != v1.Socket || len(r.Procs) != 1 {
 		t.Errorf("rollback record %+v, want v3 live on v1's container %s", r, v1.Container)
 	}
-	if n, _ := w.px.counts(); !strings.Contains(w.px.installs[n-1], "unix:"+v1.Socket) {
-		t.Errorf("nginx does not point at v1's socket:\n%s", w.px.installs[n-1])
+	if got := w.link(t); got != filepath.Base(filepath.Dir(v1.Socket)) {
+		t.Errorf("the live link names %q, want v1's socket dir", got)
+	}
+	if w.px.switchReloads != 1 {
+		t.Errorf("%d installs changed nginx's file, want only the first deploy's: the rollback is the link", w.px.switchReloads)
 	}
 	if got := w.record(t, 2).Status; got != state.StatusWarm {
 		t.Errorf("v2 is %s, want warm", got)
@@ -352,6 +355,17 @@ func TestNewPushEndsWatch(t *testing.T) {
 			return false
 		default:
 			return true
+		}
+	}
+	// v2's switch was the live link: the watch first reloads nginx for
+	// v1's drain, under the app's lock, which the fake locker does not
+	// wait for
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if wf, ok := w.d.readWatch("demo"); ok && !wf.Reload && len(wf.Drain) > 0 && w.lk.mode(w.d.lockPath("demo")) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the watch of v2 did not reload nginx for v1's drain")
 		}
 	}
 	_, err, out := w.deploy(t, rbSha3)
@@ -604,7 +618,8 @@ func TestWatchAccessLog(t *testing.T) {
 				if i%5 == 0 {
 					st = 200
 				}
-				f.WriteString(accessLine(st, "unix:"+v2.Procs[0].Socket))
+				// nginx names v2's socket through the app's live link
+				f.WriteString(accessLine(st, "unix:"+filepath.Join(w.d.liveLink("demo"), filepath.Base(v2.Procs[0].Socket))))
 			}
 			f.Close()
 			out := w.watch(t, 2)

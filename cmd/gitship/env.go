@@ -83,9 +83,6 @@ func deployer(cfg *config.Config) (*release.Deployer, error) {
 		Conf: cfg.Nginx.Conf, Prefix: cfg.Nginx.Prefix, Reload: cfg.Nginx.Reload,
 		PidFile: cfg.Nginx.PidFile,
 	}
-	if pause != nil {
-		ngx.BeforeReload = func() { pause(context.Background(), "reload") }
-	}
 	ctr := &container.Client{Socket: cfg.Podman.Socket, Root: cfg.Root}
 	builder, cache := builderFor(cfg)
 	d := &release.Deployer{
@@ -157,7 +154,7 @@ func selfPath() (string, error) {
 }
 
 // pauser returns, when GITSHIP_PAUSE_AT names a step (build, start,
-// reload, drain), a func that stops there: it writes ROOT/paused-STEP with
+// switch, drain), a func that stops there: it writes ROOT/paused-STEP with
 // its pid and waits until that file is removed (or two minutes), for a
 // test to kill it at that exact point or let it go on. Unset, it returns
 // nil and nothing ever pauses.
