@@ -189,6 +189,11 @@ func oneLine(out []byte) string {
 
 // ReloadConfig makes nginx read its configuration (and certificates)
 // again.
+// ReloadToDrain tells nginx to read its files again and returns at once,
+// not waiting for Settle: OldWorkers then lists its workers from before,
+// whose exit DrainWorkers waits for.
+func (m *Manager) ReloadToDrain(ctx context.Context) error { return m.reload(ctx) }
+
 func (m *Manager) ReloadConfig(ctx context.Context) error {
 	if err := m.reload(ctx); err != nil {
 		return err

@@ -94,6 +94,9 @@ type Proxy interface {
 	// Reload makes the web server read its files again (renewed
 	// certificates behind unchanged paths).
 	ReloadConfig(ctx context.Context) error
+	// ReloadToDrain is ReloadConfig without waiting for the old workers
+	// to stop taking connections: OldWorkers then lists them, to drain.
+	ReloadToDrain(ctx context.Context) error
 }
 
 // Source resolves and exports commits of an app's repository.

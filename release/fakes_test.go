@@ -749,6 +749,8 @@ func shortTempDir(t *testing.T) string {
 // durp is a *Duration for settings that distinguish unset from zero.
 func durp(d time.Duration) *state.Duration { v := state.Duration(d); return &v }
 
+func (p *fakeProxy) ReloadToDrain(ctx context.Context) error { return p.ReloadConfig(ctx) }
+
 func (p *fakeProxy) ReloadConfig(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

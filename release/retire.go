@@ -193,7 +193,7 @@ func (r *run) reloadToDrain(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	return r.d.Proxy.ReloadConfig(ctx)
+	return r.d.Proxy.ReloadToDrain(ctx)
 }
 
 // stopRelease stops and removes every container of a release and its

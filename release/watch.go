@@ -328,7 +328,7 @@ func (d *Deployer) drainReload(ctx context.Context, app string, v int, p *Progre
 	}
 	var old []int
 	if err == nil {
-		err = d.Proxy.ReloadConfig(context.WithoutCancel(ctx))
+		err = d.Proxy.ReloadToDrain(context.WithoutCancel(ctx))
 		old = d.Proxy.OldWorkers()
 		unlock()
 	}
