@@ -276,6 +276,13 @@ func (c *Config) AuditLog() string { return filepath.Join(c.Root, "audit.log") }
 // AppsDir is where each app's state and data live.
 func (c *Config) AppsDir() string { return filepath.Join(c.Root, "apps") }
 
+// LiveLinkName is the name of an app's live link in run_dir/APP.
+const LiveLinkName = "live"
+
+// LiveLink is run_dir/APP/live, the symlink to the socket dir of the
+// release nginx serves app through (release/link.go).
+func (c *Config) LiveLink(app string) string { return filepath.Join(c.RunDir, app, LiveLinkName) }
+
 // Instance is a short name of this instance, derived from its root: it
 // ends every container name, so two instances on one host (a real
 // install and the test suite, say) never pick the same name. Ownership

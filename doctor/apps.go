@@ -73,8 +73,37 @@ func (d *Doctor) apps(ctx context.Context, apps []liveApp, podmanUp bool) []Chec
 			out = append(out, d.containers(ctx, a))
 		}
 		out = append(out, d.listen(ctx, a))
+		if c, has := d.link(a); has {
+			out = append(out, c)
+		}
 	}
 	return out
+}
+
+// link checks that nginx reaches a release on sockets: its upstreams name
+// them through run_dir/APP/live, which must name the socket dir of the
+// live release's web #1 (a release on $PORT has no link: false).
+func (d *Doctor) link(a liveApp) (Check, bool) {
+	web := procs(a.rec)
+	if a.rec.Listen == state.ListenPort || len(web) == 0 || web[0].Type != "web" || web[0].Socket == "" {
+		return Check{}, false
+	}
+	name := "app.link:" + a.name
+	link := d.Config.LiveLink(a.name)
+	want := filepath.Dir(web[0].Socket)
+	fix := fmt.Sprintf("`gitship boot` points it at %s again", a.rec.Name())
+	got, err := d.Readlink(link)
+	if err != nil {
+		return fail(name, fmt.Sprintf("%s: %v: nginx cannot reach %s", link, err, a.rec.Name()), fix), true
+	}
+	if !filepath.IsAbs(got) {
+		got = filepath.Join(filepath.Dir(link), got)
+	}
+	if filepath.Clean(got) != filepath.Clean(want) {
+		return fail(name, fmt.Sprintf("%s names %s, not %s (the socket dir of %s): nginx serves another release, or none",
+			link, got, want, a.rec.Name()), fix), true
+	}
+	return ok(name, fmt.Sprintf("%s: %s names %s", a.rec.Name(), link, want)), true
 }
 
 func (d *Doctor) containers(ctx context.Context, a liveApp) Check {

@@ -120,6 +120,8 @@ type Doctor struct {
 	NginxUser func(name string) (uid int, gids []int, err error)
 	// Dial connects to a socket ("unix", path or "tcp", addr) and closes it.
 	Dial func(ctx context.Context, network, addr string) error
+	// Readlink reads a symlink (os.Readlink): an app's live link.
+	Readlink func(path string) (string, error)
 	// Kube asks the API server of the [kube] table for its version;
 	// Registry checks that its registry answers (kube.PingRegistry).
 	Kube     func(ctx context.Context) (string, error)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"syscall"
@@ -123,6 +124,12 @@ func healthy(t *testing.T) *Doctor {
 			}
 			return nil
 		},
+		Readlink: func(path string) (string, error) {
+			if path != cfg.LiveLink("web") {
+				return "", fmt.Errorf("readlink %s: no such file or directory", path)
+			}
+			return "v2", nil
+		},
 		Me:        Identity{UID: 0, GIDs: []int{0}},
 		Self:      "/usr/bin/gitship",
 		Now:       func() time.Time { return now },
@@ -153,7 +160,7 @@ func TestHealthy(t *testing.T) {
 	for _, name := range []string{"config", "path.root", "path.run_dir", "path.nginx.conf_dir", "path.nginx.conf",
 		"path.certbot.webroot", "path.ssh.authorized_keys", "podman", "buildkit", "nginx.test", "nginx.master",
 		"nginx.include", "certbot", "cert:web", "cron.file", "cron.daemon", "disk.storage", "disk.root", "apps",
-		"app.containers:web", "app.listen:web", "clock"} {
+		"app.containers:web", "app.listen:web", "app.link:web", "clock"} {
 		c := find(r, name)
 		if c == nil {
 			t.Errorf("no check %s", name)
@@ -236,6 +243,12 @@ func TestBroken(t *testing.T) {
 			rec.Listen = state.ListenPort
 			(&state.Store{Fs: d.Fs, AppsDir: d.Config.AppsDir()}).Save(rec)
 		}, "app.listen:web", Fail, "127.0.0.1:40001 of gitship-web-v2-abc: connection refused", "gitship boot"},
+		{"live link names another release", func(d *Doctor) {
+			d.Readlink = func(string) (string, error) { return "v1", nil }
+		}, "app.link:web", Fail, "/run/gitship/web/live names /run/gitship/web/v1, not /run/gitship/web/v2 (the socket dir of v2)", "gitship boot"},
+		{"live link gone", func(d *Doctor) {
+			d.Readlink = func(p string) (string, error) { return "", fmt.Errorf("readlink %s: no such file or directory", p) }
+		}, "app.link:web", Fail, "nginx cannot reach v2", "gitship boot"},
 		{"authorized_keys group-writable", func(d *Doctor) { d.Fs.Chmod(d.Config.SSH.AuthorizedKeys, 0o664) },
 			"path.ssh.authorized_keys", Fail, "sshd ignores it", "chmod go-w"},
 		{"root world-writable", func(d *Doctor) { d.Fs.Chmod(d.Config.Root, 0o777) },

@@ -48,6 +48,13 @@ func (d *Deployer) bootApp(ctx context.Context, app string, p *Progress) error {
 		return err
 	}
 	web := d.running(ctx, live)
+	if web {
+		// nginx reaches it through the live link: a link lost (or
+		// pointed elsewhere by hand) is a 502 while all runs
+		if err := d.relink(ctx, live, p); err != nil {
+			return err
+		}
+	}
 	if web && d.workersRunning(ctx, live) {
 		p.Say("%s %s runs", app, live.Name())
 		return nil
@@ -110,4 +117,22 @@ func (d *Deployer) running(ctx context.Context, rec *state.Record) bool {
 		}
 	}
 	return len(webProcsOf(rec)) > 0
+}
+
+// relink points app's live link back at live, under the nginx lock, and
+// says so when it named something else.
+func (d *Deployer) relink(ctx context.Context, live *state.Record, p *Progress) error {
+	unlock, err := d.lockNginx(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	changed, err := d.pointLink(live)
+	if err != nil {
+		return err
+	}
+	if changed {
+		p.Say("Pointed %s's live link back at %s", live.App, live.Name())
+	}
+	return nil
 }

@@ -41,6 +41,36 @@ func TestBootRestartsWhatIsDown(t *testing.T) {
 	if r, _ := e.store.Get("demo", 1); r.Status != state.StatusLive {
 		t.Errorf("v1 is %s after boot", r.Status)
 	}
+	if got := e.link(t); got != "v1" {
+		t.Errorf("after the reboot the live link names %q, want v1", got)
+	}
+}
+
+// All runs, but the live link is gone (or names another dir): nginx
+// answers 502 until boot points it back.
+func TestBootRelinks(t *testing.T) {
+	e := newOsEnv(t)
+	e.mustDeploy(t, sha1)
+	for _, wrong := range []string{"", "v9"} {
+		if err := os.Remove(e.d.liveLink("demo")); err != nil {
+			t.Fatal(err)
+		}
+		if wrong != "" {
+			if err := os.Symlink(wrong, e.d.liveLink("demo")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out strings.Builder
+		if err := e.d.Boot(context.Background(), &out); err != nil {
+			t.Fatalf("Boot: %v\n%s", err, out.String())
+		}
+		if got := e.link(t); got != "v1" {
+			t.Errorf("live link %q: after boot it names %q, want v1", wrong, got)
+		}
+		if !strings.Contains(out.String(), "Pointed demo's live link back at v1") || !strings.Contains(out.String(), "demo v1 runs") {
+			t.Errorf("output %q", out.String())
+		}
+	}
 }
 
 func TestDestroyKeepsData(t *testing.T) {

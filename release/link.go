@@ -11,25 +11,24 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/state"
 )
 
-// liveLinkName is run_dir/APP/live, a symlink to the socket dir of the
-// release nginx serves (run_dir/APP/vN). nginx's upstreams name the
-// sockets through it (run_dir/APP/live/web.sock, live/web-2/web.sock), so
-// the server block of a release that answers on its sockets is the same
-// file for every release of the same shape, and a switch between two of
-// them is one rename of the link: each connection nginx's workers open
-// after it, old workers and new, reaches the release it names. No reload,
-// so none of nginx's 100 ms before its old workers stop taking
-// connections. A release that answers on $PORT has its own ports in the
-// file and is switched by a reload, as before.
-const liveLinkName = "live"
+// liveLinkName is run_dir/APP/live (config.Config.LiveLink), a symlink
+// to the socket dir of the release nginx serves (run_dir/APP/vN). nginx's
+// upstreams name the sockets through it (run_dir/APP/live/web.sock,
+// live/web-2/web.sock), so the server block of a release that answers on
+// its sockets is the same file for every release of the same shape, and a
+// switch between two of them is one rename of the link: each connection
+// nginx's workers open after it, old workers and new, reaches the release
+// it names. No reload, so none of nginx's 100 ms before its old workers
+// stop taking connections. A release that answers on $PORT has its own
+// ports in the file and is switched by a reload, as before.
+const liveLinkName = config.LiveLinkName
 
 // liveLink is app's live link.
-func (d *Deployer) liveLink(app string) string {
-	return filepath.Join(d.Config.RunDir, app, liveLinkName)
-}
+func (d *Deployer) liveLink(app string) string { return d.Config.LiveLink(app) }
 
 // linked says whether nginx reaches rec through the app's live link: a
 // release whose web processes answer on their sockets.

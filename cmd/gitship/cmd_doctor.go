@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"time"
 
@@ -74,6 +75,7 @@ func newDoctor(cfg *config.Config) *doctor.Doctor {
 		Procs:     func() ([]string, error) { return doctor.ProcNames("/proc") },
 		Clock:     doctor.KernelClock,
 		NginxUser: doctor.LookupUser,
+		Readlink:  os.Readlink,
 		Dial:      doctor.Dial,
 		Me:        doctor.Me(),
 		Self:      self,
