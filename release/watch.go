@@ -322,15 +322,14 @@ func (d *Deployer) watchStep(ctx context.Context, app string, v int, p *Progress
 // workers, whose exit the retirement waits for (Drain). Under the nginx
 // lock for the reload, then the app's lock to record it.
 func (d *Deployer) drainReload(ctx context.Context, app string, v int, p *Progress) (*watchFile, error) {
-	unlock, err := d.lockNginx(ctx)
-	if ctx.Err() != nil {
-		return nil, nil // ended while it waited: the newer release reloads
-	}
 	var old []int
+	unlock, err := d.lockNginx(ctx)
 	if err == nil {
 		err = d.Proxy.ReloadToDrain(context.WithoutCancel(ctx))
 		old = d.Proxy.OldWorkers()
 		unlock()
+	} else if ctx.Err() != nil {
+		return nil, nil // ended while it waited: the newer release reloads
 	}
 	if err != nil {
 		p.Fail("could not reload nginx to drain what the previous release serves: %v", err)
