@@ -124,10 +124,7 @@ func (d *Deployer) reroute(ctx context.Context, app string, live *state.Record, 
 		return err
 	}
 	defer unlock()
-	changed, err := d.Proxy.InstallSwitch(ctx, app, conf, func() error {
-		_, err := d.pointLink(live)
-		return err
-	})
+	changed, _, err := d.installLinked(ctx, live, conf, nil)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,13 +12,12 @@ import (
 
 	"github.com/spf13/afero"
 
-	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/state"
 )
 
-// liveLinkName is run_dir/APP/live (config.Config.LiveLink), a symlink
-// to the socket dir of the release nginx serves (run_dir/APP/vN). nginx's
-// upstreams name the sockets through it (run_dir/APP/live/web.sock,
+// liveLink is app's live link, run_dir/APP/live (config.Config.LiveLink):
+// a symlink to the socket dir of the release nginx serves (run_dir/APP/vN).
+// nginx's upstreams name the sockets through it (run_dir/APP/live/web.sock,
 // live/web-2/web.sock), so the server block of a release that answers on
 // its sockets is the same file for every release of the same shape, and a
 // switch between two of them is one rename of the link: each connection
@@ -25,15 +25,16 @@ import (
 // it names. No reload, so none of nginx's 100 ms before its old workers
 // stop taking connections. A release that answers on $PORT has its own
 // ports in the file and is switched by a reload, as before.
-const liveLinkName = config.LiveLinkName
-
-// liveLink is app's live link.
 func (d *Deployer) liveLink(app string) string { return d.Config.LiveLink(app) }
 
 // linked says whether nginx reaches rec through the app's live link: a
 // release whose web processes answer on their sockets.
 func linked(rec *state.Record) bool {
-	return rec != nil && rec.Listen != state.ListenPort && len(webProcsOf(rec)) > 0 && webProcsOf(rec)[0].Socket != ""
+	if rec == nil || rec.Listen == state.ListenPort {
+		return false
+	}
+	web := webProcsOf(rec)
+	return len(web) > 0 && web[0].Socket != ""
 }
 
 // upstreams are what nginx proxies rec's requests to: each web
@@ -117,15 +118,34 @@ func (d *Deployer) pointLink(rec *state.Record) (changed bool, err error) {
 	return true, nil
 }
 
-// linkedTo is the release dir app's live link names ("" for none).
-func (d *Deployer) linkedTo(app string) string {
-	ln, ok := d.Fs.(afero.Symlinker)
-	if !ok {
-		return ""
-	}
-	t, err := ln.ReadlinkIfPossible(d.liveLink(app))
+// installLinked installs conf as app's server block and points the live
+// link at rec in between (nginx.Manager.InstallSwitch): changed says nginx
+// was reloaded, relinked that the link named another dir before.
+// atSwitch, when set, runs right before the rename.
+func (d *Deployer) installLinked(ctx context.Context, rec *state.Record, conf []byte, atSwitch func()) (changed, relinked bool, err error) {
+	changed, err = d.Proxy.InstallSwitch(ctx, rec.App, conf, func() error {
+		if atSwitch != nil {
+			atSwitch()
+		}
+		var lerr error
+		relinked, lerr = d.pointLink(rec)
+		return lerr
+	})
+	return changed, relinked, err
+}
+
+// reloadToDrain reloads nginx under the nginx lock after a switch that did
+// not (the live link) and returns its workers from before: what the
+// releases switched from still serve is in them, and their exit is what
+// a retirement waits for (DrainWorkers).
+func (d *Deployer) reloadToDrain(ctx context.Context) ([]int, error) {
+	unlock, err := d.lockNginx(ctx)
 	if err != nil {
-		return ""
+		return nil, err
 	}
-	return t
+	defer unlock()
+	if err := d.Proxy.ReloadToDrain(context.WithoutCancel(ctx)); err != nil {
+		return nil, err
+	}
+	return d.Proxy.OldWorkers(), nil
 }

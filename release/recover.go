@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gitship/gitship/config"
 	"github.com/gitship/gitship/container"
 	"github.com/gitship/gitship/state"
 	"github.com/spf13/afero"
@@ -98,12 +99,7 @@ func (d *Deployer) restoreNginx(ctx context.Context, app string, live *state.Rec
 	if err != nil {
 		return err
 	}
-	relinked := false
-	changed, err := d.Proxy.InstallSwitch(ctx, app, conf, func() error {
-		var lerr error
-		relinked, lerr = d.pointLink(live)
-		return lerr
-	})
+	changed, relinked, err := d.installLinked(ctx, live, conf, nil)
 	if err != nil {
 		return fmt.Errorf("restore nginx for %s: %w", app, err)
 	}
@@ -167,7 +163,7 @@ func (d *Deployer) removeLeftovers(app string, keep []*state.Record, p *Progress
 		}
 	}
 	for _, e := range entries {
-		if kept[filepath.Join(dir, e.Name())] || e.Name() == liveLinkName {
+		if kept[filepath.Join(dir, e.Name())] || e.Name() == config.LiveLinkName {
 			continue
 		}
 		if err := d.Fs.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

@@ -142,7 +142,7 @@ func (r *run) retireNow(ctx context.Context, w *watchFile) error {
 	}
 	drain := r.rec.Settings.EffectiveDrain()
 	if w.Reload {
-		if err := r.reloadToDrain(ctx); err != nil {
+		if _, err := d.reloadToDrain(ctx); err != nil {
 			r.p.Fail("could not reload nginx to drain what the previous release serves: %v", err)
 		}
 	}
@@ -182,18 +182,6 @@ func (r *run) retireNow(ctx context.Context, w *watchFile) error {
 		done(fmt.Sprintf("Retired %s (images kept for rollback)", names(old)))
 	}
 	return nil
-}
-
-// reloadToDrain reloads nginx after a switch that did not (the live
-// link), under the nginx lock: what the releases switched from still serve
-// is then in old workers, which Drain waits for.
-func (r *run) reloadToDrain(ctx context.Context) error {
-	unlock, err := r.d.lockNginx(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return r.d.Proxy.ReloadToDrain(ctx)
 }
 
 // stopRelease stops and removes every container of a release and its

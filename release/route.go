@@ -35,13 +35,7 @@ func (r *run) route(ctx context.Context) error {
 		r.p.Fail("the answers of %s will not be watched: %v", r.rec.Name(), err)
 		r.logOffset = -1
 	}
-	relinked := false
-	changed, err := d.Proxy.InstallSwitch(ctx, a.Name, conf, func() error {
-		d.pause(ctx, "switch")
-		var lerr error
-		relinked, lerr = d.pointLink(r.rec)
-		return lerr
-	})
+	changed, relinked, err := d.installLinked(ctx, r.rec, conf, func() { d.pause(ctx, "switch") })
 	if err != nil {
 		if relinked && changed && linked(r.prev) {
 			// nginx was not told, but its workers follow the link: back

@@ -322,13 +322,8 @@ func (d *Deployer) watchStep(ctx context.Context, app string, v int, p *Progress
 // workers, whose exit the retirement waits for (Drain). Under the nginx
 // lock for the reload, then the app's lock to record it.
 func (d *Deployer) drainReload(ctx context.Context, app string, v int, p *Progress) (*watchFile, error) {
-	var old []int
-	unlock, err := d.lockNginx(ctx)
-	if err == nil {
-		err = d.Proxy.ReloadToDrain(context.WithoutCancel(ctx))
-		old = d.Proxy.OldWorkers()
-		unlock()
-	} else if ctx.Err() != nil {
+	old, err := d.reloadToDrain(ctx)
+	if err != nil && ctx.Err() != nil {
 		return nil, nil // ended while it waited: the newer release reloads
 	}
 	if err != nil {
